@@ -1,0 +1,1 @@
+"""Feed readers, mapping profiles, normalisation, quarantine and loading into the registry."""

@@ -1,0 +1,58 @@
+"""One settings module: every knob read from the environment with the PWATCH_ prefix."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["DEFAULT_DB_URL", "Settings", "get_settings"]
+
+DEFAULT_DB_URL = "sqlite:///var/pwatch.db"
+
+
+def _hours(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number of hours, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process-wide settings. Defaults work out of the box (SQLite file under ./var)."""
+
+    database_url: str = DEFAULT_DB_URL
+    """SQLAlchemy URL of the system of record (PWATCH_DATABASE_URL or --db)."""
+    data_dir: Path = Path("var")
+    """Where the default SQLite file, uploads and generated documents live (PWATCH_DATA_DIR)."""
+    review_deadline_hours: dict[str, float] = field(
+        default_factory=lambda: {"critical": 24.0, "high": 72.0, "medium": 168.0, "low": 336.0}
+    )
+    """Hours an open alert of each severity may wait before it is overdue."""
+    session_minutes: float = 480.0
+    """Console session lifetime (PWATCH_SESSION_MINUTES)."""
+    max_failed_logins: int = 5
+    """Failed logins in a row before an account is locked for `lockout_minutes`."""
+    lockout_minutes: float = 15.0
+
+
+def get_settings(database_url: str | None = None) -> Settings:
+    """Read settings from the environment; an explicit URL (the --db flag) wins."""
+    url = database_url or os.environ.get("PWATCH_DATABASE_URL") or DEFAULT_DB_URL
+    data_dir = Path(os.environ.get("PWATCH_DATA_DIR", "var"))
+    deadlines = {
+        "critical": _hours("PWATCH_DEADLINE_CRITICAL_HOURS", 24.0),
+        "high": _hours("PWATCH_DEADLINE_HIGH_HOURS", 72.0),
+        "medium": _hours("PWATCH_DEADLINE_MEDIUM_HOURS", 168.0),
+        "low": _hours("PWATCH_DEADLINE_LOW_HOURS", 336.0),
+    }
+    return Settings(
+        database_url=url,
+        data_dir=data_dir,
+        review_deadline_hours=deadlines,
+        session_minutes=_hours("PWATCH_SESSION_MINUTES", 480.0),
+    )

@@ -1,0 +1,1 @@
+"""Seeded sample data: facility registry, shipment feed and answer key."""

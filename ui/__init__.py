@@ -1,0 +1,1 @@
+"""The inspector console (Streamlit) and the pwatch command line."""

@@ -1,0 +1,59 @@
+"""The `pwatch` command line. Each group of commands lives in its own module and registers itself."""
+
+from __future__ import annotations
+
+import typer
+
+from ui.cli.common import state
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="pwatch",
+    help=(
+        "precursor-watch: declared facilities, shipment feeds, precursor screening, "
+        "anomaly detection and the inspector console of a fentanyl-precursor inspection regime."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _global(
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="PWATCH_DATABASE_URL",
+        help="SQLAlchemy database URL (default: sqlite:///var/pwatch.db).",
+        show_default=False,
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    state.db = db
+    state.debug = debug
+
+
+def _register() -> None:
+    # Order here is the order in `pwatch --help`.
+    from ui.cli import (
+        admin_cmd,
+        console_cmd,
+        detect_cmd,
+        ingest_cmd,
+        sample_cmd,
+        screen_cmd,
+    )
+
+    for module in (admin_cmd, ingest_cmd, detect_cmd, screen_cmd, console_cmd, sample_cmd):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -39,17 +39,13 @@ class StaleAlert(RegistryError):
 
 def describe_exception(exc: BaseException) -> str:
     """One plain line for any exception a command may meet."""
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
     if isinstance(exc, RegistryError | ValueError | FileNotFoundError | PermissionError):
         text = str(exc)
     elif isinstance(exc, NoSuchModuleError | ArgumentError):
         text = f"unknown or malformed database URL ({exc})"
-    elif isinstance(exc, OperationalError):
-        orig = getattr(exc, "orig", None)
-        text = f"database error: {orig if orig is not None else exc}"
-    elif isinstance(exc, DBAPIError):
+    elif isinstance(exc, (OperationalError, DBAPIError)):
         orig = getattr(exc, "orig", None)
         text = f"database error: {orig if orig is not None else exc}"
     elif isinstance(exc, OSError):

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any, NoReturn
 
 import polars as pl
@@ -32,7 +32,7 @@ class PwatchError(Exception):
     """An error whose message is fit to show a user as one line (bad input, bad state)."""
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"

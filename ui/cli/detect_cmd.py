@@ -18,7 +18,9 @@ def register(app: typer.Typer) -> None:
     @app.command("alerts")
     def alerts(
         status: str | None = typer.Option(None, "--status", help="Only alerts in this status."),
-        fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
+        fmt: OutputFormat = typer.Option(
+            OutputFormat.table, "--format", help="table, csv or json."
+        ),
     ) -> None:
         """List or export alerts."""
         not_landed("Detection")

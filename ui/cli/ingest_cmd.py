@@ -12,7 +12,9 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    ingest = typer.Typer(help="Load a declared-facility registry or a shipment feed.", no_args_is_help=True)
+    ingest = typer.Typer(
+        help="Load a declared-facility registry or a shipment feed.", no_args_is_help=True
+    )
 
     @ingest.command("facilities")
     def facilities(

@@ -19,7 +19,9 @@ def register(app: typer.Typer) -> None:
             None, "--input", help="Text file, one name per line; or CSV/Parquet with --column."
         ),
         column: str | None = typer.Option(None, "--column", help="Column of --input to screen."),
-        fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
+        fmt: OutputFormat = typer.Option(
+            OutputFormat.table, "--format", help="table, csv or json."
+        ),
     ) -> None:
         """Screen product names: controlled, analogue or clear, with the reason."""
         from detection.screening import screen_names

@@ -1,0 +1,435 @@
+"""SQLAlchemy 2 typed models of the system of record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "ROLES",
+    "STATUSES",
+    "AlertRow",
+    "AlertShipment",
+    "AmbiguousLink",
+    "AuditHead",
+    "Base",
+    "ChallengeRequest",
+    "DataQualityFinding",
+    "Declaration",
+    "DetectionRun",
+    "DetectorSetting",
+    "EarlyWarning",
+    "Facility",
+    "IngestBatch",
+    "QuarantinedRow",
+    "ScreenResult",
+    "Shipment",
+    "SubstanceForm",
+    "SubstanceName",
+    "SubstanceRow",
+    "TriageEvent",
+    "User",
+    "utcnow",
+]
+
+ROLES = ("analyst", "inspector", "supervisor", "viewer")
+STATUSES = (
+    "new",
+    "assigned",
+    "in_review",
+    "pending_escalation",
+    "pending_dismissal",
+    "escalated",
+    "dismissed",
+)
+
+# BIGINT primary keys on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now in UTC (stored as naive UTC for portability)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict: JSON, list: JSON}
+
+
+# --- watchlist ---------------------------------------------------------------------------
+
+
+class SubstanceRow(Base):
+    """A listed (or supervisor-promoted) precursor, identified by the CAS of its free base."""
+
+    __tablename__ = "substances"
+    cas: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    preferred_name: Mapped[str] = mapped_column(String(500))
+    systematic_name: Mapped[str] = mapped_column(Text)
+    smiles: Mapped[str | None] = mapped_column(Text)
+    inchikey: Mapped[str | None] = mapped_column(String(27))
+    hs_codes: Mapped[list] = mapped_column(JSON, default=list)
+    instrument: Mapped[str] = mapped_column(String(200), default="")
+    listed_on: Mapped[dt.date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(16), default="watchlist")  # or "promoted"
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    names: Mapped[list[SubstanceName]] = relationship(
+        back_populates="substance", cascade="all, delete-orphan"
+    )
+    forms: Mapped[list[SubstanceForm]] = relationship(
+        back_populates="substance", cascade="all, delete-orphan"
+    )
+
+
+class SubstanceName(Base):
+    """One name form of a listed substance (systematic, abbreviation, synonym, salt name...)."""
+
+    __tablename__ = "substance_names"
+    __table_args__ = (UniqueConstraint("substance_cas", "name_norm"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    substance_cas: Mapped[str] = mapped_column(ForeignKey("substances.cas", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    name_norm: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(32))
+    ambiguous: Mapped[bool] = mapped_column(Boolean, default=False)
+    substance: Mapped[SubstanceRow] = relationship(back_populates="names")
+
+
+class SubstanceForm(Base):
+    """A salt or hydrate of a listed substance, with its own CAS number."""
+
+    __tablename__ = "substance_forms"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    substance_cas: Mapped[str] = mapped_column(ForeignKey("substances.cas", ondelete="CASCADE"))
+    cas: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(String(32))
+    smiles: Mapped[str | None] = mapped_column(Text)
+    substance: Mapped[SubstanceRow] = relationship(back_populates="forms")
+
+
+# --- ingest ------------------------------------------------------------------------------
+
+
+class IngestBatch(Base):
+    """One loaded file: what it was, what it held, what became of its rows."""
+
+    __tablename__ = "ingest_batches"
+    __table_args__ = (UniqueConstraint("kind", "file_hash"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # facilities | shipments
+    source: Mapped[str] = mapped_column(String(200), default="")
+    file_name: Mapped[str] = mapped_column(Text)
+    file_hash: Mapped[str] = mapped_column(String(64))
+    profile: Mapped[dict | None] = mapped_column(JSON)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
+    rows_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    rows_quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    loaded_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class QuarantinedRow(Base):
+    """A source row that failed validation: raw values, row number and every reason."""
+
+    __tablename__ = "quarantined_rows"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"), index=True)
+    row_number: Mapped[int] = mapped_column(BigInteger)
+    raw: Mapped[dict] = mapped_column(JSON)
+    reasons: Mapped[list] = mapped_column(JSON)
+
+
+class DataQualityFinding(Base):
+    """Something wrong with a loaded row that did not stop it loading (e.g. an invalid CAS)."""
+
+    __tablename__ = "data_quality_findings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"), index=True)
+    row_number: Mapped[int] = mapped_column(BigInteger)
+    field: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(Text)
+    finding: Mapped[str] = mapped_column(Text)
+
+
+class Facility(Base):
+    """A declared facility."""
+
+    __tablename__ = "facilities"
+    facility_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_norm: Mapped[str] = mapped_column(String(500), index=True)
+    country: Mapped[str] = mapped_column(String(3), index=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batches.id"))
+    declarations: Mapped[list[Declaration]] = relationship(
+        back_populates="facility", cascade="all, delete-orphan"
+    )
+
+
+class Declaration(Base):
+    """A facility's declaration of one substance and activity (for a year, or standing)."""
+
+    __tablename__ = "declarations"
+    __table_args__ = (UniqueConstraint("facility_id", "substance", "activity", "declaration_year"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    facility_id: Mapped[str] = mapped_column(
+        ForeignKey("facilities.facility_id", ondelete="CASCADE"), index=True
+    )
+    activity: Mapped[str] = mapped_column(String(32))
+    substance: Mapped[str] = mapped_column(Text)
+    cas: Mapped[str | None] = mapped_column(String(32))  # as declared
+    substance_cas: Mapped[str | None] = mapped_column(String(32), index=True)  # listed base
+    declared_annual_kg: Mapped[float] = mapped_column(Float)
+    declaration_year: Mapped[int | None] = mapped_column(Integer)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batches.id"))
+    row_number: Mapped[int | None] = mapped_column(BigInteger)
+    facility: Mapped[Facility] = relationship(back_populates="declarations")
+
+
+class Shipment(Base):
+    """One shipment record as a source reported it, normalised, with its provenance."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        UniqueConstraint("source", "shipment_id"),
+        Index("ix_shipments_exporter", "exporter_norm", "exporter_country"),
+        Index("ix_shipments_importer", "importer_norm", "importer_country"),
+        Index("ix_shipments_consignment", "consignment_ref"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(200))
+    shipment_id: Mapped[str] = mapped_column(String(200))
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    exporter: Mapped[str] = mapped_column(Text)
+    exporter_norm: Mapped[str] = mapped_column(String(500))
+    exporter_country: Mapped[str] = mapped_column(String(3))
+    importer: Mapped[str] = mapped_column(Text)
+    importer_norm: Mapped[str] = mapped_column(String(500))
+    importer_country: Mapped[str] = mapped_column(String(3))
+    product: Mapped[str] = mapped_column(Text)
+    cas: Mapped[str | None] = mapped_column(String(64))
+    hs_code: Mapped[str | None] = mapped_column(String(32))
+    quantity: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    quantity_kg: Mapped[float] = mapped_column(Float)
+    flow: Mapped[str | None] = mapped_column(String(1))
+    consignment_ref: Mapped[str | None] = mapped_column(String(200))
+    transit_countries: Mapped[str | None] = mapped_column(Text)
+    exporter_facility_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    exporter_link_score: Mapped[float | None] = mapped_column(Float)
+    exporter_link_method: Mapped[str | None] = mapped_column(String(32))
+    importer_facility_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    importer_link_score: Mapped[float | None] = mapped_column(Float)
+    importer_link_method: Mapped[str | None] = mapped_column(String(32))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"), index=True)
+    file_hash: Mapped[str] = mapped_column(String(64))
+    row_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class AmbiguousLink(Base):
+    """A party that matched several declared facilities equally well: left unlinked, recorded."""
+
+    __tablename__ = "ambiguous_links"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # exporter | importer
+    party: Mapped[str] = mapped_column(Text)
+    party_norm: Mapped[str] = mapped_column(String(500))
+    country: Mapped[str] = mapped_column(String(3))
+    candidates: Mapped[list] = mapped_column(JSON)  # [{facility_id, name, score}, ...]
+    shipment_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- screening and early warning ---------------------------------------------------------
+
+
+class ScreenResult(Base):
+    """Cached screen verdict of one distinct product description (and CAS field)."""
+
+    __tablename__ = "screen_results"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    text_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    product: Mapped[str] = mapped_column(Text)
+    cas: Mapped[str | None] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(16))
+    substance_cas: Mapped[str | None] = mapped_column(String(32))
+    substance_name: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(32))
+    explanation: Mapped[str] = mapped_column(Text)
+    watchlist_version: Mapped[str] = mapped_column(String(64), default="")
+    screened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class EarlyWarning(Base):
+    """A designer analogue seen in the feed: the early-warning record."""
+
+    __tablename__ = "early_warnings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    smiles: Mapped[str | None] = mapped_column(Text)
+    inchikey: Mapped[str | None] = mapped_column(String(27))
+    nearest_cas: Mapped[str | None] = mapped_column(String(32))
+    similarity: Mapped[float | None] = mapped_column(Float)
+    explanation: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[dt.date | None] = mapped_column(Date)
+    last_seen: Mapped[dt.date | None] = mapped_column(Date)
+    shipment_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_kg: Mapped[float] = mapped_column(Float, default=0.0)
+    parties: Mapped[list] = mapped_column(JSON, default=list)
+    countries: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new|promoted|dismissed
+    promoted_cas: Mapped[str | None] = mapped_column(String(32))
+    promoted_by: Mapped[str | None] = mapped_column(String(100))
+    promoted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+# --- alerts and triage -------------------------------------------------------------------
+
+
+class AlertRow(Base):
+    """An alert: what a detector found, its evidence, and its place in the triage workflow."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_status_severity", "status", "severity"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    detector: Mapped[str] = mapped_column(String(64), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(32), default="new")
+    summary: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    facility_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    substance_cas: Mapped[str | None] = mapped_column(String(32), index=True)
+    country: Mapped[str | None] = mapped_column(String(3))
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    proposed_by: Mapped[str | None] = mapped_column(String(100))
+    proposed_reason_code: Mapped[str | None] = mapped_column(String(64))
+    proposed_note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_detected_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    detection_run_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class AlertShipment(Base):
+    """Which shipment records an alert rests on."""
+
+    __tablename__ = "alert_shipments"
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    shipment_pk: Mapped[int] = mapped_column(
+        ForeignKey("shipments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class TriageEvent(Base):
+    """Append-only, hash-chained log of every change to an alert (and other audited acts)."""
+
+    __tablename__ = "triage_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """One row: the newest event of the chain. Locked while appending so the chain never forks."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_event_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class User(Base):
+    """A local account with a role."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- detection bookkeeping ---------------------------------------------------------------
+
+
+class DetectionRun(Base):
+    """One run of `pwatch detect`."""
+
+    __tablename__ = "detection_runs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    mode: Mapped[str] = mapped_column(String(16), default="full")
+    shipments_seen: Mapped[int] = mapped_column(BigInteger, default=0)
+    alerts_new: Mapped[int] = mapped_column(Integer, default=0)
+    alerts_updated: Mapped[int] = mapped_column(Integer, default=0)
+    config: Mapped[dict] = mapped_column(JSON, default=dict)
+    max_batch_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class DetectorSetting(Base):
+    """A supervisor's override of a detector threshold."""
+
+    __tablename__ = "detector_settings"
+    detector: Mapped[str] = mapped_column(String(64), primary_key=True)
+    values: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ChallengeRequest(Base):
+    """A challenge-inspection request generated when an alert is escalated."""
+
+    __tablename__ = "challenge_requests"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    facility_id: Mapped[str | None] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    markdown: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))

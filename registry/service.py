@@ -1,0 +1,281 @@
+"""The service layer: the only way alert state changes. Roles, state machine, four eyes,
+optimistic locking and the audit log are enforced here for the console and the CLI alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from registry.audit import append_event
+from registry.errors import PermissionDenied, RegistryError, StaleAlert, TransitionNotAllowed
+from registry.models import AlertRow, DetectorSetting, User, utcnow
+
+__all__ = [
+    "ACTIONS",
+    "DISMISS_REASONS",
+    "FOUR_EYES_SEVERITIES",
+    "POLICY",
+    "Action",
+    "act",
+    "allowed",
+    "available_actions",
+    "require_role",
+    "set_detector_setting",
+]
+
+FOUR_EYES_SEVERITIES = frozenset({"high", "critical"})
+
+DISMISS_REASONS: dict[str, str] = {
+    "legitimate_trade_verified": "Trade verified as legitimate with the competent authority",
+    "declaration_updated": "Covered by an updated or late declaration",
+    "data_error": "Data error in the feed (unit, date, duplicate record)",
+    "mirror_timing": "Mirror gap explained by timing or reporting practice",
+    "not_a_precursor": "Product is not a listed precursor or analogue",
+    "duplicate_alert": "Duplicate of another alert",
+    "other": "Other (explained in the note)",
+}
+
+# Which roles may do what. Access is decided here, never by hiding buttons.
+POLICY: dict[str, frozenset[str]] = {
+    "claim": frozenset({"inspector", "supervisor"}),
+    "assign": frozenset({"supervisor"}),
+    "start_review": frozenset({"inspector", "supervisor"}),
+    "note": frozenset({"inspector", "supervisor"}),
+    "escalate": frozenset({"inspector", "supervisor"}),
+    "dismiss": frozenset({"inspector", "supervisor"}),
+    "approve": frozenset({"supervisor"}),
+    "reject": frozenset({"supervisor"}),
+    "reopen": frozenset({"supervisor"}),
+    "tune_thresholds": frozenset({"supervisor"}),
+    "promote_analogue": frozenset({"supervisor"}),
+    "ingest": frozenset({"analyst", "supervisor"}),
+    "view": frozenset({"analyst", "inspector", "supervisor", "viewer"}),
+}
+
+ACTIONS = (
+    "claim",
+    "assign",
+    "start_review",
+    "note",
+    "escalate",
+    "dismiss",
+    "approve",
+    "reject",
+    "reopen",
+)
+
+# action -> statuses it may start from
+_FROM: dict[str, frozenset[str]] = {
+    "claim": frozenset({"new"}),
+    "assign": frozenset({"new", "assigned", "in_review"}),
+    "start_review": frozenset({"assigned"}),
+    "note": frozenset(
+        {
+            "new",
+            "assigned",
+            "in_review",
+            "pending_escalation",
+            "pending_dismissal",
+            "escalated",
+            "dismissed",
+        }
+    ),
+    "escalate": frozenset({"in_review"}),
+    "dismiss": frozenset({"in_review"}),
+    "approve": frozenset({"pending_escalation", "pending_dismissal"}),
+    "reject": frozenset({"pending_escalation", "pending_dismissal"}),
+    "reopen": frozenset({"escalated", "dismissed"}),
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """A request to act on an alert, as the console or the CLI makes it."""
+
+    action: str
+    reason_code: str | None = None
+    note: str | None = None
+    assignee: str | None = None
+
+
+def allowed(role: str, action: str) -> bool:
+    """Does the policy table let `role` do `action` at all?"""
+    return role in POLICY.get(action, frozenset())
+
+
+def require_role(user: User, action: str) -> None:
+    """Raise PermissionDenied unless the user's role may do `action`."""
+    if not user.active:
+        raise PermissionDenied(f"account {user.username!r} is disabled")
+    if not allowed(user.role, action):
+        raise PermissionDenied(f"a {user.role} may not {action.replace('_', ' ')}")
+
+
+def _check(alert: AlertRow, user: User, req: Action) -> str | None:
+    """Validate the request; return the status it leads to (None: unchanged)."""
+    action = req.action
+    if action not in _FROM:
+        raise RegistryError(f"unknown action {action!r}")
+    require_role(user, action)
+    if alert.status not in _FROM[action]:
+        raise TransitionNotAllowed(
+            f"cannot {action.replace('_', ' ')} alert {alert.id}: it is {alert.status}"
+        )
+    is_assignee = alert.assignee == user.username
+    if action == "claim":
+        return "assigned"
+    if action == "assign":
+        if not req.assignee:
+            raise RegistryError("assign needs the user to assign the alert to")
+        return "assigned"
+    if action == "note":
+        if not (req.note and req.note.strip()):
+            raise RegistryError("a note cannot be empty")
+        return None
+    if action in ("start_review", "escalate", "dismiss") and not is_assignee:
+        owner = alert.assignee or "nobody"
+        raise PermissionDenied(
+            f"alert {alert.id} is assigned to {owner}; only the assignee may {action.replace('_', ' ')}"
+        )
+    if action == "start_review":
+        return "in_review"
+    if action == "escalate":
+        if not (req.note and req.note.strip()):
+            raise RegistryError("an escalation needs a note stating the grounds")
+        return "pending_escalation"  # every challenge-inspection request needs a supervisor
+    if action == "dismiss":
+        if req.reason_code not in DISMISS_REASONS:
+            raise RegistryError(
+                f"a dismissal needs a reason code, one of: {', '.join(DISMISS_REASONS)}"
+            )
+        if not (req.note and req.note.strip()):
+            raise RegistryError("a dismissal needs a note")
+        return "pending_dismissal" if alert.severity in FOUR_EYES_SEVERITIES else "dismissed"
+    if action in ("approve", "reject"):
+        if alert.proposed_by == user.username:
+            raise PermissionDenied("nobody may approve or reject their own proposal (four eyes)")
+        if action == "reject":
+            return "in_review"
+        return "escalated" if alert.status == "pending_escalation" else "dismissed"
+    if action == "reopen":
+        return "new"
+    raise RegistryError(f"unknown action {action!r}")  # pragma: no cover
+
+
+def available_actions(alert: AlertRow, user: User) -> list[str]:
+    """The actions this user could take on this alert now (for menus; the rules still apply)."""
+    out = []
+    for action in ACTIONS:
+        probe = Action(action, reason_code="other", note="x", assignee=user.username)
+        try:
+            _check(alert, user, probe)
+        except RegistryError:
+            continue
+        out.append(action)
+    return out
+
+
+def act(
+    session: Session,
+    alert_id: int,
+    user: User,
+    req: Action,
+    *,
+    expected_version: int | None,
+) -> AlertRow:
+    """Apply one triage action, atomically, with the audit event, inside the caller's transaction.
+
+    `expected_version` is the alert version the actor saw; if someone changed the alert since,
+    StaleAlert is raised and nothing is written. Only notes may pass None.
+    """
+    alert = session.get(AlertRow, alert_id, populate_existing=True)
+    if alert is None:
+        raise RegistryError(f"no alert {alert_id}")
+    if expected_version is None and req.action != "note":
+        raise RegistryError("state changes need the alert version the actor saw")
+    if expected_version is not None and alert.version != expected_version:
+        raise StaleAlert(_stale_message(alert))
+    to_status = _check(alert, user, req)
+    from_status = alert.status
+    if to_status is not None:
+        alert.status = to_status
+        alert.updated_at = utcnow()
+        if req.action == "claim":
+            alert.assignee = user.username
+        elif req.action == "assign":
+            alert.assignee = req.assignee
+        elif req.action in ("escalate", "dismiss") and to_status.startswith("pending_"):
+            alert.proposed_by = user.username
+            alert.proposed_reason_code = req.reason_code
+            alert.proposed_note = req.note
+        elif req.action in ("approve", "reject"):
+            if req.action == "approve" and from_status == "pending_escalation":
+                _create_challenge_request(session, alert, user)
+            if req.action == "reject":
+                alert.proposed_by = None
+                alert.proposed_reason_code = None
+                alert.proposed_note = None
+        elif req.action == "reopen":
+            alert.assignee = None
+            alert.proposed_by = None
+            alert.proposed_reason_code = None
+            alert.proposed_note = None
+        try:
+            session.flush()  # UPDATE ... WHERE version = seen: a concurrent writer makes it fail
+        except StaleDataError as exc:
+            session.rollback()
+            fresh = session.get(AlertRow, alert_id, populate_existing=True)
+            raise StaleAlert(_stale_message(fresh) if fresh else str(exc)) from exc
+    reason = req.reason_code if req.action == "dismiss" else None
+    if req.action == "approve" and from_status == "pending_dismissal":
+        reason = alert.proposed_reason_code
+    append_event(
+        session,
+        actor=user.username,
+        action=req.action,
+        alert_id=alert.id,
+        from_status=from_status,
+        to_status=alert.status,
+        reason_code=reason,
+        note=req.note if req.action != "assign" else f"assigned to {req.assignee}",
+    )
+    return alert
+
+
+def _stale_message(alert: AlertRow) -> str:
+    who = f", assigned to {alert.assignee}" if alert.assignee else ""
+    return (
+        f"alert {alert.id} was changed by someone else while you looked at it "
+        f"(now {alert.status}{who}, version {alert.version}); reload it and try again"
+    )
+
+
+def _create_challenge_request(session: Session, alert: AlertRow, approver: User) -> None:
+    from registry.challenge import create_challenge_request
+
+    create_challenge_request(session, alert, approver.username)
+
+
+def set_detector_setting(session: Session, user: User, detector: str, values: dict) -> None:
+    """A supervisor changes a detector's thresholds; the change is audited."""
+    require_role(user, "tune_thresholds")
+    row = session.scalars(
+        select(DetectorSetting).where(DetectorSetting.detector == detector)
+    ).first()
+    old = dict(row.values) if row else {}
+    if row is None:
+        row = DetectorSetting(detector=detector, values=values, updated_by=user.username)
+        session.add(row)
+    else:
+        row.values = values
+        row.updated_by = user.username
+        row.updated_at = utcnow()
+    append_event(
+        session,
+        actor=user.username,
+        action="tune_thresholds",
+        note=f"{detector}: {old} -> {values}",
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ui.cli.common import not_landed
+from ui.cli.common import fail, user_errors
 
 __all__ = ["register"]
 
@@ -19,4 +19,18 @@ def register(app: typer.Typer) -> None:
         shipments: int = typer.Option(10_000, "--shipments", help="Number of shipment records."),
     ) -> None:
         """Write a seeded sample registry, shipment feed and answer key."""
-        not_landed("The sample generator")
+        if shipments < 200:
+            fail("--shipments must be at least 200.")
+        if out.exists() and not out.is_dir():
+            fail(f"{out} exists and is not a folder.")
+        with user_errors():
+            from sample_data.generate import generate, write_sample
+
+            s = generate(seed, shipments)
+            paths = write_sample(s, out)
+            typer.echo(
+                f"wrote {s.facilities.height} declaration rows, {s.shipments.height} shipment "
+                f"records and {s.answer_key.height} labelled anomalies (seed {seed}) to "
+                + ", ".join(str(p) for p in paths),
+                err=True,
+            )

@@ -1,19 +1,62 @@
 """Name and structure screening of product descriptions against the watchlist.
 
 Interface (stable): `screen_names` screens a list of names; `screen_frame` screens the
-distinct (product, cas) pairs of a shipment frame. Both return the contract's columns.
-This first version does exact, case-folded lookups only; the layered pipeline replaces it.
+distinct (product, cas) pairs of a shipment frame. Both return the contract's columns
+first. Layers run cheapest first over the distinct descriptions only:
+
+1. CAS numbers in the text or the cas field (check digit validated; salts map to the base);
+2. exact lookup of every watchlist name form after Unicode/case folding and removal of
+   purity, packaging, salt and hydrate words; whole-token abbreviations, ambiguous ones
+   (4-AP, NPP) only with supporting context;
+3. guarded fuzzy matching (rapidfuzz cdist): locants, ring names, substituents and the
+   functional ending must agree, so a typo matches and an isomer does not;
+4. structure: OPSIN parses what looks systematic (one JVM per batch), SMILES are read
+   directly, RDKit compares parents and designer-precursor scaffolds (see structure.py);
+5. fallbacks: fentanyl-stem names and listed names with a modifying prefix are analogues.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import polars as pl
 
+from detection.screening.config import ScreenConfig
+from detection.screening.lexical import (
+    Lexicon,
+    NameForm,
+    fuzzy_best,
+    is_modifier_after,
+    is_modifier_before,
+)
+from detection.screening.structure import (
+    OpsinError,
+    StructureIndex,
+    StructureResult,
+    fentanyl_stem_nearest,
+    opsin_to_smiles,
+    structure_layer_status,
+)
+from detection.screening.text import (
+    clean_text,
+    compact,
+    find_cas,
+    sanitize,
+    tokens,
+)
 from detection.screening.watchlist import Substance, load_watchlist
 
-__all__ = ["SCREEN_SCHEMA", "screen_frame", "screen_names"]
+__all__ = [
+    "SCREEN_EXTRA_SCHEMA",
+    "SCREEN_SCHEMA",
+    "ScreenConfig",
+    "screen_frame",
+    "screen_names",
+    "structure_layer_status",
+]
 
 SCREEN_SCHEMA: dict[str, pl.DataType] = {
     "name": pl.String(),
@@ -25,31 +68,486 @@ SCREEN_SCHEMA: dict[str, pl.DataType] = {
     "explanation": pl.String(),
 }
 
+# Extra columns after the contract's: the structure read, the similarity to the nearest
+# listed substance, and the low-score candidate of an unsupported ambiguous abbreviation.
+SCREEN_EXTRA_SCHEMA: dict[str, pl.DataType] = {
+    "smiles": pl.String(),
+    "nearest_similarity": pl.Float64(),
+    "candidate_cas": pl.String(),
+}
+
+_MAX_WINDOW = 6
+_MAX_TOKENS = 24
+
+# Context that makes an ambiguous abbreviation read as the precursor...
+_SUPPORT_RE = re.compile(r"anilin|piperid|phenethyl|phenylethyl|fentan|opioid|precursor")
+_HS_SUPPORT_RE = re.compile(r"2933\.?3[3679]")
+# ...and context that makes it read as the benign chemical or an ordinary product.
+_AGAINST_RE = re.compile(
+    r"pyridin|fampridin|fertili|npk|nitrogen|phosph|potass|nonylphenol|ethoxyl|polymer|"
+    r"adhesive|resin|glue|coating|paint|film|vitamin|plastic|granule|polyprop|sulph|sulf"
+)
+_SYSTEMATIC_RE = re.compile(
+    r"(?:yl|ane|ene|ine|one|ol|amide|amine|ate|ide|oxy|oxo|carbox|spiro|ketal|acetal|anilin|"
+    r"piperid|azin|oxim|ium)\b|[0-9],[0-9]|[0-9]-[a-z]|\(|\["
+)
+_SMILES_RE = re.compile(r"^[A-Za-z0-9@+\-\[\]()=#$/\\%.:*]+$")
+_SMILES_HINT_RE = re.compile(r"[()=#\[\]]|[A-Za-z][1-9]")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+
+# Protecting-group and listed abbreviations rewritten into words OPSIN understands, so
+# "1-benzyl-4-AP", "N-Cbz-4-piperidone" and "4-fluoro-ANPP" reach the structure layer.
+_PREFIX_LOC = r"(?:(?:[2-6]|o|m|p|ortho|meta|para)-?)"
+_SUBST = r"(?:fluoro|chloro|bromo|iodo|methyl|methoxy|ethyl|trifluoromethyl|nitro)"
+_EXPANSIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\bt-?boc\b|\bboc\b"), "tert-butoxycarbonyl"),
+    (re.compile(r"(?i)\bcbz\b|\bz(?=-4-)"), "benzyloxycarbonyl"),
+    (re.compile(r"(?i)\bfmoc\b"), "(9H-fluoren-9-ylmethoxy)carbonyl"),
+    (re.compile(r"(?i)\bbn\b"), "benzyl"),
+    (re.compile(r"(?i)\bcarbethoxy\b"), "ethoxycarbonyl"),
+    (re.compile(r"(?i)\bcarbomethoxy\b"), "methoxycarbonyl"),
+    (
+        re.compile(rf"(?i)\b({_PREFIX_LOC}){_SUBST.replace('(?:', '(', 1)}-?(?:4-?)?anpp\b"),
+        r"N-(\1\2phenyl)-1-(2-phenylethyl)piperidin-4-amine",
+    ),
+    (re.compile(r"(?i)\b4-?anpp\b|\banpp\b"), "4-anilino-1-(2-phenylethyl)piperidine"),
+    (re.compile(r"(?i)(?<=-)4-?ap\b"), "4-anilinopiperidine"),
+    (re.compile(r"(?i)(?<=-)npp\b"), "1-(2-phenylethyl)piperidin-4-one"),
+)
+_LOC_WORDS = {"o-": "2-", "m-": "3-", "p-": "4-", "ortho-": "2-", "meta-": "3-", "para-": "4-"}
+
+
+@dataclass
+class _Row:
+    """Working state of one distinct description."""
+
+    raw: str | None
+    cas_field: str | None
+    hs_field: str | None
+    text: str = ""
+    notes: list[str] = field(default_factory=list)
+    cleaned: str = ""
+    key: str = ""
+    toks: list[str] = field(default_factory=list)
+    tok_keys: list[str] = field(default_factory=list)
+    salts: list[str] = field(default_factory=list)
+    result: tuple[str, Substance | None, float, str, str] | None = None
+    smiles: str | None = None
+    similarity: float | None = None
+    candidate: Substance | None = None
+    ambiguous: NameForm | None = None
+    modified: tuple[NameForm, str] | None = None
+    structure_tried: bool = False
+    structure_down: str | None = None
+
+    def decide(
+        self, verdict: str, sub: Substance | None, score: float, method: str, why: str
+    ) -> None:
+        self.result = (verdict, sub, float(score), method, why)
+
+
+@functools.lru_cache(maxsize=8)
+def _indexes(extra: tuple[Substance, ...]) -> tuple[Lexicon, StructureIndex, ScreenConfig]:
+    subs = [*load_watchlist(), *extra]
+    return Lexicon(subs), StructureIndex(subs), ScreenConfig()
+
+
+def _salt_note(row: _Row) -> str:
+    if not row.salts:
+        return ""
+    words = ", ".join(dict.fromkeys(s.lower() for s in row.salts))
+    return f" (salt/hydrate words '{words}' read as the free base)"
+
+
+def _layer_cas(row: _Row, lex: Lexicon) -> None:
+    found = find_cas(row.text)
+    if row.cas_field:
+        found += find_cas(str(row.cas_field)[:200])
+    bad = [c for c, ok in found if not ok]
+    if bad:
+        row.notes.append(f"CAS-shaped number {bad[0]} has an invalid check digit and was ignored")
+    for cas, ok in found:
+        if ok and cas in lex.cas:
+            sub, form = lex.cas[cas]
+            what = f"{form}, a form of {sub.name}" if form else sub.name
+            row.decide(
+                "controlled",
+                sub,
+                100.0,
+                "cas",
+                f"CAS {cas} (check digit valid) is {what}; listed free base CAS {sub.cas}.",
+            )
+            return
+
+
+def _windows(row: _Row) -> Iterable[tuple[int, int, str]]:
+    n = len(row.tok_keys)
+    for size in range(min(n, _MAX_WINDOW), 0, -1):
+        for i in range(0, n - size + 1):
+            yield i, i + size, "".join(row.tok_keys[i : i + size])
+
+
+def _modified(row: _Row, i: int, j: int) -> str | None:
+    """The token that modifies the name in window [i, j), if any."""
+    if i > 0 and is_modifier_before(row.tok_keys[i - 1]):
+        return row.toks[i - 1]
+    if j < len(row.tok_keys) and is_modifier_after(row.tok_keys[j]):
+        return row.toks[j]
+    return None
+
+
+def _context(row: _Row, i: int, j: int) -> tuple[str | None, str | None]:
+    """(supporting word, opposing word) around an ambiguous abbreviation in window [i, j)."""
+    others = " ".join(row.tok_keys[:i] + row.tok_keys[j:])
+    against = _AGAINST_RE.search(others)
+    if against:
+        return None, against.group(0)
+    support = _SUPPORT_RE.search(others)
+    if support:
+        return support.group(0), None
+    hs = _HS_SUPPORT_RE.search(row.text) or _HS_SUPPORT_RE.search(str(row.hs_field or ""))
+    if hs:
+        return f"HS {hs.group(0)}", None
+    return None, None
+
+
+def _layer_exact(row: _Row, lex: Lexicon, cfg: ScreenConfig) -> None:
+    hit = lex.names.get(row.key)
+    if hit is not None:
+        row.decide(
+            "controlled",
+            hit.substance,
+            100.0,
+            hit.method,
+            f"Exact match to the {hit.label} '{hit.name}' of {hit.substance.name}"
+            f"{_salt_note(row)}.",
+        )
+        return
+    ambiguous: tuple[NameForm, int, int] | None = None
+    for i, j, key in _windows(row):
+        nf = lex.names.get(key)
+        if nf is not None:
+            mod = _modified(row, i, j)
+            if mod is not None:
+                row.modified = row.modified or (nf, mod)
+                continue
+            row.decide(
+                "controlled",
+                nf.substance,
+                98.0 if nf.kind != "abbreviation" else 95.0,
+                nf.method,
+                f"The {nf.label} '{nf.name}' of {nf.substance.name} appears as whole words "
+                f"in the text{_salt_note(row)}.",
+            )
+            return
+        amb = lex.ambiguous.get(key)
+        if amb is not None and ambiguous is None:
+            ambiguous = (amb, i, j)
+    if ambiguous is None:
+        return
+    nf, i, j = ambiguous
+    if _modified(row, i, j) is not None:
+        row.modified = row.modified or (nf, row.toks[i - 1] if i > 0 else row.toks[j])
+        return
+    support, against = _context(row, i, j)
+    row.ambiguous = nf
+    if against:
+        row.decide(
+            "clear",
+            None,
+            10.0,
+            "abbreviation-ambiguous",
+            f"'{nf.name}' is an ambiguous abbreviation of {nf.substance.preferred_name}, but "
+            f"the word '{against}' shows it means something else here.",
+        )
+    elif support:
+        row.decide(
+            "controlled",
+            nf.substance,
+            cfg.ambiguous_context_score,
+            "abbreviation",
+            f"Ambiguous abbreviation '{nf.name}' read as {nf.substance.preferred_name} "
+            f"(score {cfg.ambiguous_context_score:.0f}) because of the context '{support}'.",
+        )
+    else:
+        row.candidate = nf.substance
+        row.decide(
+            "clear",
+            None,
+            cfg.ambiguous_candidate_score,
+            "abbreviation-ambiguous",
+            f"'{nf.name}' may be {nf.substance.preferred_name} (CAS {nf.substance.cas}) but is "
+            f"also a common benign name; low-score candidate "
+            f"({cfg.ambiguous_candidate_score:.0f}) without supporting context.",
+        )
+
+
+def _fuzzy_queries(row: _Row) -> list[str]:
+    out = [row.key] if len(row.key) >= 8 else []
+    if len(row.tok_keys) > 1:
+        n = len(row.tok_keys)
+        for size in range(min(n - 1, 4), 0, -1):
+            for i in range(0, n - size + 1):
+                if _modified(row, i, i + size) is None:
+                    key = "".join(row.tok_keys[i : i + size])
+                    if len(key) >= 8:
+                        out.append(key)
+    return out
+
+
+def _layer_fuzzy(rows: list[_Row], lex: Lexicon, cfg: ScreenConfig) -> None:
+    per_row = [(row, _fuzzy_queries(row)) for row in rows]
+    queries = list(dict.fromkeys(q for _, qs in per_row for q in qs))
+    best = fuzzy_best(lex, queries, cfg.fuzzy_min)
+    if not best:
+        return
+    for row, qs in per_row:
+        hits = [best[q] for q in qs if q in best]
+        if not hits:
+            continue
+        nf, score = max(hits, key=lambda h: h[1])
+        row.decide(
+            "controlled",
+            nf.substance,
+            score,
+            "fuzzy",
+            f"Fuzzy match (score {score:.0f}) to {nf.label} '{nf.name}' of "
+            f"{nf.substance.name}; locants, ring and substituent names agree{_salt_note(row)}.",
+        )
+
+
+def _expand(text: str) -> str:
+    t = text
+    for word, loc in _LOC_WORDS.items():
+        t = re.sub(rf"(?i)\b{re.escape(word)}(?=[a-z])", loc, t)
+    for rx, repl in _EXPANSIONS:
+        t = rx.sub(repl, t)
+    return t
+
+
+def _looks_smiles(text: str) -> bool:
+    return (
+        4 <= len(text) <= 300
+        and " " not in text
+        and bool(_SMILES_RE.match(text))
+        and bool(_SMILES_HINT_RE.search(text))
+    )
+
+
+def _opsin_inputs(row: _Row) -> list[str]:
+    if not row.cleaned or not row.cleaned.isascii() or len(row.cleaned) > 300:
+        return []
+    base = _expand(row.cleaned)
+    if not _SYSTEMATIC_RE.search(base.lower()):
+        return []
+    out = [base]
+    if len(row.toks) > 1:
+        for tok in sorted(row.toks, key=len, reverse=True)[:3]:
+            exp = _expand(tok)
+            if len(exp) >= 8 and exp != base and _SYSTEMATIC_RE.search(exp.lower()):
+                out.append(exp)
+    return out
+
+
+def _apply_structure(row: _Row, res: StructureResult) -> None:
+    row.smiles, row.similarity = res.smiles, res.similarity
+    if res.verdict == "clear" and res.method == "none":
+        return
+    row.decide(res.verdict, res.substance, res.score, res.method, res.explanation)
+
+
+def _layer_structure(rows: list[_Row], six: StructureIndex, cfg: ScreenConfig) -> None:
+    pending: list[tuple[_Row, list[str]]] = []
+    for row in rows:
+        if _looks_smiles(row.text):
+            from rdkit import Chem
+
+            mol = Chem.MolFromSmiles(row.text)
+            if mol is not None and mol.GetNumHeavyAtoms() >= 4:
+                row.structure_tried = True
+                _apply_structure(row, six.classify(row.text, source="SMILES"))
+                continue
+        inputs = _opsin_inputs(row)
+        if inputs:
+            pending.append((row, inputs))
+    if not pending:
+        return
+    if not cfg.structure:
+        for row, _ in pending:
+            row.structure_down = "structure layer switched off in the settings"
+        return
+    names = list(dict.fromkeys(n for _, inputs in pending for n in inputs))
+    try:
+        parsed = dict(zip(names, opsin_to_smiles(names, timeout=cfg.opsin_timeout_s), strict=True))
+    except OpsinError as exc:
+        for row, _ in pending:
+            row.structure_down = str(exc)
+        return
+    cache: dict[str, StructureResult] = {}
+    for row, inputs in pending:
+        row.structure_tried = True
+        for name in inputs:
+            smi = parsed.get(name)
+            if not smi:
+                continue
+            if smi not in cache:
+                cache[smi] = six.classify(smi)
+            _apply_structure(row, cache[smi])
+            if row.result is not None:
+                break
+
+
+def _layer_fallbacks(row: _Row, lex: Lexicon, six: StructureIndex, cfg: ScreenConfig) -> None:
+    if "fentan" in row.key:
+        near, sim = fentanyl_stem_nearest(six)
+        if near is not None:
+            row.decide(
+                "analogue",
+                near,
+                cfg.stem_score,
+                "stem",
+                f"The name carries the fentanyl stem: a fentanyl-related substance (a controlled "
+                f"drug built on the 4-anilinopiperidine core, not a listed precursor); nearest "
+                f"listed substance {near.name} (Tanimoto {sim:.2f} for fentanyl itself).",
+            )
+            return
+    if row.modified is None:
+        for tk in row.tok_keys:
+            for nf in lex.suffix_forms:
+                if len(nf.key) >= 3 and tk.endswith(nf.key) and len(tk) > len(nf.key):
+                    prefix = tk[: -len(nf.key)]
+                    if is_modifier_before(prefix):
+                        row.modified = (nf, prefix)
+                        break
+            if row.modified is not None:
+                break
+    if row.modified is not None:
+        nf, mod = row.modified
+        row.decide(
+            "analogue",
+            nf.substance,
+            cfg.modified_name_score,
+            "modified-name",
+            f"The {nf.label} '{nf.name}' of {nf.substance.name} appears with the modifying "
+            f"prefix or word '{mod}': a possible masked or substituted form (structure not "
+            f"resolved).",
+        )
+
+
+def _finish(row: _Row) -> tuple[object, ...]:
+    if row.result is None:
+        if not row.text:
+            why = "Empty name: nothing to screen."
+        elif not row.key:
+            why = "The name has no Latin letters or digits; no listed name form matched."
+        elif row.structure_down and not row.structure_tried:
+            why = (
+                f"No listed name form matched and the name could not be checked by "
+                f"structure ({row.structure_down})."
+            )
+            row.decide("clear", None, 0.0, "structure-unavailable", why)
+        elif row.structure_tried and row.smiles is None:
+            why = "No listed name form matched, and OPSIN could not parse the name as a structure."
+        else:
+            why = "No listed name form, CAS number or structure matched."
+        if row.result is None:
+            row.decide("clear", None, 0.0, "none", why)
+    assert row.result is not None
+    verdict, sub, score, method, why = row.result
+    if row.notes:
+        why = why.rstrip(".") + "; " + "; ".join(row.notes) + "."
+    return (
+        row.raw,
+        verdict,
+        sub.cas if sub else None,
+        sub.name if sub else None,
+        round(max(0.0, min(100.0, score)), 1),
+        method,
+        why,
+        row.smiles,
+        row.similarity,
+        row.candidate.cas if row.candidate else None,
+    )
+
+
+def _screen_distinct(
+    names: Sequence[str | None],
+    cas: Sequence[str | None],
+    hs: Sequence[str | None],
+    extra: tuple[Substance, ...],
+    cfg: ScreenConfig | None,
+) -> list[tuple[object, ...]]:
+    lex, six, default_cfg = _indexes(extra)
+    cfg = cfg or default_cfg
+    rows = [_Row(raw=n, cas_field=c, hs_field=h) for n, c, h in zip(names, cas, hs, strict=True)]
+    open_rows: list[_Row] = []
+    for row in rows:
+        try:
+            row.text, row.notes = sanitize(row.raw)
+            _layer_cas(row, lex)
+            if row.result is not None:
+                continue
+            row.cleaned, row.salts = clean_text(row.text)
+            row.key = compact(row.cleaned)
+            row.toks = tokens(row.cleaned)[:_MAX_TOKENS]
+            row.tok_keys = [compact(t) for t in row.toks]
+            if row.key:
+                _layer_exact(row, lex, cfg)
+            if row.result is None and row.key:
+                open_rows.append(row)
+        except Exception as exc:  # one bad row must not sink the batch
+            row.decide("clear", None, 0.0, "error", f"The name could not be screened ({exc!r}).")
+    _layer_fuzzy(open_rows, lex, cfg)
+    open_rows = [r for r in open_rows if r.result is None]
+    _layer_structure(open_rows, six, cfg)
+    for row in open_rows:
+        if row.result is None:
+            _layer_fallbacks(row, lex, six, cfg)
+    return [_finish(row) for row in rows]
+
+
+def _frame(rows: list[tuple[object, ...]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={**SCREEN_SCHEMA, **SCREEN_EXTRA_SCHEMA}, orient="row")
+
 
 def screen_names(
     names: Iterable[str | None],
     *,
     cas: Iterable[str | None] | None = None,
+    hs_code: Iterable[str | None] | None = None,
     extra: Sequence[Substance] = (),
+    config: ScreenConfig | None = None,
 ) -> pl.DataFrame:
-    """Screen each name (and its optional CAS field); one output row per input row, in order."""
+    """Screen each name (and its optional CAS and HS fields); one output row per input row.
+
+    The contract columns come first; `smiles`, `nearest_similarity` and `candidate_cas`
+    follow. `extra` substances (promoted from early warning) screen as controlled.
+    """
     names = list(names)
     cas_list = list(cas) if cas is not None else [None] * len(names)
-    lookup: dict[str, Substance] = {}
-    for sub in [*load_watchlist(), *extra]:
-        for n, _kind in sub.all_names():
-            lookup[n.casefold()] = sub
-        lookup[sub.cas] = sub
-    rows = []
-    for name, c in zip(names, cas_list, strict=True):
-        hit = lookup.get((c or "").strip()) or lookup.get((name or "").strip().casefold())
-        if hit is None:
-            rows.append((name, "clear", None, None, 0.0, "none", "No listed substance matched."))
-        else:
-            rows.append(
-                (name, "controlled", hit.cas, hit.name, 100.0, "exact", f"Exact name of {hit.name}.")
-            )
-    return pl.DataFrame(rows, schema=SCREEN_SCHEMA, orient="row")
+    hs_list = list(hs_code) if hs_code is not None else [None] * len(names)
+    if len(cas_list) != len(names) or len(hs_list) != len(names):
+        raise ValueError("names, cas and hs_code must have the same length")
+    triples = [
+        (
+            None if n is None else str(n),
+            None if c is None else str(c),
+            None if h is None else str(h),
+        )
+        for n, c, h in zip(names, cas_list, hs_list, strict=True)
+    ]
+    distinct = list(dict.fromkeys(triples))
+    res = _screen_distinct(
+        [t[0] for t in distinct],
+        [t[1] for t in distinct],
+        [t[2] for t in distinct],
+        tuple(extra),
+        config,
+    )
+    if len(distinct) == len(triples):
+        return _frame(res)
+    pos = {t: i for i, t in enumerate(distinct)}
+    return _frame([res[pos[t]] for t in triples])
 
 
 def screen_frame(
@@ -57,11 +555,24 @@ def screen_frame(
     *,
     name_col: str = "product",
     cas_col: str | None = "cas",
+    hs_col: str | None = "hs_code",
     extra: Sequence[Substance] = (),
+    config: ScreenConfig | None = None,
 ) -> pl.DataFrame:
-    """Screen the distinct (name, cas) pairs of `frame`; returns name_col, cas_col and verdicts."""
-    cols = [name_col] + ([cas_col] if cas_col and cas_col in frame.columns else [])
-    distinct = frame.select(cols).unique()
-    cas_values = distinct[cas_col].to_list() if len(cols) == 2 else None
-    res = screen_names(distinct[name_col].to_list(), cas=cas_values, extra=extra)
-    return pl.concat([distinct, res.drop("name")], how="horizontal")
+    """Screen the distinct (name, cas, hs) rows of `frame`; returns those columns and verdicts."""
+    cols = [name_col]
+    if cas_col and cas_col in frame.columns:
+        cols.append(cas_col)
+    if hs_col and hs_col in frame.columns:
+        cols.append(hs_col)
+    distinct = frame.select(cols).unique(maintain_order=True)
+    res = _screen_distinct(
+        distinct[name_col].cast(pl.String).to_list(),
+        distinct[cas_col].cast(pl.String).to_list()
+        if cas_col in cols
+        else [None] * distinct.height,
+        distinct[hs_col].cast(pl.String).to_list() if hs_col in cols else [None] * distinct.height,
+        tuple(extra),
+        config,
+    )
+    return pl.concat([distinct, _frame(res).drop("name")], how="horizontal")

@@ -1,0 +1,262 @@
+"""Text normalisation for screening: Unicode folding, CAS extraction, trade-word stripping, keys."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+from detection.screening.watchlist import cas_check_digit_ok
+
+__all__ = [
+    "CAS_RE",
+    "MAX_NAME_CHARS",
+    "chem_stems",
+    "clean_text",
+    "compact",
+    "digit_groups",
+    "end_class",
+    "find_cas",
+    "locants_compatible",
+    "ring_stems",
+    "sanitize",
+    "tokens",
+]
+
+# Longer inputs are truncated before screening: no real product name is this long, and a
+# bounded length keeps every layer's cost bounded (100 KB names must not hang the screen).
+MAX_NAME_CHARS = 500
+
+CAS_RE = re.compile(r"(?<![\d-])(\d{2,7})-(\d{2})-(\d)(?![\d-])")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+_DASH_RE = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+_SPACE_RE = re.compile(r"\s+")
+
+# Purity, grade, form and packaging words: they say how a product is sold, not what it is.
+_TRADE_RE = re.compile(
+    r"(?ix)"
+    r"\b\d+(?:[.,]\d+)?\s*(?:%|percent|pct)(?:\s*(?:min|max|minimum|purity|pure|assay))?"
+    r"|\b(?:min|max)\.?\s*\d+(?:[.,]\d+)?\s*%?"
+    r"|\b\d+(?:[.,]\d+)?\s*(?:kgs?|g|mg|mt|t|tons?|tonnes?|l|ml|lbs?|litres?|liters?)\b(?:\s*/\s*\w+)?"
+    r"|\b(?:hs|hts)\s*(?:code)?\s*:?\s*\d{4}(?:\.\d{2}){0,2}\b"
+    r"|\b(?:cas\s*(?:no|number|rn|\#)?\.?\s*:?|cas\#)"
+    r"|\b(?:purity|pure|assay|grade|industrial|technical|tech|reagent|analytical|lab|laboratory"
+    r"|pharma|pharmaceutical|usp|bp|ep|high|quality|best|price|factory|supply|supplier|offers?"
+    r"|powder|crystals?|crystalline|solid|liquid|white|off-white|yellowish|colou?rless|oil"
+    r"|drums?|bags?|cartons?|bottles?|fiber|fibre|cardboard|barrels?|ibc|jerrycans?|cans?|pails?"
+    r"|sacks?|boxe?s|packed|packing|packaging|net|gross|sample|samples|free\s+base|base"
+    r"|intermediates?|raw\s+material|chemicals?|item|lot|batch|product|stock|in)\b"
+)
+
+# Salt, hydrate and solvate words: a salt or hydrate of a listed substance is that substance.
+_SALT_RE = re.compile(
+    r"(?ix)"
+    r"\b(?:mono|di|tri|sesqui|hemi)?(?:hydro)?(?:chloride|bromide|iodide)s?\b"
+    r"|\b\d?\s*h(?:cl|br|i)\b|\bh2o\b|\b\d?\s*h2so4\b"
+    r"|\b(?:mono|di|tri|sesqui|hemi)?hydrates?\b|\banhydrous\b|\bsolvate\b"
+    r"|\b(?:mono|di)?(?:citrate|oxalate|tartrate|sulfate|sulphate|hydrogensulfate|bisulfate"
+    r"|phosphate|acetate|trifluoroacetate|tfa|fumarate|maleate|mesylate|methanesulfonate"
+    r"|tosylate|besylate|succinate|malonate|nitrate|perchlorate|hydrobromide|hydroiodide"
+    r"|salicylate|benzoate|lactate|formate|camsylate)\b"
+    r"|\bsalt\b|\bmonohydrochloride\b"
+)
+_SALT_SUFFIX_RE = re.compile(r"(?i)(?:\.|;)\s*(?:\d?\s*h(?:cl|br)|\d?hcl|hcl)\s*$")
+_EMPTY_BRACKETS_RE = re.compile(r"\(\s*[,;/]*\s*\)|\[\s*[,;/]*\s*\]")
+_EDGE_PUNCT = " ,;/|:-_.+*#"
+_TOKEN_SPLIT_RE = re.compile(r"[\s,;/|]+")
+_COMPACT_RE = re.compile(r"[^0-9a-z]+")
+_DIGITS_RE = re.compile(r"\d+")
+
+
+def sanitize(raw: object) -> tuple[str, list[str]]:
+    """Printable NFKC text of at most MAX_NAME_CHARS, and notes on what was changed."""
+    notes: list[str] = []
+    if raw is None:
+        return "", notes
+    text = str(raw)
+    if len(text) > MAX_NAME_CHARS:
+        notes.append(
+            f"name is {len(text)} characters; only the first {MAX_NAME_CHARS} were screened"
+        )
+        text = text[:MAX_NAME_CHARS]
+    text = unicodedata.normalize("NFKC", text)
+    if _CONTROL_RE.search(text):
+        notes.append("control characters were removed")
+        text = _CONTROL_RE.sub(" ", text)
+    text = _DASH_RE.sub("-", text)
+    return _SPACE_RE.sub(" ", text).strip(), notes
+
+
+def find_cas(text: str) -> list[tuple[str, bool]]:
+    """Every CAS-shaped number in `text`, with whether its check digit is valid."""
+    out = []
+    for m in CAS_RE.finditer(text):
+        cas = m.group(0)
+        out.append((cas, cas_check_digit_ok(cas)))
+    return out
+
+
+def clean_text(text: str) -> tuple[str, list[str]]:
+    """Text with CAS numbers, trade words and salt words removed; and the salt words found."""
+    t = CAS_RE.sub(" ", text)
+    t = _TRADE_RE.sub(" ", t)
+    salts = [m.group(0).strip() for m in _SALT_RE.finditer(t)]
+    m = _SALT_SUFFIX_RE.search(t)
+    if m:
+        salts.append(m.group(0).strip(" .;"))
+        t = t[: m.start()]
+    t = _SALT_RE.sub(" ", t)
+    t = _EMPTY_BRACKETS_RE.sub(" ", t)
+    t = _SPACE_RE.sub(" ", t).strip(_EDGE_PUNCT)
+    return t, salts
+
+
+def compact(text: str) -> str:
+    """Lower-case letters and digits only: folds spacing, hyphenation and punctuation."""
+    return _COMPACT_RE.sub("", text.lower())
+
+
+def tokens(text: str) -> list[str]:
+    """Whitespace/separator tokens, with brackets and edge punctuation trimmed."""
+    out = []
+    for tok in _TOKEN_SPLIT_RE.split(text):
+        tok = tok.strip(_EDGE_PUNCT + "()[]{}\"'")
+        if tok:
+            out.append(tok)
+    return out
+
+
+def digit_groups(key: str) -> list[str]:
+    """The digit runs of a compact key: locants, ring sizes, multipliers."""
+    return _DIGITS_RE.findall(key)
+
+
+def locants_compatible(query_key: str, name_key: str) -> bool:
+    """True when the digits agree; a missing '1' (the ring nitrogen's locant) is tolerated.
+
+    A changed or extra digit is a different compound (1-boc-3-AP is not 1-boc-4-AP,
+    2-piperidone is not 4-piperidone); a dropped position-4 locant is ambiguous.
+    """
+    q, n = Counter(digit_groups(query_key)), Counter(digit_groups(name_key))
+    if q - n:
+        return False
+    missing = n - q
+    return all(d == "1" for d in missing.elements())
+
+
+# Functional-group endings: a one-letter change between these is a different compound
+# (piperidone / piperidine / piperidinol), not a typo.
+_END_CLASSES = (
+    ("ketone", re.compile(r"(?:one|onum)$")),
+    ("alcohol", re.compile(r"(?:ol|diol)$")),
+    ("amine", re.compile(r"(?:amine|ine)$")),
+    ("amide", re.compile(r"(?:amide|anilide)$")),
+    ("ester", re.compile(r"(?:ate|ester)$")),
+    ("acid", re.compile(r"(?:acid|oic)$")),
+    ("alkane", re.compile(r"(?:ane|ene|yne)$")),
+    ("alkyl", re.compile(r"yl$")),
+)
+
+
+def end_class(key: str) -> str | None:
+    """The functional-group class of a compact key's ending, if it has a recognised one."""
+    for cls, rx in _END_CLASSES:
+        if rx.search(key):
+            return cls
+    return None
+
+
+_RINGS = (
+    "piperidin",
+    "piperazin",
+    "pyridin",
+    "pyrrolidin",
+    "morpholin",
+    "quinazolin",
+    "quinolin",
+    "pyrimidin",
+    "pyrazin",
+    "azepan",
+    "piperidon",
+    "pyridon",
+    "pyrrol",
+)
+_SUBSTITUENTS = (
+    "phenethyl",
+    "phenylethyl",
+    "phenyl",
+    "benzyloxycarbonyl",
+    "benzyl",
+    "benz",
+    "methyl",
+    "ethyl",
+    "propyl",
+    "butyl",
+    "pentyl",
+    "fluor",
+    "chlor",
+    "brom",
+    "iod",
+    "methoxy",
+    "ethoxy",
+    "butoxy",
+    "hydroxy",
+    "nitro",
+    "amino",
+    "anilino",
+    "acetyl",
+    "acet",
+    "propionyl",
+    "propanoyl",
+    "butanoyl",
+    "butyryl",
+    "cbz",
+    "fmoc",
+    "tosyl",
+    "thienyl",
+    "thiophen",
+    "furan",
+    "cyclo",
+    "carbethoxy",
+    "carbonyl",
+    "dimethyl",
+    "diethyl",
+    "dioxa",
+    "ketal",
+    "acetal",
+    "oxime",
+    "spiro",
+    "carboxamide",
+    "propan",
+    "butan",
+    "pentan",
+    "hexan",
+    "ethan",
+    "methan",
+    "aza",
+    "oxa",
+    "oxo",
+    "tert",
+    "boc",
+    "nor",
+    "desmethyl",
+    "amine",
+    "amide",
+    "ol",
+)
+
+
+def ring_stems(key: str) -> frozenset[str]:
+    """Ring-name stems present in a compact key."""
+    return frozenset(r for r in _RINGS if r in key)
+
+
+def chem_stems(key: str) -> frozenset[str]:
+    """Substituent stems present in a compact key, longest first (phenethyl hides ethyl)."""
+    found = []
+    rest = key
+    for stem in sorted(_SUBSTITUENTS, key=len, reverse=True):
+        if stem in rest:
+            found.append(stem)
+            rest = rest.replace(stem, "|")
+    return frozenset(found)

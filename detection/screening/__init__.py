@@ -201,7 +201,8 @@ def _context(row: _Row, i: int, j: int) -> tuple[str | None, str | None]:
     others = " ".join(row.tok_keys[:i] + row.tok_keys[j:])
     against = _AGAINST_RE.search(others)
     if against:
-        return None, against.group(0)
+        word = next((t for t in row.toks if _AGAINST_RE.search(compact(t))), against.group(0))
+        return None, word
     support = _SUPPORT_RE.search(others)
     if support:
         return support.group(0), None

@@ -6,9 +6,56 @@ from pathlib import Path
 
 import typer
 
-from ui.cli.common import OutputFormat, emit_frame, user_errors
+from ui.cli.common import OutputFormat, PwatchError, emit_frame, fail, user_errors
 
-__all__ = ["register"]
+__all__ = ["read_names", "register"]
+
+_TABULAR = {".csv", ".tsv", ".parquet", ".pq"}
+
+
+def read_names(path: Path, column: str | None) -> list[str | None]:
+    """Names from a text file (one per line, no header) or a CSV/TSV/Parquet column."""
+    import polars as pl
+
+    if not path.exists():
+        raise PwatchError(f"input file {path} does not exist.")
+    if not path.is_file():
+        raise PwatchError(f"input {path} is not a file.")
+    suffix = path.suffix.lower()
+    if column is None:
+        if suffix in {".parquet", ".pq"}:
+            raise PwatchError(f"{path.name} is a Parquet file: name the column with --column.")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig", errors="replace")
+        return [line for line in text.splitlines() if line.strip()]
+    if suffix in {".parquet", ".pq"}:
+        try:
+            frame = pl.read_parquet(path)
+        except Exception as exc:
+            raise PwatchError(f"{path.name} is not a readable Parquet file ({exc}).") from exc
+    else:
+        sep = "\t" if suffix == ".tsv" else ","
+        try:
+            frame = pl.read_csv(path, separator=sep, infer_schema=False, encoding="utf8-lossy")
+        except Exception as exc:
+            raise PwatchError(f"{path.name} is not a readable CSV file ({exc}).") from exc
+    if column not in frame.columns:
+        have = ", ".join(frame.columns[:10])
+        raise PwatchError(f"column '{column}' is not in {path.name} (columns: {have}).")
+    return frame[column].cast(pl.String).to_list()
+
+
+def _collect(
+    names: list[str] | None, input_file: Path | None, column: str | None
+) -> list[str | None]:
+    if column is not None and input_file is None:
+        raise PwatchError("--column needs --input FILE.")
+    values: list[str | None] = list(names or [])
+    if input_file is not None:
+        values += read_names(input_file, column)
+    if not values:
+        raise PwatchError("no names to screen: give names as arguments or --input FILE.")
+    return values
 
 
 def register(app: typer.Typer) -> None:
@@ -24,10 +71,24 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Screen product names: controlled, analogue or clear, with the reason."""
-        from detection.screening import screen_names
-
         with user_errors():
-            values = list(names or [])
-            if input_file is not None:
-                values += input_file.read_text(encoding="utf-8").splitlines()
-            emit_frame(screen_names(values), fmt)
+            try:
+                values = _collect(names, input_file, column)
+            except PwatchError as exc:
+                fail(str(exc))
+            from detection.screening import screen_names, structure_layer_status
+
+            result = screen_names(values)
+            if (result["method"] == "structure-unavailable").any():
+                typer.echo(f"warning: {structure_layer_status()[1]}", err=True)
+            if fmt is OutputFormat.table:
+                result = result.select(
+                    "name",
+                    "verdict",
+                    "substance_cas",
+                    "substance_name",
+                    "score",
+                    "method",
+                    "explanation",
+                )
+            emit_frame(result, fmt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -191,7 +191,7 @@ def act(
     `expected_version` is the alert version the actor saw; if someone changed the alert since,
     StaleAlert is raised and nothing is written. Only notes may pass None.
     """
-    alert = session.get(AlertRow, alert_id, populate_existing=True)
+    alert = _lock_alert(session, alert_id)
     if alert is None:
         raise RegistryError(f"no alert {alert_id}")
     if expected_version is None and req.action != "note":
@@ -243,6 +243,23 @@ def act(
         note=req.note if req.action != "assign" else f"assigned to {req.assignee}",
     )
     return alert
+
+
+def _lock_alert(session: Session, alert_id: int) -> AlertRow | None:
+    """Read the alert under a write lock, so status and version cannot change until commit.
+
+    Without it a note (which needs no version) could record a status that a concurrent
+    action had just changed.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks: a no-op write takes the database write lock first.
+        session.execute(
+            update(AlertRow.__table__)  # type: ignore[arg-type]
+            .where(AlertRow.__table__.c.id == alert_id)
+            .values(version=AlertRow.__table__.c.version)
+        )
+        return session.get(AlertRow, alert_id, populate_existing=True)
+    return session.get(AlertRow, alert_id, populate_existing=True, with_for_update=True)
 
 
 def _stale_message(alert: AlertRow) -> str:

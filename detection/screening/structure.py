@@ -115,12 +115,21 @@ def opsin_to_smiles(
         raise OpsinError(why)
     java, jar = _java(), _jar_path()
     assert java is not None and jar is not None
-    out: list[str | None] = []
-    for start in range(0, len(names), chunk):
-        part = [n.replace("\n", " ").replace("\r", " ") for n in names[start : start + chunk]]
+    todo = list(dict.fromkeys(n for n in names if n not in _OPSIN_CACHE))
+    for start in range(0, len(todo), chunk):
+        part = [n.replace("\n", " ").replace("\r", " ") for n in todo[start : start + chunk]]
         limit = timeout if timeout is not None else 30.0 + 0.01 * len(part)
-        out += _run_opsin(part, java, jar, timeout=limit)
-    return out
+        got = _run_opsin(part, java, jar, timeout=limit)
+        if len(_OPSIN_CACHE) + len(part) > _OPSIN_CACHE_MAX:
+            _OPSIN_CACHE.clear()
+        _OPSIN_CACHE.update(zip(todo[start : start + chunk], got, strict=True))
+    return [_OPSIN_CACHE.get(n) for n in names]
+
+
+# Parsed names are remembered for the process: feeds and repeated screens see the same
+# descriptions again, and each OPSIN batch costs a JVM start.
+_OPSIN_CACHE: dict[str, str | None] = {}
+_OPSIN_CACHE_MAX = 200_000
 
 
 _GEM_DIOL = Chem.MolFromSmarts("[CX4;!$(C(O)(O)O)]([OX2H1])[OX2H1]")

@@ -1,0 +1,203 @@
+"""Table-driven screening cases: layers, guards, ambiguity, promoted substances, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import polars as pl
+import pytest
+
+from detection.screening import SCREEN_SCHEMA, ScreenConfig, screen_frame, screen_names
+from detection.screening.watchlist import Substance
+
+CONTRACT = list(SCREEN_SCHEMA)
+
+
+def screen_one(name: str | None, **kw: object) -> dict[str, object]:
+    return screen_names([name], **kw).row(0, named=True)  # type: ignore[arg-type]
+
+
+CASES = [
+    # name, verdict, substance name (None = any/none), method
+    ("39742-60-4", "controlled", "NPP", "cas"),
+    ("40064-34-4", "controlled", "4-piperidone", "cas"),
+    ("4-piperidone HCl", "controlled", "4-piperidone", "exact"),
+    ("N-phenethyl-4-piperidon", "controlled", "NPP", "fuzzy"),
+    ("4-anilinopiperdine", "controlled", "4-AP", "fuzzy"),
+    ("1-boc-3-AP", "clear", None, None),
+    ("2-piperidone", "clear", None, None),
+    ("4-piperidinol", "clear", None, None),
+    ("4-aminopyridine", "clear", None, None),
+    ("4-AP (4-anilinopiperidine)", "controlled", "4-AP", None),
+    ("4-AP piperidine intermediate", "controlled", "4-AP", "abbreviation"),
+    ("NPP fertilizer 20-20-20", "clear", None, "abbreviation-ambiguous"),
+    ("ANPP", "controlled", "ANPP", "abbreviation"),
+    ("XANPPY", "clear", None, None),
+    ("1-benzyl-4-piperidone", "analogue", None, "scaffold"),
+    ("N-phenyl-N-(piperidin-4-yl)butanamide", "analogue", None, "scaffold"),
+    ("1-methyl-4-piperidone", "clear", None, None),
+    ("benzylfentanyl", "analogue", None, "stem"),
+    ("O=C1CCNCC1", "controlled", "4-piperidone", "structure"),
+    ("O=C1CCN(Cc2ccccc2)CC1", "analogue", None, "scaffold"),
+    ("CAS 39742-60-5 solvent", "clear", None, None),
+]
+
+
+@pytest.fixture(scope="module")
+def case_rows() -> dict[str, dict[str, object]]:
+    """All table cases screened in one batch (one JVM start)."""
+    res = screen_names([c[0] for c in CASES] + ["acetone", "haloperidol"])
+    return {r["name"]: r for r in res.iter_rows(named=True)}
+
+
+@pytest.mark.parametrize(("name", "verdict", "substance", "method"), CASES)
+def test_screen_case(
+    case_rows: dict[str, dict[str, object]],
+    name: str,
+    verdict: str,
+    substance: str | None,
+    method: str | None,
+) -> None:
+    row = case_rows[name]
+    assert row["verdict"] == verdict, row["explanation"]
+    if substance is not None:
+        assert row["substance_name"] == substance
+    if method is not None:
+        assert row["method"] == method
+    assert isinstance(row["explanation"], str)
+    assert row["explanation"].endswith(".")
+    assert 0 <= float(row["score"]) <= 100  # type: ignore[arg-type]
+
+
+def test_contract_columns_first_and_order_kept() -> None:
+    names = ["ANPP", "acetone", "ANPP", None]
+    res = screen_names(names)
+    assert res.columns[: len(CONTRACT)] == CONTRACT
+    assert res["name"].to_list() == names
+    assert res["verdict"].to_list()[0] == res["verdict"].to_list()[2] == "controlled"
+
+
+def test_ambiguous_without_context_is_low_score_candidate() -> None:
+    row = screen_one("4-AP")
+    assert row["verdict"] == "clear"
+    assert row["candidate_cas"] == "23056-29-3"
+    assert float(row["score"]) < 50  # type: ignore[arg-type]
+
+
+def test_ambiguous_with_hs_code_field() -> None:
+    res = screen_names(["NPP"], hs_code=["2933.37"])
+    assert res["verdict"][0] == "controlled"
+
+
+def test_cas_field_counts() -> None:
+    res = screen_names(["white powder"], cas=["21409-26-7"])
+    assert res["substance_name"][0] == "ANPP"
+
+
+def test_fuzzy_explanation_has_score() -> None:
+    row = screen_one("norfentanil")
+    assert row["method"] == "fuzzy"
+    assert "score" in str(row["explanation"])
+
+
+def test_screen_frame_uses_distinct_rows() -> None:
+    frame = pl.DataFrame(
+        {"product": ["ANPP"] * 5 + ["acetone"] * 5, "cas": [None] * 10, "hs_code": [None] * 10}
+    )
+    out = screen_frame(frame)
+    assert out.height == 2
+    assert set(out["verdict"]) == {"controlled", "clear"}
+
+
+def _promoted() -> Substance:
+    return Substance(
+        cas="1-00-0",
+        name="benzyl-4-piperidone (promoted)",
+        preferred_name="1-benzyl-4-piperidone",
+        systematic_name="1-benzylpiperidin-4-one",
+        smiles="O=C1CCN(Cc2ccccc2)CC1",
+        hs_codes=("2933.39",),
+        instrument="promoted from early warning",
+        listed_on=None,
+        source="test",
+    )
+
+
+def test_promoted_substance_screens_controlled_by_name_and_structure() -> None:
+    extra = [_promoted()]
+    res = screen_names(["1-benzylpiperidin-4-one", "4-oxo-1-benzylpiperidine"], extra=extra)
+    assert res["verdict"].to_list() == ["controlled", "controlled"]
+    assert res["method"][1] == "structure"
+    assert screen_one("4-oxo-1-benzylpiperidine")["verdict"] == "analogue"
+
+
+def test_structure_off_is_reported_not_silent() -> None:
+    cfg = dataclasses.replace(ScreenConfig(), structure=False)
+    row = screen_names(["N-(4-chlorophenyl)piperidin-4-amine"], config=cfg).row(0, named=True)
+    assert row["method"] == "structure-unavailable"
+    assert "structure" in row["explanation"]
+
+
+def test_opsin_missing_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    import detection.screening.structure as st
+
+    monkeypatch.setenv("PWATCH_JAVA", "no-such-java-binary")
+    st._probe.cache_clear()
+    try:
+        ok, why = st.structure_layer_status()
+        assert not ok and "Java" in why
+        row = screen_one("N-(3-chlorophenyl)piperidin-4-amine")
+        assert row["method"] == "structure-unavailable"
+    finally:
+        monkeypatch.delenv("PWATCH_JAVA")
+        st._probe.cache_clear()
+    assert st.structure_layer_status()[0]
+
+
+def test_opsin_timeout_gives_clear_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = dataclasses.replace(ScreenConfig(), opsin_timeout_s=0.001)
+    row = screen_names(["N-(2-chlorophenyl)piperidin-4-amine"], config=cfg).row(0, named=True)
+    assert row["method"] == "structure-unavailable"
+    assert "timed out" in row["explanation"]
+
+
+@pytest.fixture(scope="module")
+def bad_rows() -> pl.DataFrame:
+    start = time.perf_counter()
+    res = screen_names(BAD)
+    assert time.perf_counter() - start < 30
+    return res
+
+
+BAD = [
+    "",
+    "   ",
+    None,
+    "x" * 100_000,
+    "4-ANPP" + "\x00" * 10 + "\x07\x1b[31m",
+    "пиперидон",
+    "哌啶酮 4-哌啶酮",
+    "\ud7ff\ufffd\u202e",
+    "(" * 5000,
+    "1-" * 3000 + "piperidin-4-one",
+    "C" * 400 + "(",
+]
+
+
+@pytest.mark.parametrize("i", range(len(BAD)))
+def test_bad_input_gives_a_clear_row(bad_rows: pl.DataFrame, i: int) -> None:
+    name = BAD[i]
+    row = bad_rows.row(i, named=True)
+    assert row["verdict"] in {"clear", "controlled", "analogue"}
+    assert row["explanation"]
+    assert row["name"] == name
+
+
+def test_nul_bytes_do_not_hide_a_listed_name() -> None:
+    assert screen_one("4-ANPP\x00")["verdict"] == "controlled"
+
+
+def test_huge_name_is_truncated_with_a_note() -> None:
+    row = screen_one("ANPP " + "y" * 100_000)
+    assert "first 500" in str(row["explanation"])

@@ -1,0 +1,5 @@
+"""`python -m ui.cli` runs the pwatch command line."""
+
+from ui.cli import main
+
+main()

@@ -1,0 +1,207 @@
+"""Tiny factories for console tests: a facility, shipments, alerts and users, straight via the ORM."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+from typing import Any
+
+from sqlalchemy import Engine
+
+from registry.db import session_scope
+from registry.models import (
+    AlertRow,
+    AlertShipment,
+    Declaration,
+    EarlyWarning,
+    Facility,
+    IngestBatch,
+    Shipment,
+    utcnow,
+)
+from registry.users import add_user
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+
+
+def make_users(engine: Engine, *names_roles: tuple[str, str]) -> None:
+    with session_scope(engine) as s:
+        for name, role in names_roles:
+            add_user(s, name, role, PASSWORD)
+
+
+def standard_users(engine: Engine) -> None:
+    make_users(
+        engine,
+        ("ines", "inspector"),
+        ("ivan", "inspector"),
+        ("sara", "supervisor"),
+        ("sven", "supervisor"),
+        ("ana", "analyst"),
+        ("vera", "viewer"),
+    )
+
+
+def make_facility(engine: Engine, facility_id: str = "FAC-1", **kw: Any) -> str:
+    with session_scope(engine) as s:
+        s.add(
+            Facility(
+                facility_id=facility_id,
+                name=kw.get("name", "Acme Fine Chemicals Ltd"),
+                name_norm=kw.get("name", "acme fine chemicals").lower(),
+                country=kw.get("country", "NLD"),
+                address=kw.get("address", "1 Canal Street, Rotterdam"),
+            )
+        )
+        s.add(
+            Declaration(
+                facility_id=facility_id,
+                activity="trade",
+                substance="NPP",
+                cas="39742-60-4",
+                substance_cas="39742-60-4",
+                declared_annual_kg=kw.get("declared", 100.0),
+                declaration_year=kw.get("year", 2026),
+            )
+        )
+    return facility_id
+
+
+def make_shipments(
+    engine: Engine, n: int = 3, *, facility_id: str | None = "FAC-1", **kw: Any
+) -> list[int]:
+    """n shipments of NPP from the facility to one buyer; returns their registry ids."""
+    k = next(_seq)
+    with session_scope(engine) as s:
+        batch = IngestBatch(kind="shipments", file_name=f"feed{k}.csv", file_hash=f"{k:064d}")
+        s.add(batch)
+        s.flush()
+        ships = []
+        for i in range(n):
+            ship = Shipment(
+                source="NLD-customs",
+                shipment_id=f"S{k}-{i}",
+                date=kw.get("start", dt.date(2026, 3, 1)) + dt.timedelta(days=7 * i),
+                exporter="Acme Fine Chemicals Ltd",
+                exporter_norm="acme fine chemicals",
+                exporter_country="NLD",
+                importer=kw.get("importer", "Blue Harbour Trading"),
+                importer_norm=kw.get("importer", "Blue Harbour Trading").lower(),
+                importer_country=kw.get("importer_country", "MEX"),
+                product=kw.get("product", "N-phenethyl-4-piperidone"),
+                cas="39742-60-4",
+                quantity=40.0 + i,
+                unit="kg",
+                quantity_kg=40.0 + i,
+                flow=kw.get("flow", "X"),
+                consignment_ref=kw.get("consignment_ref"),
+                exporter_facility_id=facility_id,
+                batch_id=batch.id,
+                file_hash=batch.file_hash,
+                row_number=i + 1,
+            )
+            s.add(ship)
+            ships.append(ship)
+        s.flush()
+        return [x.id for x in ships]
+
+
+def make_alert(
+    engine: Engine,
+    *,
+    severity: str = "high",
+    detector: str = "declared_quantity_exceeded",
+    shipment_pks: list[int] | None = None,
+    facility_id: str | None = "FAC-1",
+    summary: str = "Acme shipped 123 kg of NPP in 2026 against 100 kg declared (123%).",
+    evidence: dict | None = None,
+    created_at: dt.datetime | None = None,
+    status: str = "new",
+) -> int:
+    with session_scope(engine) as s:
+        a = AlertRow(
+            fingerprint=hashlib.sha256(f"{next(_seq)}-{summary}".encode()).hexdigest(),
+            detector=detector,
+            severity=severity,
+            score=80.0,
+            status=status,
+            summary=summary,
+            evidence=evidence
+            if evidence is not None
+            else {"shipped_kg": 123.0, "declared_annual_kg": 100.0, "year": 2026, "ratio": 1.23},
+            facility_id=facility_id,
+            substance_cas="39742-60-4",
+            country="NLD",
+            created_at=created_at or utcnow(),
+        )
+        s.add(a)
+        s.flush()
+        for pk in shipment_pks or []:
+            s.add(AlertShipment(alert_id=a.id, shipment_pk=pk))
+        return a.id
+
+
+def make_early_warning(engine: Engine) -> int:
+    with session_scope(engine) as s:
+        ew = EarlyWarning(
+            name_key="cbz-4-piperidone",
+            name="N-Cbz-4-piperidone",
+            smiles="O=C1CCN(CC1)C(=O)OCc1ccccc1",
+            nearest_cas="41661-47-6",
+            similarity=0.72,
+            explanation="A carbamate of 4-piperidone: one step from a listed precursor.",
+            first_seen=dt.date(2026, 2, 1),
+            last_seen=dt.date(2026, 4, 1),
+            shipment_count=4,
+            total_kg=250.0,
+            parties=["Acme Fine Chemicals Ltd", "Blue Harbour Trading"],
+            countries=["NLD", "MEX"],
+        )
+        s.add(ew)
+        s.flush()
+        return ew.id
+
+
+def demo(engine: Engine) -> dict[str, int]:
+    """A small registry: users, one facility, shipments and a few alerts of each kind."""
+    standard_users(engine)
+    make_facility(engine)
+    pks = make_shipments(engine, 4)
+    mirror = make_shipments(engine, 1, consignment_ref="PEN-2026-0001", facility_id="FAC-1")
+    name_pks = make_shipments(
+        engine, 1, product="1-benzyl-4-piperidone <b>bold</b> [x](http://evil)"
+    )
+    out = {
+        "high": make_alert(engine, severity="high", shipment_pks=pks),
+        "low": make_alert(engine, severity="low", summary="A low one.", shipment_pks=pks[:1]),
+        "mirror": make_alert(
+            engine,
+            severity="medium",
+            detector="export_never_arrived",
+            shipment_pks=mirror,
+            summary="Export PEN-2026-0001 of 40 kg NPP to MEX has no import record after 60 days.",
+            evidence={"consignment_ref": "PEN-2026-0001", "exported_kg": 40.0, "days_open": 60},
+        ),
+        "name": make_alert(
+            engine,
+            severity="medium",
+            detector="designer_analogue",
+            shipment_pks=name_pks,
+            summary="Product '=HYPERLINK(\"x\")' looks like an analogue of 4-piperidone.",
+            evidence={
+                "explanation": "Benzyl-protected 4-piperidone: one step from 4-piperidone.",
+                "smiles": "O=C1CCN(Cc2ccccc2)CC1",
+                "similarity": 0.7,
+            },
+        ),
+        "old": make_alert(
+            engine,
+            severity="critical",
+            summary="An old critical one.",
+            created_at=utcnow() - dt.timedelta(days=5),
+        ),
+    }
+    out["early_warning"] = make_early_warning(engine)
+    return out

@@ -1,0 +1,81 @@
+"""The inspector console (Streamlit): login, then pages by role. `pwatch console` serves it.
+
+The menus mirror the roles; the service layer enforces them.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from registry.errors import RegistryError
+from ui.console import PAGES, current_user, engine, log_out, show_flashes
+
+st.set_page_config(page_title="precursor-watch console", page_icon="⚗️", layout="wide")
+
+# Which pages each role sees in its menu (the service layer still decides every action).
+_VIEW = ["overview", "queue", "detail", "facilities", "early_warning"]
+MENUS: dict[str, list[str]] = {
+    "viewer": _VIEW,
+    "analyst": [*_VIEW, "load_data"],
+    "inspector": _VIEW,
+    "supervisor": [*_VIEW, "load_data", "approvals", "thresholds", "audit"],
+}
+_TITLES = {
+    "queue": ("Alert queue", ":material/list_alt:"),
+    "detail": ("Alert detail", ":material/search:"),
+    "approvals": ("Approvals", ":material/rule:"),
+    "facilities": ("Facilities", ":material/factory:"),
+    "early_warning": ("Early warning", ":material/science:"),
+    "overview": ("Overview", ":material/public:"),
+    "load_data": ("Load data", ":material/upload_file:"),
+    "audit": ("Audit trail", ":material/verified:"),
+    "thresholds": ("Detector thresholds", ":material/tune:"),
+}
+_GROUPS = {
+    "Work": ["queue", "detail", "approvals"],
+    "Registry": ["facilities", "early_warning", "load_data"],
+    "Regime": ["overview", "thresholds", "audit"],
+}
+
+
+def _main() -> None:
+    try:
+        engine()
+        user = current_user()
+    except RegistryError as exc:
+        st.error(f"The console cannot open the registry: {exc}")
+        st.stop()
+        return
+    if user is None:
+        login = st.Page(PAGES["login"], title="Log in", icon=":material/login:", url_path="login")
+        nav = st.navigation([login], position="hidden")
+        show_flashes()
+        nav.run()
+        return
+    allowed = MENUS.get(user.role, [])
+    pages: dict[str, list[st.Page]] = {}
+    for group, keys in _GROUPS.items():
+        for key in keys:
+            if key in allowed:
+                title, icon = _TITLES[key]
+                pages.setdefault(group, []).append(
+                    st.Page(
+                        PAGES[key],
+                        title=title,
+                        icon=icon,
+                        url_path=key,
+                        default=(key == "queue"),
+                    )
+                )
+    with st.sidebar:
+        st.caption("precursor-watch inspector console")
+        st.write(f"**{user.display_name or user.username}** · {user.role}")
+        if st.button("Log out", key="logout", icon=":material/logout:"):
+            log_out("You are logged out.")
+            st.rerun()
+    nav = st.navigation(pages)
+    show_flashes()
+    nav.run()
+
+
+_main()

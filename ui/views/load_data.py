@@ -1,0 +1,162 @@
+"""Load data (analysts): upload a feed, choose or write a mapping profile, preview, load, quarantine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from registry.db import session_scope
+from registry.service import allowed
+from ui.console import current_user, engine, esc, flash, settings
+from ui.queries import quarantine_report, recent_batches
+from ui.uploads import save_upload
+
+user = current_user()
+if user is None:  # pragma: no cover
+    st.stop()
+assert user is not None
+
+st.title("Load data")
+st.caption(
+    "Load a declared-facility registry or a shipment feed in the authority's own columns. "
+    "A mapping profile names, for each canonical field, the source column; rows that fail "
+    "validation are quarantined with every reason, never silently dropped."
+)
+if not allowed(user.role, "ingest"):
+    st.warning(f"A {user.role} may not load data; analysts and supervisors can.")
+
+try:
+    import ingest as _ingest
+except ImportError:  # pragma: no cover
+    _ingest = None  # type: ignore[assignment]
+load_file = getattr(_ingest, "load_file", None)
+preview_fn = getattr(_ingest, "preview", None)
+read_profile = getattr(_ingest, "read_profile", None)
+if read_profile is None:
+    try:
+        from ingest.profile import read_profile
+    except ImportError:  # pragma: no cover
+        read_profile = None
+
+data_dir = Path(settings().data_dir)
+upload_dir = data_dir / "uploads"
+profile_dir = data_dir / "profiles"
+
+kind = st.radio("Kind of file", ["shipments", "facilities"], horizontal=True, key="ld_kind")
+up = st.file_uploader(
+    "Feed file (CSV, TSV, Parquet, Excel, JSON, NDJSON; .gz allowed)",
+    type=["csv", "tsv", "txt", "parquet", "xlsx", "xls", "json", "ndjson", "jsonl", "gz"],
+    key="ld_file",
+)
+
+profiles = sorted(profile_dir.glob("*.toml")) if profile_dir.is_dir() else []
+try:
+    import sample_data
+
+    profiles += sorted(Path(sample_data.__file__).parent.glob("**/*.toml"))
+except ImportError:  # pragma: no cover
+    pass
+choice = st.selectbox(
+    "Mapping profile",
+    [
+        "(none: columns named as the canonical fields)",
+        "(write one below)",
+        *[str(p) for p in profiles],
+    ],
+    key="ld_profile_choice",
+)
+profile_text = ""
+if choice == "(write one below)":
+    profile_text = st.text_area(
+        "Profile (TOML)",
+        value='kind = "shipments"\n\n[columns]\nshipment_id = "Decl No"\ndate = "Date"\n\n[options]\ndate_format = "%d/%m/%Y"\n',
+        height=220,
+        key="ld_profile_text",
+    )
+elif choice.endswith(".toml"):
+    profile_text = Path(choice).read_text(encoding="utf-8")
+    st.code(profile_text, language="toml")
+
+
+def _profile() -> Any:
+    if not profile_text.strip():
+        return None
+    if read_profile is None:
+        raise ValueError("mapping profiles are not available in this version")
+    return read_profile(profile_text)
+
+
+if up is not None:
+    saved_key = f"ld_saved_{up.file_id}" if hasattr(up, "file_id") else f"ld_saved_{up.name}"
+    if saved_key not in st.session_state:
+        st.session_state[saved_key] = str(save_upload(upload_dir, up.name, up.getvalue()))
+    path = Path(st.session_state[saved_key])
+    st.caption(f"Saved as {esc(path.name)} in the upload folder.")
+    c1, c2 = st.columns(2)
+    if c1.button("Preview mapped columns", key="ld_preview"):
+        if preview_fn is None:
+            st.error(
+                "Preview is not available in this version (the ingest package has not landed)."
+            )
+        else:
+            try:
+                frame = preview_fn(path, kind, profile=_profile())
+                st.session_state["ld_preview_frame"] = frame
+            except Exception as exc:
+                st.error(f"Cannot preview: {exc}")
+    pf = st.session_state.get("ld_preview_frame")
+    if pf is not None:
+        st.dataframe(
+            pf.to_pandas() if hasattr(pf, "to_pandas") else pd.DataFrame(pf),
+            hide_index=True,
+            width="stretch",
+        )
+    if c2.button("Load", type="primary", key="ld_load", disabled=not allowed(user.role, "ingest")):
+        if load_file is None:
+            st.error(
+                "Loading is not available in this version (the ingest package has not landed)."
+            )
+        else:
+            try:
+                result = load_file(
+                    engine(), path, kind, profile=_profile(), loaded_by=user.username
+                )
+            except Exception as exc:
+                st.error(f"Not loaded: {exc}")
+            else:
+                batch_id = getattr(result, "batch_id", None) or getattr(result, "id", None)
+                st.session_state["ld_batch"] = batch_id
+                flash("success", f"Loaded {esc(up.name)}: {result}")
+                st.rerun()
+
+with session_scope(engine()) as session:
+    batches = recent_batches(session)
+    batch_id = st.session_state.get("ld_batch") or (batches[0]["id"] if batches else None)
+    quarantine = quarantine_report(session, int(batch_id)) if batch_id else []
+
+st.subheader("Recent loads")
+if batches:
+    st.dataframe(pd.DataFrame(batches), hide_index=True, width="stretch")
+    ids = [b["id"] for b in batches]
+    pick = st.selectbox(
+        "Quarantine report of load",
+        ids,
+        index=ids.index(batch_id) if batch_id in ids else 0,
+        key="ld_batch_pick",
+    )
+    if pick != batch_id:
+        st.session_state["ld_batch"] = pick
+        st.rerun()
+    if quarantine:
+        st.dataframe(
+            pd.DataFrame([{**q, "raw": str(q["raw"])} for q in quarantine]),
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.success("No row of this load was quarantined.")
+else:
+    st.info("Nothing has been loaded yet.")

@@ -1,0 +1,177 @@
+"""Overview for policymakers (read-only): what is declared, what moved, what was caught."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlalchemy import String, cast, func, select
+
+from registry.db import session_scope
+from registry.models import AlertRow, AlertShipment, Declaration, Facility, Shipment
+from ui.console import engine, settings
+
+st.title("Overview")
+st.markdown(
+    "States declare the facilities that produce, process or trade listed fentanyl precursors "
+    "and how much they expect to handle each year. Customs records and pre-export notifications "
+    "of every shipment flow in from national authorities. The system reconciles each export "
+    "with its arrival, compares what moves with what was declared, screens product names and "
+    "structures for disguised or designer precursors, and raises an alert with the numbers "
+    "behind it. Inspectors triage each alert on the record; when the grounds hold, a second "
+    "official approves a **challenge-inspection request** to the facility, as under the "
+    "Chemical Weapons Convention."
+)
+
+
+@st.cache_data(ttl=300, show_spinner="Summarising the registry…")
+def _summary(url: str) -> dict[str, Any]:
+    month = func.substr(cast(Shipment.date, String), 1, 7)
+    with session_scope(engine()) as s:
+        n_fac = s.scalar(select(func.count(Facility.facility_id))) or 0
+        declared = s.execute(
+            select(Declaration.declaration_year, func.sum(Declaration.declared_annual_kg)).group_by(
+                Declaration.declaration_year
+            )
+        ).all()
+        moved = s.execute(
+            select(month, func.count(Shipment.id), func.sum(Shipment.quantity_kg)).group_by(month)
+        ).all()
+        flagged_ids = select(AlertShipment.shipment_pk).distinct().scalar_subquery()
+        caught = s.execute(
+            select(month, func.count(Shipment.id), func.sum(Shipment.quantity_kg))
+            .where(Shipment.id.in_(flagged_ids))
+            .group_by(month)
+        ).all()
+        flows = s.execute(
+            select(
+                Shipment.exporter_country,
+                Shipment.importer_country,
+                func.count(Shipment.id),
+                func.sum(Shipment.quantity_kg),
+            )
+            .group_by(Shipment.exporter_country, Shipment.importer_country)
+            .order_by(func.sum(Shipment.quantity_kg).desc())
+            .limit(40)
+        ).all()
+        by_detector = s.execute(
+            select(AlertRow.detector, AlertRow.status, func.count(AlertRow.id)).group_by(
+                AlertRow.detector, AlertRow.status
+            )
+        ).all()
+    return {
+        "facilities": int(n_fac),
+        "declared": [{"year": y, "kg": float(kg or 0)} for y, kg in declared],
+        "moved": [{"month": m, "shipments": int(n), "kg": float(kg or 0)} for m, n, kg in moved],
+        "caught": [{"month": m, "shipments": int(n), "kg": float(kg or 0)} for m, n, kg in caught],
+        "flows": [
+            {"from": a, "to": b, "shipments": int(n), "kg": float(kg or 0)} for a, b, n, kg in flows
+        ],
+        "alerts": [{"detector": d, "status": st_, "alerts": int(n)} for d, st_, n in by_detector],
+    }
+
+
+data = _summary(settings().database_url)
+moved = pd.DataFrame(data["moved"], columns=["month", "shipments", "kg"])
+caught = pd.DataFrame(data["caught"], columns=["month", "shipments", "kg"])
+alerts = pd.DataFrame(data["alerts"], columns=["detector", "status", "alerts"])
+
+c = st.columns(5)
+c[0].metric("Declared facilities", f"{data['facilities']:,}")
+c[1].metric("Shipment records", f"{int(moved['shipments'].sum()):,}")
+c[2].metric("Tonnes moved", f"{moved['kg'].sum() / 1000:,.1f}")
+c[3].metric("Tonnes in flagged shipments", f"{caught['kg'].sum() / 1000:,.1f}")
+c[4].metric("Alerts", f"{int(alerts['alerts'].sum()):,}")
+
+st.subheader("Declared, moved and caught")
+years: dict[str, dict[str, float]] = {}
+for d in data["declared"]:
+    if d["year"] is not None:
+        years.setdefault(str(d["year"]), {})["declared"] = d["kg"]
+for frame, label in ((moved, "moved"), (caught, "caught")):
+    for row in frame.itertuples(index=False):
+        y = str(row.month)[:4]
+        years.setdefault(y, {})[label] = years.get(y, {}).get(label, 0.0) + float(row.kg)
+yearly = pd.DataFrame(
+    [
+        {"year": y, "measure": m, "kg": v}
+        for y, vals in sorted(years.items())
+        for m, v in vals.items()
+    ]
+)
+if not yearly.empty:
+    st.altair_chart(
+        alt.Chart(yearly)
+        .mark_bar()
+        .encode(
+            x=alt.X("year:N", title="year"),
+            xOffset=alt.XOffset("measure:N", sort=["declared", "moved", "caught"]),
+            y=alt.Y("kg:Q", title="kg"),
+            color=alt.Color(
+                "measure:N",
+                sort=["declared", "moved", "caught"],
+                scale=alt.Scale(
+                    domain=["declared", "moved", "caught"], range=["#4c78a8", "#9ecae9", "#e45756"]
+                ),
+            ),
+            tooltip=["year", "measure", alt.Tooltip("kg:Q", format=",.0f")],
+        )
+        .properties(height=260),
+        width="stretch",
+    )
+if not moved.empty:
+    monthly = pd.concat([moved.assign(measure="moved"), caught.assign(measure="caught")])
+    monthly["month"] = pd.to_datetime(monthly["month"] + "-01", errors="coerce")
+    st.altair_chart(
+        alt.Chart(monthly)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:T", title="month"),
+            y=alt.Y("kg:Q", title="kg per month"),
+            color=alt.Color(
+                "measure:N",
+                scale=alt.Scale(domain=["moved", "caught"], range=["#4c78a8", "#e45756"]),
+            ),
+        )
+        .properties(height=220),
+        width="stretch",
+    )
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Trade flows between countries")
+    flows = pd.DataFrame(data["flows"], columns=["from", "to", "shipments", "kg"])
+    if not flows.empty:
+        st.altair_chart(
+            alt.Chart(flows)
+            .mark_rect()
+            .encode(
+                x=alt.X("to:N", title="importing country"),
+                y=alt.Y("from:N", title="exporting country"),
+                color=alt.Color("kg:Q", title="kg", scale=alt.Scale(scheme="blues")),
+                tooltip=["from", "to", "shipments", alt.Tooltip("kg:Q", format=",.0f")],
+            )
+            .properties(height=320),
+            width="stretch",
+        )
+    else:
+        st.info("No shipments loaded yet.")
+with right:
+    st.subheader("Alerts by detector and outcome")
+    if not alerts.empty:
+        st.altair_chart(
+            alt.Chart(alerts)
+            .mark_bar()
+            .encode(
+                y=alt.Y("detector:N", title=None),
+                x=alt.X("alerts:Q", title="alerts"),
+                color=alt.Color("status:N", title="status"),
+                tooltip=["detector", "status", "alerts"],
+            )
+            .properties(height=320),
+            width="stretch",
+        )
+    else:
+        st.info("No alerts yet.")

@@ -46,7 +46,9 @@ def normalise_party(col: str | pl.Expr) -> pl.Expr:
     e = pl.col(col) if isinstance(col, str) else col
     return (
         e.str.to_uppercase()
-        .str.replace_all(r"[.,'`()&/\\-]", " ")
+        # Dots go without a space so "S.A." -> "SA", "G.m.b.H." -> "GMBH".
+        .str.replace_all(r"\.", "")
+        .str.replace_all(r"[,'`()&/\\-]", " ")
         .str.replace_all(_LEGAL_RE, " ")
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()

@@ -132,7 +132,7 @@ _LISTED: tuple[dict[str, object], ...] = (
         "plain": ("N-Phenethyl-4-piperidone", "1-Phenethyl-4-piperidone", "NPP"),
         "typo": ("N-Phenethyl-4-piperidon", "N-Phenethyl 4-piperidone"),
         "salt": ("N-Phenethyl-4-piperidone hydrochloride",),
-        "systematic": ("1-(2-phenylethyl)piperidin-4-one", "1-(2-phenylethyl)-4-piperidinone"),
+        "systematic": ("1-(2-phenylethyl)-4-oxopiperidine", "4-oxo-1-(2-phenylethyl)piperidine"),
         "size": 180.0,
     },
     {
@@ -142,7 +142,7 @@ _LISTED: tuple[dict[str, object], ...] = (
         "plain": ("4-ANPP", "ANPP", "4-Anilino-N-phenethylpiperidine", "Despropionyl fentanyl"),
         "typo": ("4-Anilino-N-phenethylpiperidin", "4-Anilino N-phenethyl piperidine"),
         "salt": ("ANPP dihydrochloride", "4-ANPP hydrochloride"),
-        "systematic": ("N-phenyl-1-(2-phenylethyl)piperidin-4-amine",),
+        "systematic": ("1-(2-phenylethyl)-4-(phenylamino)piperidine",),
         "size": 40.0,
     },
     {
@@ -152,7 +152,7 @@ _LISTED: tuple[dict[str, object], ...] = (
         "plain": ("4-Anilinopiperidine",),
         "typo": ("4-Anilinopiperdine", "4-Anilino-piperidine"),
         "salt": ("4-Anilinopiperidine dihydrochloride", "4-Anilinopiperidine HCl"),
-        "systematic": ("N-phenylpiperidin-4-amine", "N-phenyl-4-piperidinamine"),
+        "systematic": ("N-(piperidin-4-yl)aniline",),
         "size": 60.0,
     },
     {
@@ -162,7 +162,10 @@ _LISTED: tuple[dict[str, object], ...] = (
         "plain": ("1-Boc-4-AP", "Boc-4-AP", "1-Boc-4-anilinopiperidine"),
         "typo": ("1-Boc-4-anilinopiperidin", "1 Boc 4 AP"),
         "salt": ("1-Boc-4-anilinopiperidine hydrochloride",),
-        "systematic": ("tert-butyl 4-anilinopiperidine-1-carboxylate",),
+        "systematic": (
+            "2-methylpropan-2-yl 4-anilinopiperidine-1-carboxylate",
+            "1,1-dimethylethyl 4-(phenylamino)-1-piperidinecarboxylate",
+        ),
         "size": 50.0,
     },
     {
@@ -173,8 +176,8 @@ _LISTED: tuple[dict[str, object], ...] = (
         "typo": ("Nor-fentanyl", "Norfentanil"),
         "salt": ("Norfentanyl oxalate", "Norfentanyl hydrochloride"),
         "systematic": (
-            "N-phenyl-N-(piperidin-4-yl)propanamide",
-            "N-phenyl-N-piperidin-4-ylpropanamide",
+            "N-(piperidin-4-yl)-N-phenylpropanamide",
+            "N-(4-piperidinyl)-N-phenylpropionamide",
         ),
         "size": 10.0,
     },
@@ -185,7 +188,7 @@ _LISTED: tuple[dict[str, object], ...] = (
         "plain": ("4-Piperidone", "4-Piperidone monohydrate hydrochloride"),
         "typo": ("4-Piperidon", "4 Piperidone"),
         "salt": ("4-Piperidone hydrochloride",),
-        "systematic": ("piperidin-4-one", "4-piperidinone hydrochloride"),
+        "systematic": ("azinan-4-one",),
         "size": 300.0,
     },
     {
@@ -196,8 +199,8 @@ _LISTED: tuple[dict[str, object], ...] = (
         "typo": ("1-Boc-4-piperidon", "N-Boc 4-piperidone"),
         "salt": ("1-Boc-4-piperidone 98%",),
         "systematic": (
-            "tert-butyl 4-oxopiperidine-1-carboxylate",
-            "tert-butyl 4-oxo-1-piperidinecarboxylate",
+            "2-methylpropan-2-yl 4-oxopiperidine-1-carboxylate",
+            "1,1-dimethylethyl 4-oxo-1-piperidinecarboxylate",
         ),
         "size": 220.0,
     },
@@ -841,13 +844,17 @@ def _importer_headroom(
         .filter(pl.col("kind") == "imp_fac")
     )
     elapsed_2025 = ((END - dt.date(2025, 1, 1)).days + 1) / 365.0
-    wide = imp.group_by("party", "facility_id", "cas").agg(
-        pl.col("volume").filter(pl.col("year") == 2024).sum().alias("volume_2024"),
-        pl.col("volume").filter(pl.col("year") == 2025).sum().alias("volume_2025"),
+    wide = (
+        imp.group_by("party", "facility_id", "cas")
+        .agg(
+            pl.col("volume").filter(pl.col("year") == 2024).sum().alias("volume_2024"),
+            pl.col("volume").filter(pl.col("year") == 2025).sum().alias("volume_2025"),
+        )
+        .sort("party", "cas")
     )
     v = np.maximum(wide["volume_2024"].to_numpy(), wide["volume_2025"].to_numpy() / elapsed_2025)
     v = np.maximum(v, 20.0)
-    wide = wide.sort("party", "cas").with_columns(
+    wide = wide.with_columns(
         pl.Series("declared_2024", _nice(v * 1.6)),
         pl.Series("declared_2025", _nice(v * 1.6)),
         pl.lit("imp").alias("role"),

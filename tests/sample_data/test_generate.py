@@ -28,6 +28,8 @@ def test_same_seed_same_sample(sample):
     again = generate(11, 3000)
     assert again.shipments.equals(sample.shipments)
     assert again.answer_key.equals(sample.answer_key)
+    assert again.facilities.equals(sample.facilities)
+    assert again.registry_shipments.equals(sample.registry_shipments)
 
 
 def test_columns_and_contracts(sample, tmp_path):

@@ -1,0 +1,297 @@
+"""Shared preparation for the detectors: substance resolution, mirror pairing, consignments.
+
+Everything here is vectorised polars over the registry's shipment frame; the screen runs on
+distinct (product, cas) pairs only, never per record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from detection.config import ExportNeverArrivedConfig, MaskedNameConfig, MirrorGapConfig
+from detection.parties import normalise_party
+from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
+from detection.screening import screen_frame
+from detection.screening.watchlist import load_watchlist
+from detection.surveillance import SURVEILLANCE, SURVEILLANCE_IDS
+
+__all__ = ["Context", "prepare"]
+
+# Since HS 2022 these subheadings hold one listed precursor each (DOMAIN.md).
+_HS_SPECIFIC = {"293337": "39742-60-4", "293336": "21409-26-7"}
+
+
+@dataclass
+class Context:
+    """Prepared frames every detector reads."""
+
+    shipments: pl.DataFrame  # SHIPMENT_SCHEMA + substance, designer, plain_name, exp_key, imp_key
+    consignments: pl.DataFrame  # one row per consignment (export and import records merged)
+    pairs: pl.DataFrame  # export record paired with its import record
+    coverage: pl.DataFrame  # importer_country -> share of exports with an import record
+    declarations: pl.DataFrame
+    as_of: dt.date
+    substance_names: dict[str, str]
+
+
+def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    cols = [
+        pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
+        for c, t in schema.items()
+    ]
+    return frame.select(cols)
+
+
+def _resolve_substances(ship: pl.DataFrame, mcfg: MaskedNameConfig) -> pl.DataFrame:
+    """Screen distinct (product, cas); adds substance (listed CAS), designer, plain_name, screen_*."""
+    distinct = ship.select("product", "cas", "hs_code").unique()
+    if distinct.height == 0:
+        return ship.with_columns(
+            pl.lit(None, dtype=pl.String).alias("substance"),
+            pl.lit(None, dtype=pl.String).alias("designer"),
+            pl.lit(None, dtype=pl.Boolean).alias("plain_name"),
+            pl.lit(None, dtype=pl.String).alias("screen_method"),
+        )
+    screened = screen_frame(
+        distinct.select(pl.col("product").fill_null(""), "cas").unique(),
+        name_col="product",
+        cas_col="cas",
+        extra=SURVEILLANCE,
+    ).select(
+        "product",
+        "cas",
+        pl.col("verdict"),
+        pl.col("substance_cas").alias("_scas"),
+        pl.col("method").alias("screen_method"),
+    )
+    d = distinct.with_columns(pl.col("product").fill_null("").alias("_p")).join(
+        screened.rename({"product": "_p"}), on=["_p", "cas"], how="left", nulls_equal=True
+    )
+    surveil = pl.col("_scas").is_in(list(SURVEILLANCE_IDS))
+    d = d.with_columns(
+        pl.when((pl.col("verdict") == "controlled") & ~surveil)
+        .then(pl.col("_scas"))
+        .alias("substance"),
+        pl.when(surveil | (pl.col("verdict") == "analogue"))
+        .then(pl.col("_scas"))
+        .alias("designer"),
+        pl.col("hs_code").str.replace_all(r"[^0-9]", "").str.slice(0, 6).alias("_hs6"),
+    )
+    # Product texts seen with a listed CAS elsewhere in the feed identify the substance
+    # when another record carries the same text without a CAS.
+    learned = (
+        d.filter(pl.col("substance").is_not_null())
+        .group_by(pl.col("product").str.to_lowercase().str.strip_chars().alias("_pl"))
+        .agg(pl.col("substance").unique().alias("_subs"))
+        .filter(pl.col("_subs").list.len() == 1)
+        .select("_pl", pl.col("_subs").list.first().alias("_learned"))
+    )
+    d = d.with_columns(pl.col("product").str.to_lowercase().str.strip_chars().alias("_pl")).join(
+        learned, on="_pl", how="left"
+    )
+    d = d.with_columns(
+        pl.coalesce(
+            "substance",
+            pl.when(pl.col("designer").is_null()).then(pl.col("_learned")),
+            pl.when(pl.col("designer").is_null()).then(
+                pl.col("_hs6").replace_strict(_HS_SPECIFIC, default=None)
+            ),
+        ).alias("substance"),
+        pl.when(pl.col("substance").is_null() & pl.col("_learned").is_not_null())
+        .then(pl.lit("learned product text"))
+        .otherwise(pl.col("screen_method"))
+        .alias("screen_method"),
+    )
+    # The name alone: does the product text itself say which listed substance this is?
+    by_name = screen_frame(
+        d.select(pl.col("_p").alias("product")).unique(), name_col="product", cas_col=None
+    ).select(
+        pl.col("product").alias("_p"),
+        pl.when(pl.col("verdict") == "controlled").then(pl.col("substance_cas")).alias("_nsub"),
+        pl.col("method").alias("_nmethod"),
+    )
+    masking = [m.strip() for m in mcfg.masking_methods.split(",") if m.strip()]
+    d = d.join(by_name, on="_p", how="left").with_columns(
+        pl.when(pl.col("substance").is_null())
+        .then(None)
+        .otherwise(
+            # The name points at the substance (even as an ambiguous abbreviation such as
+            # "NPP"), unless only the structure layer sees it or it names another one.
+            ~pl.col("_nmethod").fill_null("none").is_in(["none", *masking])
+            & (pl.col("_nsub").is_null() | (pl.col("_nsub") == pl.col("substance")))
+        )
+        .alias("plain_name")
+    )
+    d = d.select(
+        "product", "cas", "hs_code", "substance", "designer", "plain_name", "screen_method"
+    )
+    out = ship.join(d, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
+    # An import record of a consignment whose export record names a listed substance carries it.
+    ref_sub = (
+        pl.col("substance").drop_nulls().first().over("consignment_ref")
+    )  # null refs form one group; guarded below
+    return out.with_columns(
+        pl.when(pl.col("substance").is_null() & pl.col("consignment_ref").is_not_null())
+        .then(ref_sub)
+        .otherwise(pl.col("substance"))
+        .alias("substance")
+    )
+
+
+def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> pl.DataFrame:
+    """Pair export (X) records with import (M) records: by consignment_ref, else by parties and date."""
+    cols = ["id", "date", "exp_key", "imp_key", "sub_key", "consignment_ref", "quantity_kg"]
+    x = ship.filter(pl.col("flow") == "X").select(cols)
+    m = ship.filter(pl.col("flow") == "M").select(cols)
+    by_ref = (
+        x.filter(pl.col("consignment_ref").is_not_null())
+        .join(
+            m.filter(pl.col("consignment_ref").is_not_null()),
+            on="consignment_ref",
+            suffix="_m",
+        )
+        .unique("id", keep="first", maintain_order=True)
+        .unique("id_m", keep="first", maintain_order=True)
+        .select(
+            pl.col("id").alias("x_id"), pl.col("id_m").alias("m_id"), pl.lit("ref").alias("how")
+        )
+    )
+    # Without a shared reference: same parties, import 0..window days after the export;
+    # the closest quantity wins, then the closest date (greedy one-to-one).
+    x_left = x.join(by_ref, left_on="id", right_on="x_id", how="anti")
+    m_left = m.join(by_ref, left_on="id", right_on="m_id", how="anti")
+    cand = (
+        x_left.join(m_left, on=["exp_key", "imp_key"], suffix="_m")
+        .with_columns((pl.col("date_m") - pl.col("date")).dt.total_days().alias("_lag"))
+        .filter(pl.col("_lag") >= 0, pl.col("_lag") <= mcfg.match_window_days)
+        .filter(
+            (pl.col("sub_key") == pl.col("sub_key_m"))
+            | (pl.col("sub_key") == "other")
+            | (pl.col("sub_key_m") == "other")
+        )
+        .with_columns(
+            (
+                (pl.col("quantity_kg") - pl.col("quantity_kg_m")).abs()
+                / pl.max_horizontal("quantity_kg", "quantity_kg_m").clip(1e-9)
+                + pl.col("_lag") / (10.0 * mcfg.match_window_days)
+                + (pl.col("sub_key") != pl.col("sub_key_m")).cast(pl.Float64)
+            )
+            .fill_null(9.0)
+            .alias("_cost")
+        )
+        .sort("_cost", "id", "id_m")
+    )
+    # Greedy one-to-one in two rounds: best partner for each import, then for each export.
+    asof = cand.unique("id_m", keep="first", maintain_order=True).unique(
+        "id", keep="first", maintain_order=True
+    )
+    asof = asof.select(
+        pl.col("id").alias("x_id"),
+        pl.col("id_m").alias("m_id"),
+        pl.lit("parties and date").alias("how"),
+    )
+    pairs = pl.concat([by_ref, asof])
+    q = ship.select("id", "quantity_kg", "date")
+    return pairs.join(
+        q.rename({"id": "x_id", "quantity_kg": "x_kg", "date": "x_date"}), on="x_id"
+    ).join(q.rename({"id": "m_id", "quantity_kg": "m_kg", "date": "m_date"}), on="m_id")
+
+
+def _coverage(
+    ship: pl.DataFrame, pairs: pl.DataFrame, as_of: dt.date, ecfg: ExportNeverArrivedConfig
+) -> pl.DataFrame:
+    """Each importing country's share of (old enough) export records that have an import record."""
+    horizon = as_of - dt.timedelta(days=ecfg.grace_days)
+    return (
+        ship.filter(pl.col("flow") == "X", pl.col("date") <= horizon)
+        .select("id", "importer_country")
+        .join(
+            pairs.select(pl.col("x_id").alias("id"), pl.lit(True).alias("paired")),
+            on="id",
+            how="left",
+        )
+        .group_by("importer_country")
+        .agg(pl.len().alias("exports"), pl.col("paired").fill_null(False).mean().alias("coverage"))
+    )
+
+
+def prepare(
+    shipments: pl.DataFrame,
+    declarations: pl.DataFrame,
+    *,
+    as_of: dt.date | None = None,
+    mirror: MirrorGapConfig | None = None,
+    never: ExportNeverArrivedConfig | None = None,
+    masked: MaskedNameConfig | None = None,
+) -> Context:
+    """Resolve substances, pair mirror records and merge them into consignments."""
+    mirror = mirror or MirrorGapConfig()
+    never = never or ExportNeverArrivedConfig()
+    masked = masked or MaskedNameConfig()
+    ship = _conform(shipments, SHIPMENT_SCHEMA)
+    decl = _conform(declarations, DECLARATION_SCHEMA)
+    ship = ship.with_columns(
+        pl.col("flow")
+        .str.to_uppercase()
+        .str.strip_chars()
+        .replace({"EXPORT": "X", "IMPORT": "M", "E": "X", "I": "M"}),
+        pl.col("quantity_kg").fill_nan(None),
+        pl.coalesce("exporter_norm", normalise_party("exporter")).alias("exporter_norm"),
+        pl.coalesce("importer_norm", normalise_party("importer")).alias("importer_norm"),
+    ).filter(pl.col("date").is_not_null())
+    if as_of is None:
+        as_of = ship["date"].max() if ship.height else dt.date.today()  # type: ignore[assignment]
+    assert as_of is not None
+    ship = _resolve_substances(ship, masked).with_columns(
+        pl.coalesce("exporter_facility_id", "exporter_norm").alias("exp_key"),
+        pl.coalesce("importer_facility_id", "importer_norm").alias("imp_key"),
+    )
+    ship = ship.with_columns(
+        pl.coalesce("substance", "designer", pl.lit("other")).alias("sub_key"),
+    )
+    pairs = _pair_mirrors(ship, mirror)
+    coverage = _coverage(ship, pairs, as_of, never)
+    # One row per consignment: the export record stands for a paired import record.
+    paired_m = pairs.select(pl.col("m_id").alias("id"), pl.col("x_id").alias("_x"))
+    ship = (
+        ship.join(paired_m, on="id", how="left")
+        .with_columns(pl.coalesce("_x", "id").alias("cons_id"))
+        .drop("_x")
+    )
+    cons = (
+        ship.sort("flow", descending=True)  # X before M
+        .group_by("cons_id")
+        .agg(
+            pl.col("date").first(),
+            pl.col(
+                "exp_key",
+                "imp_key",
+                "exporter",
+                "importer",
+                "exporter_norm",
+                "importer_norm",
+                "exporter_country",
+                "importer_country",
+                "exporter_facility_id",
+                "importer_facility_id",
+                "substance",
+                "designer",
+                "consignment_ref",
+                "product",
+            )
+            .drop_nulls()
+            .first(),
+            pl.col("quantity_kg").first(),
+            pl.col("id").alias("pks"),
+            pl.col("batch_id").max(),
+        )
+        .with_columns(
+            pl.coalesce("consignment_ref", pl.col("cons_id").cast(pl.String)).alias("cons_key")
+        )
+        .sort("date", "cons_id")
+    )
+    names = {s.cas: s.name for s in [*load_watchlist(), *SURVEILLANCE]}
+    return Context(ship, cons, pairs, coverage, decl, as_of, names)

@@ -41,13 +41,16 @@ from detection.screening.structure import (
     structure_layer_status,
 )
 from detection.screening.text import (
-    clean_text,
+    CAS_RE,
+    CLEAN_STEPS,
+    CONTROL_PATTERN_PL,
+    DASH_PATTERN_PL,
+    EDGE_PUNCT,
+    MAX_NAME_CHARS,
     compact,
-    find_cas,
-    sanitize,
     tokens,
 )
-from detection.screening.watchlist import Substance, load_watchlist
+from detection.screening.watchlist import Substance, cas_check_digit_ok, load_watchlist
 
 __all__ = [
     "SCREEN_EXTRA_SCHEMA",
@@ -76,6 +79,13 @@ SCREEN_EXTRA_SCHEMA: dict[str, pl.DataType] = {
     "candidate_cas": pl.String(),
 }
 
+_CAS_SPAN_PL = r"(?:^|[^\d-])\d{2,7}-\d{2}-\d(?:[^\d-]|$)"
+_SALT_WORDS_PL = (
+    r"(?i)\b(?:mono|di|tri|sesqui|hemi)?(?:hydro)?(?:chloride|bromide|iodide)s?\b"
+    r"|\b\d?\s*h(?:cl|br)\b|\bh2o\b|\b(?:mono|di|tri|sesqui|hemi)?hydrates?\b"
+    r"|\b(?:citrate|oxalate|tartrate|sulfate|sulphate|phosphate|acetate|trifluoroacetate"
+    r"|fumarate|maleate|mesylate|tosylate|besylate|succinate|nitrate|hydrobromide)\b"
+)
 _MAX_WINDOW = 6
 _MAX_TOKENS = 24
 
@@ -115,22 +125,21 @@ _EXPANSIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(?<=-)npp\b"), "1-(2-phenylethyl)piperidin-4-one"),
 )
 _LOC_WORDS = {"o-": "2-", "m-": "3-", "p-": "4-", "ortho-": "2-", "meta-": "3-", "para-": "4-"}
+_LOC_WORD_RE = re.compile(r"(?i)\b(?:ortho-|meta-|para-|o-|m-|p-)(?=[a-z])")
+_EXPAND_TRIGGER_RE = re.compile(r"(?i)boc|cbz|z-4|fmoc|\bbn\b|carb[oe]|anpp|ap\b|npp")
 
 
 @dataclass
 class _Row:
-    """Working state of one distinct description."""
+    """Working state of one distinct cleaned description (trade and salt words removed)."""
 
-    raw: str | None
-    cas_field: str | None
-    hs_field: str | None
-    text: str = ""
-    notes: list[str] = field(default_factory=list)
-    cleaned: str = ""
+    cleaned: str
+    hs_support: bool
+    salts: list[str]
+
     key: str = ""
     toks: list[str] = field(default_factory=list)
     tok_keys: list[str] = field(default_factory=list)
-    salts: list[str] = field(default_factory=list)
     result: tuple[str, Substance | None, float, str, str] | None = None
     smiles: str | None = None
     similarity: float | None = None
@@ -159,27 +168,6 @@ def _salt_note(row: _Row) -> str:
     return f" (salt/hydrate words '{words}' read as the free base)"
 
 
-def _layer_cas(row: _Row, lex: Lexicon) -> None:
-    found = find_cas(row.text)
-    if row.cas_field:
-        found += find_cas(str(row.cas_field)[:200])
-    bad = [c for c, ok in found if not ok]
-    if bad:
-        row.notes.append(f"CAS-shaped number {bad[0]} has an invalid check digit and was ignored")
-    for cas, ok in found:
-        if ok and cas in lex.cas:
-            sub, form = lex.cas[cas]
-            what = f"{form}, a form of {sub.name}" if form else sub.name
-            row.decide(
-                "controlled",
-                sub,
-                100.0,
-                "cas",
-                f"CAS {cas} (check digit valid) is {what}; listed free base CAS {sub.cas}.",
-            )
-            return
-
-
 def _windows(row: _Row) -> Iterable[tuple[int, int, str]]:
     n = len(row.tok_keys)
     for size in range(min(n, _MAX_WINDOW), 0, -1):
@@ -206,9 +194,8 @@ def _context(row: _Row, i: int, j: int) -> tuple[str | None, str | None]:
     support = _SUPPORT_RE.search(others)
     if support:
         return support.group(0), None
-    hs = _HS_SUPPORT_RE.search(row.text) or _HS_SUPPORT_RE.search(str(row.hs_field or ""))
-    if hs:
-        return f"HS {hs.group(0)}", None
+    if row.hs_support:
+        return "HS heading 2933.3x", None
     return None, None
 
 
@@ -318,9 +305,9 @@ def _layer_fuzzy(rows: list[_Row], lex: Lexicon, cfg: ScreenConfig) -> None:
 
 
 def _expand(text: str) -> str:
-    t = text
-    for word, loc in _LOC_WORDS.items():
-        t = re.sub(rf"(?i)\b{re.escape(word)}(?=[a-z])", loc, t)
+    if not _EXPAND_TRIGGER_RE.search(text):
+        return text
+    t = _LOC_WORD_RE.sub(lambda m: _LOC_WORDS[m.group(0).lower()], text)
     for rx, repl in _EXPANSIONS:
         t = rx.sub(repl, t)
     return t
@@ -360,15 +347,17 @@ def _apply_structure(row: _Row, res: StructureResult) -> None:
 def _layer_structure(rows: list[_Row], six: StructureIndex, cfg: ScreenConfig) -> None:
     pending: list[tuple[_Row, list[str]]] = []
     for row in rows:
-        if _looks_smiles(row.text):
+        if _looks_smiles(row.cleaned):
             from rdkit import Chem
 
-            mol = Chem.MolFromSmiles(row.text)
+            mol = Chem.MolFromSmiles(row.cleaned)
             if mol is not None and mol.GetNumHeavyAtoms() >= 4:
                 row.structure_tried = True
-                _apply_structure(row, six.classify(row.text, source="SMILES"))
+                _apply_structure(row, six.classify(row.cleaned, source="SMILES"))
                 continue
-        inputs = _opsin_inputs(row)
+        inputs = _opsin_inputs(row) if cfg.structure else []
+        if not cfg.structure and _SYSTEMATIC_RE.search(row.cleaned.lower()):
+            row.structure_down = "structure layer switched off in the settings"
         if inputs:
             pending.append((row, inputs))
     if not pending:
@@ -414,13 +403,9 @@ def _layer_fallbacks(row: _Row, lex: Lexicon, six: StructureIndex, cfg: ScreenCo
             return
     if row.modified is None:
         for tk in row.tok_keys:
-            for nf in lex.suffix_forms:
-                if len(nf.key) >= 3 and tk.endswith(nf.key) and len(tk) > len(nf.key):
-                    prefix = tk[: -len(nf.key)]
-                    if is_modifier_before(prefix):
-                        row.modified = (nf, prefix)
-                        break
-            if row.modified is not None:
+            m = lex.suffix_re.search(tk)
+            if m is not None and m.start() > 0 and is_modifier_before(tk[: m.start()]):
+                row.modified = (lex.suffix_by_key[m.group(0)], tk[: m.start()])
                 break
     if row.modified is not None:
         nf, mod = row.modified
@@ -435,40 +420,125 @@ def _layer_fallbacks(row: _Row, lex: Lexicon, six: StructureIndex, cfg: ScreenCo
         )
 
 
-def _finish(row: _Row) -> tuple[object, ...]:
+def _unit_result(row: _Row) -> tuple[str, Substance | None, float, str, str]:
     if row.result is None:
-        if not row.text:
-            why = "Empty name: nothing to screen."
-        elif not row.key:
-            why = "The name has no Latin letters or digits; no listed name form matched."
-        elif row.structure_down and not row.structure_tried:
-            why = (
+        if row.structure_down and not row.structure_tried:
+            row.decide(
+                "clear",
+                None,
+                0.0,
+                "structure-unavailable",
                 f"No listed name form matched and the name could not be checked by "
-                f"structure ({row.structure_down})."
+                f"structure ({row.structure_down}).",
             )
-            row.decide("clear", None, 0.0, "structure-unavailable", why)
         elif row.structure_tried and row.smiles is None:
-            why = "No listed name form matched, and OPSIN could not parse the name as a structure."
+            row.decide(
+                "clear",
+                None,
+                0.0,
+                "none",
+                "No listed name form matched, and OPSIN could not parse the name as a structure.",
+            )
         else:
-            why = "No listed name form, CAS number or structure matched."
-        if row.result is None:
-            row.decide("clear", None, 0.0, "none", why)
+            row.decide(
+                "clear", None, 0.0, "none", "No listed name form, CAS number or structure matched."
+            )
     assert row.result is not None
-    verdict, sub, score, method, why = row.result
-    if row.notes:
-        why = why.rstrip(".") + "; " + "; ".join(row.notes) + "."
+    return row.result
+
+
+def _prepare(
+    names: Sequence[str | None], cas: Sequence[str | None], hs: Sequence[str | None]
+) -> pl.DataFrame:
+    """Vectorised: sanitised text, CAS candidates, HS support, cleaned text, salt words."""
+    df = pl.DataFrame(
+        {"raw": names, "cas_field": cas, "hs_field": hs},
+        schema={"raw": pl.String(), "cas_field": pl.String(), "hs_field": pl.String()},
+    )
+    head = pl.col("raw").fill_null("").str.slice(0, MAX_NAME_CHARS).str.normalize("NFKC")
+    text = (
+        head.str.replace_all(CONTROL_PATTERN_PL, " ")
+        .str.replace_all(DASH_PATTERN_PL, "-")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+    df = df.with_columns(
+        text=text,
+        raw_len=pl.col("raw").str.len_chars().fill_null(0),
+        had_control=head.str.contains(CONTROL_PATTERN_PL),
+    )
+    cleaned = pl.col("text")
+    for pattern, repl in CLEAN_STEPS:
+        # ASCII word boundaries let polars' regex engine use its DFA (much faster).
+        cleaned = cleaned.str.replace_all(pattern.replace(r"\b", r"(?-u:\b)"), repl)
+    cas_src = pl.concat_str(
+        [pl.col("text"), pl.col("cas_field").fill_null("").str.slice(0, 200)], separator=" | "
+    )
+    hs_src = pl.concat_str([pl.col("text"), pl.col("hs_field").fill_null("")], separator=" ")
+    return df.with_columns(
+        cleaned=cleaned.str.strip_chars(EDGE_PUNCT),
+        cas_spans=cas_src.str.extract_all(_CAS_SPAN_PL),
+        hs_support=hs_src.str.contains(_HS_SUPPORT_RE.pattern),
+        salts=pl.col("text").str.extract_all(_SALT_WORDS_PL.replace(r"\b", r"(?-u:\b)")),
+    )
+
+
+def _cas_decision(
+    spans: list[str], lex: Lexicon, notes: list[str]
+) -> tuple[str, Substance | None, float, str, str] | None:
+    found = [(c, cas_check_digit_ok(c)) for c in (s.strip(" -|,;:()[]#") for s in spans)]
+    found = [(c, ok) for c, ok in found if CAS_RE.fullmatch(c)]
+    bad = [c for c, ok in found if not ok]
+    if bad:
+        notes.append(f"CAS-shaped number {bad[0]} has an invalid check digit and was ignored")
+    for cas, ok in found:
+        if ok and cas in lex.cas:
+            sub, form = lex.cas[cas]
+            what = f"{form}, a form of {sub.name}" if form else sub.name
+            return (
+                "controlled",
+                sub,
+                100.0,
+                "cas",
+                f"CAS {cas} (check digit valid) is {what}; listed free base CAS {sub.cas}.",
+            )
+    return None
+
+
+_OUT_COLS = (
+    "verdict",
+    "substance_cas",
+    "substance_name",
+    "score",
+    "method",
+    "explanation",
+    "smiles",
+    "nearest_similarity",
+    "candidate_cas",
+)
+
+
+def _result_tuple(
+    d: tuple[str, Substance | None, float, str, str],
+    smiles: str | None = None,
+    similarity: float | None = None,
+    candidate: str | None = None,
+) -> tuple[object, ...]:
+    verdict, sub, score, method, why = d
     return (
-        row.raw,
         verdict,
         sub.cas if sub else None,
         sub.name if sub else None,
         round(max(0.0, min(100.0, score)), 1),
         method,
         why,
-        row.smiles,
-        row.similarity,
-        row.candidate.cas if row.candidate else None,
+        smiles,
+        similarity,
+        candidate,
     )
+
+
+_OUT_SCHEMA = {k: v for k, v in {**SCREEN_SCHEMA, **SCREEN_EXTRA_SCHEMA}.items() if k != "name"}
 
 
 def _screen_distinct(
@@ -477,38 +547,141 @@ def _screen_distinct(
     hs: Sequence[str | None],
     extra: tuple[Substance, ...],
     cfg: ScreenConfig | None,
-) -> list[tuple[object, ...]]:
+) -> pl.DataFrame:
+    """Screen distinct rows; returns the contract frame (plus extras) in input order."""
     lex, six, default_cfg = _indexes(extra)
     cfg = cfg or default_cfg
-    rows = [_Row(raw=n, cas_field=c, hs_field=h) for n, c, h in zip(names, cas, hs, strict=True)]
+    prep = _prepare(names, cas, hs).with_row_index("idx")
+    prep = prep.with_columns(
+        key=pl.col("cleaned").str.to_lowercase().str.replace_all(r"[^0-9a-z]+", ""),
+        salt_key=pl.col("salts")
+        .list.eval(pl.element().str.strip_chars().str.to_lowercase())
+        .list.unique()
+        .list.sort()
+        .list.join(" "),
+    )
+    # Layer 1, CAS: only rows with a CAS-shaped number, few in practice.
+    fixed: list[tuple[object, ...]] = []
+    cas_notes: list[tuple[int, str]] = []
+    for idx, spans in (
+        prep.filter(pl.col("cas_spans").list.len() > 0).select("idx", "cas_spans").iter_rows()
+    ):
+        notes: list[str] = []
+        hit = _cas_decision(spans, lex, notes)
+        if hit is not None:
+            fixed.append((idx, *_result_tuple(hit)))
+        if notes:
+            cas_notes.append((idx, "; ".join(notes)))
+    cas_done = {f[0] for f in fixed}
+    # Layers 2-5 run once per distinct cleaned description.
+    todo = prep.filter((pl.col("key") != "") & ~pl.col("idx").is_in(list(cas_done)))
+    unit_keys = todo.select("cleaned", "hs_support", "salt_key").unique(maintain_order=True)
+    units = [_Row(c, bool(h), sk.split(" ") if sk else []) for c, h, sk in unit_keys.iter_rows()]
     open_rows: list[_Row] = []
-    for row in rows:
+    for unit in units:
         try:
-            row.text, row.notes = sanitize(row.raw)
-            _layer_cas(row, lex)
-            if row.result is not None:
-                continue
-            row.cleaned, row.salts = clean_text(row.text)
-            row.key = compact(row.cleaned)
-            row.toks = tokens(row.cleaned)[:_MAX_TOKENS]
-            row.tok_keys = [compact(t) for t in row.toks]
-            if row.key:
-                _layer_exact(row, lex, cfg)
-            if row.result is None and row.key:
-                open_rows.append(row)
-        except Exception as exc:  # one bad row must not sink the batch
-            row.decide("clear", None, 0.0, "error", f"The name could not be screened ({exc!r}).")
+            unit.key = compact(unit.cleaned)
+            unit.toks = tokens(unit.cleaned)[:_MAX_TOKENS]
+            unit.tok_keys = [compact(t) for t in unit.toks]
+            _layer_exact(unit, lex, cfg)
+            if unit.result is None:
+                open_rows.append(unit)
+        except Exception as exc:  # one bad name must not sink the batch
+            unit.decide("clear", None, 0.0, "error", f"The name could not be screened ({exc!r}).")
     _layer_fuzzy(open_rows, lex, cfg)
     open_rows = [r for r in open_rows if r.result is None]
     _layer_structure(open_rows, six, cfg)
-    for row in open_rows:
-        if row.result is None:
-            _layer_fallbacks(row, lex, six, cfg)
-    return [_finish(row) for row in rows]
-
-
-def _frame(rows: list[tuple[object, ...]]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={**SCREEN_SCHEMA, **SCREEN_EXTRA_SCHEMA}, orient="row")
+    for unit in open_rows:
+        if unit.result is None:
+            _layer_fallbacks(unit, lex, six, cfg)
+    unit_res = pl.DataFrame(
+        [
+            _result_tuple(
+                _unit_result(u),
+                u.smiles,
+                u.similarity,
+                u.candidate.cas if u.candidate else None,
+            )
+            for u in units
+        ],
+        schema=_OUT_SCHEMA,
+        orient="row",
+    )
+    unit_res = pl.concat([unit_keys, unit_res], how="horizontal")
+    fixed_df = pl.DataFrame(fixed, schema={"idx": pl.UInt32(), **_OUT_SCHEMA}, orient="row")
+    notes_df = pl.DataFrame(
+        cas_notes, schema={"idx": pl.UInt32(), "cas_note": pl.String()}, orient="row"
+    )
+    out = (
+        prep.select(
+            "idx",
+            "raw",
+            "text",
+            "key",
+            "raw_len",
+            "had_control",
+            "cleaned",
+            "hs_support",
+            "salt_key",
+        )
+        .join(
+            unit_res,
+            on=["cleaned", "hs_support", "salt_key"],
+            how="left",
+            maintain_order="left",
+            nulls_equal=True,
+        )
+        .update(fixed_df, on="idx", how="left")
+        .join(notes_df, on="idx", how="left", maintain_order="left")
+    )
+    no_text = pl.col("text") == ""
+    no_key = pl.col("key") == ""
+    undecided = pl.col("verdict").is_null()
+    out = out.with_columns(
+        verdict=pl.col("verdict").fill_null("clear"),
+        score=pl.col("score").fill_null(0.0),
+        method=pl.col("method").fill_null("none"),
+        explanation=pl.when(undecided & no_text)
+        .then(pl.lit("Empty name: nothing to screen."))
+        .when(undecided & no_key)
+        .then(
+            pl.lit(
+                "The name has no Latin letters or digits left after removing trade words; "
+                "no listed name form matched."
+            )
+        )
+        .otherwise(pl.col("explanation")),
+        note=pl.concat_str(
+            [
+                pl.when(pl.col("raw_len") > MAX_NAME_CHARS).then(
+                    pl.format(
+                        "name is {} characters; only the first {} were screened",
+                        pl.col("raw_len"),
+                        pl.lit(MAX_NAME_CHARS),
+                    )
+                ),
+                pl.when(pl.col("had_control")).then(pl.lit("control characters were removed")),
+                pl.col("cas_note"),
+            ],
+            separator="; ",
+            ignore_nulls=True,
+        ),
+    )
+    out = out.with_columns(
+        explanation=pl.when(pl.col("note") != "")
+        .then(
+            pl.concat_str(
+                [
+                    pl.col("explanation").str.strip_chars_end("."),
+                    pl.lit("; "),
+                    pl.col("note"),
+                    pl.lit("."),
+                ]
+            )
+        )
+        .otherwise(pl.col("explanation"))
+    )
+    return out.select(pl.col("raw").alias("name"), *_OUT_COLS)
 
 
 def screen_names(
@@ -525,30 +698,36 @@ def screen_names(
     follow. `extra` substances (promoted from early warning) screen as controlled.
     """
     names = list(names)
-    cas_list = list(cas) if cas is not None else [None] * len(names)
-    hs_list = list(hs_code) if hs_code is not None else [None] * len(names)
-    if len(cas_list) != len(names) or len(hs_list) != len(names):
+    n = len(names)
+    cas_list = list(cas) if cas is not None else [None] * n
+    hs_list = list(hs_code) if hs_code is not None else [None] * n
+    if len(cas_list) != n or len(hs_list) != n:
         raise ValueError("names, cas and hs_code must have the same length")
-    triples = [
-        (
-            None if n is None else str(n),
-            None if c is None else str(c),
-            None if h is None else str(h),
+    str_schema = {"n": pl.String(), "c": pl.String(), "h": pl.String()}
+    try:
+        df = pl.DataFrame({"n": names, "c": cas_list, "h": hs_list}, schema=str_schema)
+    except (TypeError, pl.exceptions.PolarsError):
+        df = pl.DataFrame(
+            {
+                "n": [None if v is None else str(v) for v in names],
+                "c": [None if v is None else str(v) for v in cas_list],
+                "h": [None if v is None else str(v) for v in hs_list],
+            },
+            schema=str_schema,
         )
-        for n, c, h in zip(names, cas_list, hs_list, strict=True)
-    ]
-    distinct = list(dict.fromkeys(triples))
+    distinct = df.unique(maintain_order=True)
     res = _screen_distinct(
-        [t[0] for t in distinct],
-        [t[1] for t in distinct],
-        [t[2] for t in distinct],
+        distinct["n"].to_list(),
+        distinct["c"].to_list(),
+        distinct["h"].to_list(),
         tuple(extra),
         config,
     )
-    if len(distinct) == len(triples):
-        return _frame(res)
-    pos = {t: i for i, t in enumerate(distinct)}
-    return _frame([res[pos[t]] for t in triples])
+    if distinct.height == n:
+        return res
+    both = pl.concat([distinct, res.drop("name")], how="horizontal")
+    out = df.join(both, on=["n", "c", "h"], how="left", nulls_equal=True, maintain_order="left")
+    return out.rename({"n": "name"}).drop("c", "h")
 
 
 def screen_frame(
@@ -576,4 +755,4 @@ def screen_frame(
         tuple(extra),
         config,
     )
-    return pl.concat([distinct, _frame(res).drop("name")], how="horizontal")
+    return pl.concat([distinct, res.drop("name")], how="horizontal")

@@ -82,8 +82,12 @@ class Lexicon:
         self.fuzzy_keys = [nf.key for nf in fuzzy]
         self._guards = [(end_class(nf.key), ring_stems(nf.key), chem_stems(nf.key)) for nf in fuzzy]
         # Suffix keys for the modified-name fallback ("4-fluoro-ANPP", "1-benzyl-4-AP").
-        self.suffix_forms = sorted(
+        suffix_forms = sorted(
             [*self.names.values(), *self.ambiguous.values()], key=lambda nf: -len(nf.key)
+        )
+        self.suffix_by_key = {nf.key: nf for nf in suffix_forms if len(nf.key) >= 3}
+        self.suffix_re = re.compile(
+            "(?:" + "|".join(re.escape(k) for k in self.suffix_by_key) + ")$"
         )
 
     def guard_ok(self, query: str, j: int) -> bool:

@@ -39,6 +39,15 @@ __all__ = [
 RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
 
 _OPSIN_JAR = "opsin-cli-2.9.0-jar-with-dependencies.jar"
+# A short-lived batch JVM: the C1 compiler only and the serial collector start fastest and
+# roughly halve CPU per batch against the default tiered/G1 setup.
+_JVM_FLAGS = (
+    "-Xss4m",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-Xshare:auto",
+    "-Djava.awt.headless=true",
+)
 
 
 class OpsinError(RuntimeError):
@@ -85,7 +94,7 @@ def _run_opsin(names: Sequence[str], java: str, jar: Path, timeout: float) -> li
     payload = "".join(n + "\n" for n in names)
     try:
         proc = subprocess.run(
-            [java, "-Xss4m", "-Djava.awt.headless=true", "-jar", str(jar), "-osmi"],
+            [java, *_JVM_FLAGS, "-jar", str(jar), "-osmi"],
             input=payload.encode("utf-8"),
             capture_output=True,
             timeout=timeout,

@@ -10,6 +10,10 @@ from detection.screening.watchlist import cas_check_digit_ok
 
 __all__ = [
     "CAS_RE",
+    "CLEAN_STEPS",
+    "CONTROL_PATTERN_PL",
+    "DASH_PATTERN_PL",
+    "EDGE_PUNCT",
     "MAX_NAME_CHARS",
     "chem_stems",
     "clean_text",
@@ -19,6 +23,7 @@ __all__ = [
     "find_cas",
     "locants_compatible",
     "ring_stems",
+    "salt_words",
     "sanitize",
     "tokens",
 ]
@@ -31,15 +36,18 @@ CAS_RE = re.compile(r"(?<![\d-])(\d{2,7})-(\d{2})-(\d)(?![\d-])")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _DASH_RE = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
 _SPACE_RE = re.compile(r"\s+")
+# The same classes in the syntax of polars' (Rust) regex engine.
+CONTROL_PATTERN_PL = r"[\x00-\x1f\x7f-\x9f\x{200b}-\x{200f}\x{2028}\x{2029}\x{feff}]"
+DASH_PATTERN_PL = r"[\x{2010}-\x{2015}\x{2212}\x{fe58}\x{fe63}\x{ff0d}]"
 
 # Purity, grade, form and packaging words: they say how a product is sold, not what it is.
-_TRADE_RE = re.compile(
-    r"(?ix)"
+_TRADE_PATTERN = (
+    r"(?i)"
     r"\b\d+(?:[.,]\d+)?\s*(?:%|percent|pct)(?:\s*(?:min|max|minimum|purity|pure|assay))?"
     r"|\b(?:min|max)\.?\s*\d+(?:[.,]\d+)?\s*%?"
     r"|\b\d+(?:[.,]\d+)?\s*(?:kgs?|g|mg|mt|t|tons?|tonnes?|l|ml|lbs?|litres?|liters?)\b(?:\s*/\s*\w+)?"
     r"|\b(?:hs|hts)\s*(?:code)?\s*:?\s*\d{4}(?:\.\d{2}){0,2}\b"
-    r"|\b(?:cas\s*(?:no|number|rn|\#)?\.?\s*:?|cas\#)"
+    r"|\b(?:cas\s*(?:no|number|rn|#)?\.?\s*:?|cas#)"
     r"|\b(?:purity|pure|assay|grade|industrial|technical|tech|reagent|analytical|lab|laboratory"
     r"|pharma|pharmaceutical|usp|bp|ep|high|quality|best|price|factory|supply|supplier|offers?"
     r"|powder|crystals?|crystalline|solid|liquid|white|off-white|yellowish|colou?rless|oil"
@@ -47,10 +55,14 @@ _TRADE_RE = re.compile(
     r"|sacks?|boxe?s|packed|packing|packaging|net|gross|sample|samples|free\s+base|base"
     r"|intermediates?|raw\s+material|chemicals?|item|lot|batch|product|stock|in)\b"
 )
+# Bare numbers of three or more digits (lot numbers, quantities); locants are shorter.
+_NUMBER_PATTERN = r"(?:^|[\s(/])\d{3,}(?:[\s)/,;]|$)"
+# CAS numbers with their boundary characters (no look-around: polars' regex has none).
+_CAS_SPAN_PATTERN = r"(?:^|[^\d-])\d{2,7}-\d{2}-\d(?:[^\d-]|$)"
 
 # Salt, hydrate and solvate words: a salt or hydrate of a listed substance is that substance.
-_SALT_RE = re.compile(
-    r"(?ix)"
+_SALT_PATTERN = (
+    r"(?i)"
     r"\b(?:mono|di|tri|sesqui|hemi)?(?:hydro)?(?:chloride|bromide|iodide)s?\b"
     r"|\b\d?\s*h(?:cl|br|i)\b|\bh2o\b|\b\d?\s*h2so4\b"
     r"|\b(?:mono|di|tri|sesqui|hemi)?hydrates?\b|\banhydrous\b|\bsolvate\b"
@@ -60,9 +72,25 @@ _SALT_RE = re.compile(
     r"|salicylate|benzoate|lactate|formate|camsylate)\b"
     r"|\bsalt\b|\bmonohydrochloride\b"
 )
-_SALT_SUFFIX_RE = re.compile(r"(?i)(?:\.|;)\s*(?:\d?\s*h(?:cl|br)|\d?hcl|hcl)\s*$")
-_EMPTY_BRACKETS_RE = re.compile(r"\(\s*[,;/]*\s*\)|\[\s*[,;/]*\s*\]")
-_EDGE_PUNCT = " ,;/|:-_.+*#"
+_SALT_SUFFIX_PATTERN = r"(?i)(?:\.|;)\s*(?:\d?\s*h(?:cl|br)|\d?hcl|hcl)\s*$"
+_EMPTY_BRACKETS_PATTERN = r"\(\s*[,;/]*\s*\)|\[\s*[,;/]*\s*\]"
+_SALT_RE = re.compile(_SALT_PATTERN)
+_SALT_SUFFIX_RE = re.compile(_SALT_SUFFIX_PATTERN)
+
+# The cleaning steps, in order, as (pattern, replacement); shared by the per-string
+# function and the vectorised polars expression so both give the same text.
+CLEAN_STEPS: tuple[tuple[str, str], ...] = (
+    (_CAS_SPAN_PATTERN, " "),
+    (_TRADE_PATTERN, " "),
+    (_NUMBER_PATTERN, " "),
+    (_NUMBER_PATTERN, " "),
+    (_SALT_SUFFIX_PATTERN, " "),
+    (_SALT_PATTERN, " "),
+    (_EMPTY_BRACKETS_PATTERN, " "),
+    (r"\s+", " "),
+)
+_CLEAN_RES = tuple((re.compile(p), r) for p, r in CLEAN_STEPS)
+EDGE_PUNCT = " ,;/|:-_.+*#"
 _TOKEN_SPLIT_RE = re.compile(r"[\s,;/|]+")
 _COMPACT_RE = re.compile(r"[^0-9a-z]+")
 _DIGITS_RE = re.compile(r"\d+")
@@ -98,17 +126,20 @@ def find_cas(text: str) -> list[tuple[str, bool]]:
 
 def clean_text(text: str) -> tuple[str, list[str]]:
     """Text with CAS numbers, trade words and salt words removed; and the salt words found."""
-    t = CAS_RE.sub(" ", text)
-    t = _TRADE_RE.sub(" ", t)
-    salts = [m.group(0).strip() for m in _SALT_RE.finditer(t)]
-    m = _SALT_SUFFIX_RE.search(t)
+    salts = salt_words(text)
+    t = text
+    for rx, repl in _CLEAN_RES:
+        t = rx.sub(repl, t)
+    return t.strip(EDGE_PUNCT), salts
+
+
+def salt_words(text: str) -> list[str]:
+    """The salt and hydrate words in `text`."""
+    out = [m.group(0).strip() for m in _SALT_RE.finditer(text)]
+    m = _SALT_SUFFIX_RE.search(text)
     if m:
-        salts.append(m.group(0).strip(" .;"))
-        t = t[: m.start()]
-    t = _SALT_RE.sub(" ", t)
-    t = _EMPTY_BRACKETS_RE.sub(" ", t)
-    t = _SPACE_RE.sub(" ", t).strip(_EDGE_PUNCT)
-    return t, salts
+        out.append(m.group(0).strip(" .;"))
+    return out
 
 
 def compact(text: str) -> str:
@@ -120,7 +151,7 @@ def tokens(text: str) -> list[str]:
     """Whitespace/separator tokens, with brackets and edge punctuation trimmed."""
     out = []
     for tok in _TOKEN_SPLIT_RE.split(text):
-        tok = tok.strip(_EDGE_PUNCT + "()[]{}\"'")
+        tok = tok.strip(EDGE_PUNCT + "()[]{}\"'")
         if tok:
             out.append(tok)
     return out

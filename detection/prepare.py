@@ -7,6 +7,7 @@ distinct (product, cas) pairs only, never per record.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -18,7 +19,7 @@ from detection.screening import screen_frame
 from detection.screening.watchlist import load_watchlist
 from detection.surveillance import SURVEILLANCE, SURVEILLANCE_IDS
 
-__all__ = ["Context", "prepare"]
+__all__ = ["Context", "Screener", "default_screener", "prepare"]
 
 # Since HS 2022 these subheadings hold one listed precursor each (DOMAIN.md).
 _HS_SPECIFIC = {"293337": "39742-60-4", "293336": "21409-26-7"}
@@ -45,7 +46,22 @@ def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFram
     return frame.select(cols)
 
 
-def _resolve_substances(ship: pl.DataFrame, mcfg: MaskedNameConfig) -> pl.DataFrame:
+def default_screener(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Screen distinct (product, cas) pairs with the surveillance list as extra substances."""
+    if pairs.height == 0:
+        return pairs.with_columns(
+            pl.lit(None, dtype=pl.String).alias(c)
+            for c in ("verdict", "substance_cas", "substance_name", "method", "explanation")
+        ).with_columns(pl.lit(None, dtype=pl.Float64).alias("score"))
+    return screen_frame(pairs, name_col="product", cas_col="cas", extra=SURVEILLANCE)
+
+
+Screener = Callable[[pl.DataFrame], pl.DataFrame]
+
+
+def _resolve_substances(
+    ship: pl.DataFrame, mcfg: MaskedNameConfig, screener: Screener
+) -> pl.DataFrame:
     """Screen distinct (product, cas); adds substance (listed CAS), designer, plain_name, screen_*."""
     distinct = ship.select("product", "cas", "hs_code").unique()
     if distinct.height == 0:
@@ -55,12 +71,12 @@ def _resolve_substances(ship: pl.DataFrame, mcfg: MaskedNameConfig) -> pl.DataFr
             pl.lit(None, dtype=pl.Boolean).alias("plain_name"),
             pl.lit(None, dtype=pl.String).alias("screen_method"),
         )
-    screened = screen_frame(
-        distinct.select(pl.col("product").fill_null(""), "cas").unique(),
-        name_col="product",
-        cas_col="cas",
-        extra=SURVEILLANCE,
-    ).select(
+    pairs = distinct.select(pl.col("product").fill_null(""), "cas").unique()
+    # One screening call over (product, cas) and (product alone): the name-only verdict
+    # tells whether the text itself names the substance (see masked_listed_substance).
+    names_only = pairs.select("product", pl.lit(None, dtype=pl.String).alias("cas")).unique()
+    screened_all = screener(pl.concat([pairs, names_only]).unique())
+    screened = screened_all.select(
         "product",
         "cas",
         pl.col("verdict"),
@@ -106,9 +122,7 @@ def _resolve_substances(ship: pl.DataFrame, mcfg: MaskedNameConfig) -> pl.DataFr
         .alias("screen_method"),
     )
     # The name alone: does the product text itself say which listed substance this is?
-    by_name = screen_frame(
-        d.select(pl.col("_p").alias("product")).unique(), name_col="product", cas_col=None
-    ).select(
+    by_name = screened_all.filter(pl.col("cas").is_null()).select(
         pl.col("product").alias("_p"),
         pl.when(pl.col("verdict") == "controlled").then(pl.col("substance_cas")).alias("_nsub"),
         pl.col("method").alias("_nmethod"),
@@ -226,6 +240,7 @@ def prepare(
     mirror: MirrorGapConfig | None = None,
     never: ExportNeverArrivedConfig | None = None,
     masked: MaskedNameConfig | None = None,
+    screener: Screener | None = None,
 ) -> Context:
     """Resolve substances, pair mirror records and merge them into consignments."""
     mirror = mirror or MirrorGapConfig()
@@ -245,7 +260,7 @@ def prepare(
     if as_of is None:
         as_of = ship["date"].max() if ship.height else dt.date.today()  # type: ignore[assignment]
     assert as_of is not None
-    ship = _resolve_substances(ship, masked).with_columns(
+    ship = _resolve_substances(ship, masked, screener or default_screener).with_columns(
         pl.coalesce("exporter_facility_id", "exporter_norm").alias("exp_key"),
         pl.coalesce("importer_facility_id", "importer_norm").alias("imp_key"),
     )

@@ -11,7 +11,7 @@ import polars as pl
 
 from detection.config import OutlierConfig, with_overrides
 from detection.detectors import DETECTORS, Detector
-from detection.prepare import Context, prepare
+from detection.prepare import Context, Screener, prepare
 from detection.schema import ALERT_SCHEMA
 from detection.scoring import apply_outlier_signal, relation_outlier_scores
 
@@ -68,6 +68,7 @@ def detect(
     *,
     as_of: dt.date | None = None,
     progress: Callable[[str, int, float], None] | None = None,
+    screener: Screener | None = None,
 ) -> pl.DataFrame:
     """Prepare the frames and run every detector: the whole pipeline for one call."""
     cfgs = configs(overrides)
@@ -78,5 +79,6 @@ def detect(
         mirror=cfgs["mirror_quantity_gap"],
         never=cfgs["export_never_arrived"],
         masked=cfgs["masked_listed_substance"],
+        screener=screener,
     )
     return run_detectors(ctx, overrides, progress=progress)

@@ -4,16 +4,40 @@ from __future__ import annotations
 
 import typer
 
-from ui.cli.common import OutputFormat, not_landed
+from ui.cli.common import OutputFormat, emit_frame, fail, state, user_errors
 
 __all__ = ["register"]
+
+STATUSES = ("new", "claimed", "in_review", "escalated", "dismissed", "closed", "reopened")
 
 
 def register(app: typer.Typer) -> None:
     @app.command("detect")
     def detect() -> None:
         """Run every detector on what is loaded; store new alerts, keep triage state of known ones."""
-        not_landed("Detection")
+        with user_errors():
+            from registry.db import open_registry
+            from registry.detect_store import run_detection
+
+            engine = open_registry(state.db)
+
+            def progress(step: str, count: int, seconds: float) -> None:
+                what = "records loaded" if step == "load" else "findings"
+                typer.echo(f"  {step}: {count} {what} ({seconds:.1f} s)", err=True)
+
+            typer.echo("detecting...", err=True)
+            s = run_detection(engine, progress=progress)
+            typer.echo(
+                f"detection run {s.run_id}: {s.shipments} shipment records, {s.new} new and "
+                f"{s.updated} updated alerts, {s.screened_new} product texts newly screened, "
+                f"{s.seconds:.1f} s",
+                err=True,
+            )
+            typer.echo(f"{'detector':<28} {'new':>5} {'updated':>8} {'unchanged':>10}", err=True)
+            for name, c in s.per_detector.items():
+                typer.echo(
+                    f"{name:<28} {c['new']:>5} {c['updated']:>8} {c['unchanged']:>10}", err=True
+                )
 
     @app.command("alerts")
     def alerts(
@@ -23,4 +47,14 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """List or export alerts."""
-        not_landed("Detection")
+        with user_errors():
+            from registry.db import open_registry
+            from registry.detect_store import ALERT_COLUMNS, alerts_frame
+
+            if status is not None and not status.strip():
+                fail("--status needs a value, e.g. --status new.")
+            engine = open_registry(state.db)
+            frame = alerts_frame(engine, status=status.strip() if status else None)
+            if fmt is OutputFormat.table:
+                frame = frame.select(ALERT_COLUMNS)
+            emit_frame(frame, fmt, title=f"{frame.height} alerts")

@@ -1,0 +1,408 @@
+"""Detection glue: read the registry into frames, run the detectors, upsert alerts by fingerprint.
+
+Fingerprint = sha256(detector|key). A new finding is inserted with status "new"; a known one
+gets its score, severity, summary, evidence and shipment links refreshed, never its status,
+assignee or triage fields. Everything is written in one transaction. Screening results are
+cached in `screen_results`, so a run after a new load screens only product texts not seen
+before; alert rows are written only where something changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from detection.prepare import default_screener
+from detection.run import configs, detect
+from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
+from registry.db import session_scope
+from registry.models import (
+    AlertRow,
+    AlertShipment,
+    Declaration,
+    DetectionRun,
+    DetectorSetting,
+    Facility,
+    ScreenResult,
+    Shipment,
+)
+
+__all__ = [
+    "RunSummary",
+    "alerts_frame",
+    "fingerprint",
+    "load_declarations",
+    "load_shipments",
+    "run_detection",
+]
+
+ALERT_COLUMNS = [
+    "alert_id",
+    "detector",
+    "severity",
+    "score",
+    "status",
+    "shipment_ids",
+    "facility_id",
+    "substance_cas",
+    "summary",
+    "created_at",
+]
+
+
+@dataclass
+class RunSummary:
+    """What one detection run did, per detector: new, updated and unchanged alerts."""
+
+    run_id: int
+    shipments: int
+    seconds: float
+    per_detector: dict[str, dict[str, int]] = field(default_factory=dict)
+    screened_new: int = 0
+
+    @property
+    def new(self) -> int:
+        return sum(d["new"] for d in self.per_detector.values())
+
+    @property
+    def updated(self) -> int:
+        return sum(d["updated"] for d in self.per_detector.values())
+
+
+def fingerprint(detector: str, key: str) -> str:
+    """The alert's stable identity."""
+    return hashlib.sha256(f"{detector}|{key}".encode()).hexdigest()
+
+
+def _read(session: Session, stmt: Any, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Rows of a select as a frame with exactly `schema` (fast path: raw tuples)."""
+    rows = session.execute(stmt).all()
+    return pl.DataFrame(
+        [tuple(r) for r in rows], schema=list(schema.items()), orient="row", infer_schema_length=0
+    ) if rows else pl.DataFrame(schema=schema)  # fmt: skip
+
+
+def load_shipments(session: Session) -> pl.DataFrame:
+    """Every stored shipment record as a SHIPMENT_SCHEMA frame."""
+    cols = [getattr(Shipment, c) for c in SHIPMENT_SCHEMA]
+    return _read(session, select(*cols), SHIPMENT_SCHEMA)
+
+
+def load_declarations(session: Session) -> pl.DataFrame:
+    """Every declaration joined to its facility, as a DECLARATION_SCHEMA frame."""
+    stmt = select(
+        Declaration.facility_id,
+        Facility.name,
+        Facility.name_norm,
+        Facility.country,
+        Declaration.activity,
+        Declaration.substance,
+        Declaration.substance_cas,
+        Declaration.declared_annual_kg,
+        Declaration.declaration_year,
+    ).join(Facility, Facility.facility_id == Declaration.facility_id)
+    return _read(session, stmt, DECLARATION_SCHEMA)
+
+
+def _screen_version() -> str:
+    """Changes whenever the watchlist or the screening code changes: cached verdicts expire."""
+    import detection.screening as scr
+
+    h = hashlib.sha256()
+    root = Path(scr.__file__).parent
+    for p in sorted([*root.glob("*.py"), *root.glob("data/*")]):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _text_hash(product: str, cas: str | None) -> str:
+    return hashlib.sha256(f"detect\x1f{product}\x1f{cas or ''}".encode()).hexdigest()
+
+
+class _CachedScreener:
+    """Screens only (product, cas) pairs without a current cached verdict; remembers new ones."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.version = _screen_version()
+        self.new_rows = 0
+
+    def __call__(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        if pairs.height == 0:
+            return default_screener(pairs)
+        pairs = pairs.with_columns(
+            pl.struct("product", "cas")
+            .map_elements(lambda r: _text_hash(r["product"], r["cas"]), return_dtype=pl.String)
+            .alias("_h")
+        )
+        cached_rows = self.session.execute(
+            select(
+                ScreenResult.text_hash,
+                ScreenResult.verdict,
+                ScreenResult.substance_cas,
+                ScreenResult.substance_name,
+                ScreenResult.score,
+                ScreenResult.method,
+                ScreenResult.explanation,
+            ).where(ScreenResult.watchlist_version == self.version)
+        ).all()
+        cache_schema = {
+            "_h": pl.String(),
+            "verdict": pl.String(),
+            "substance_cas": pl.String(),
+            "substance_name": pl.String(),
+            "score": pl.Float64(),
+            "method": pl.String(),
+            "explanation": pl.String(),
+        }
+        cached = pl.DataFrame(
+            [tuple(r) for r in cached_rows], schema=list(cache_schema.items()), orient="row"
+        )
+        hit = pairs.join(cached, on="_h", how="inner")
+        miss = pairs.join(cached.select("_h"), on="_h", how="anti")
+        fresh = default_screener(miss.select("product", "cas")) if miss.height else None
+        parts = [hit.drop("_h")]
+        if fresh is not None and fresh.height:
+            fresh = fresh.join(miss, on=["product", "cas"], how="left", nulls_equal=True)
+            hashes = fresh["_h"].to_list()
+            self.session.execute(delete(ScreenResult).where(ScreenResult.text_hash.in_(hashes)))
+            self.session.execute(
+                insert(ScreenResult),
+                [
+                    {
+                        "text_hash": r["_h"],
+                        "product": r["product"],
+                        "cas": r["cas"],
+                        "verdict": r["verdict"],
+                        "substance_cas": r["substance_cas"],
+                        "substance_name": r["substance_name"],
+                        "score": float(r["score"] or 0.0),
+                        "method": r["method"] or "",
+                        "explanation": r["explanation"] or "",
+                        "watchlist_version": self.version,
+                    }
+                    for r in fresh.iter_rows(named=True)
+                ],
+            )
+            self.new_rows += fresh.height
+            parts.append(fresh.select(hit.drop("_h").columns))
+        return pl.concat(parts, how="vertical_relaxed")
+
+
+def _overrides(session: Session) -> dict[str, dict[str, Any]]:
+    rows = session.execute(select(DetectorSetting.detector, DetectorSetting.values)).all()
+    return {d: dict(v or {}) for d, v in rows}
+
+
+def run_detection(
+    engine: Engine,
+    *,
+    as_of: dt.date | None = None,
+    progress: Callable[[str, int, float], None] | None = None,
+) -> RunSummary:
+    """Run every detector on what is loaded and upsert the alerts (one transaction)."""
+    t0 = time.perf_counter()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with session_scope(engine) as session:
+        overrides = _overrides(session)
+        cfgs = configs(overrides)  # raises ValueError on a bad stored override
+        ships = load_shipments(session)
+        decls = load_declarations(session)
+        if progress:
+            progress("load", ships.height, time.perf_counter() - t0)
+        run = DetectionRun(
+            started_at=now,
+            mode="full",
+            shipments_seen=ships.height,
+            config={k: json.loads(json.dumps(v.__dict__, default=str)) for k, v in cfgs.items()},
+            max_batch_id=int(ships["batch_id"].max()) if ships.height else None,  # type: ignore[arg-type]
+        )
+        session.add(run)
+        session.flush()
+        screener = _CachedScreener(session)
+        alerts = detect(ships, decls, overrides, as_of=as_of, progress=progress, screener=screener)
+        summary = RunSummary(run.id, ships.height, 0.0, screened_new=screener.new_rows)
+        _upsert(session, alerts, run.id, now, summary)
+        run.finished_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        run.alerts_new = summary.new
+        run.alerts_updated = summary.updated
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _upsert(
+    session: Session, alerts: pl.DataFrame, run_id: int, now: dt.datetime, summary: RunSummary
+) -> None:
+    for name in configs():
+        if name != "outlier":
+            summary.per_detector.setdefault(name, {"new": 0, "updated": 0, "unchanged": 0})
+    if alerts.height == 0:
+        return
+    alerts = alerts.with_columns(
+        pl.concat_str(["detector", "key"], separator="|")
+        .map_elements(lambda s: hashlib.sha256(s.encode()).hexdigest(), return_dtype=pl.String)
+        .alias("fingerprint")
+    )
+    known = {
+        fp: (aid, score, severity, summary_, evidence)
+        for aid, fp, score, severity, summary_, evidence in session.execute(
+            select(
+                AlertRow.id,
+                AlertRow.fingerprint,
+                AlertRow.score,
+                AlertRow.severity,
+                AlertRow.summary,
+                AlertRow.evidence,
+            ).where(AlertRow.fingerprint.in_(alerts["fingerprint"].to_list()))
+        ).all()
+    }
+    links_known: dict[int, set[int]] = {}
+    if known:
+        ids = [v[0] for v in known.values()]
+        for aid, pk in session.execute(
+            select(AlertShipment.alert_id, AlertShipment.shipment_pk).where(
+                AlertShipment.alert_id.in_(ids)
+            )
+        ).all():
+            links_known.setdefault(aid, set()).add(pk)
+    unchanged_ids: list[int] = []
+    new_links: list[dict[str, int]] = []
+    for r in alerts.iter_rows(named=True):
+        counts = summary.per_detector.setdefault(
+            r["detector"], {"new": 0, "updated": 0, "unchanged": 0}
+        )
+        evidence = json.loads(r["evidence"])
+        pks = sorted(set(r["shipment_pks"] or []))
+        fields = {
+            "detector": r["detector"],
+            "severity": r["severity"],
+            "score": float(r["score"]),
+            "summary": r["summary"],
+            "evidence": evidence,
+            "facility_id": r["facility_id"],
+            "substance_cas": r["substance_cas"],
+            "country": (r["country"] or None) and str(r["country"])[:3],
+        }
+        old = known.get(r["fingerprint"])
+        if old is None:
+            res = session.execute(
+                insert(AlertRow).values(
+                    fingerprint=r["fingerprint"],
+                    status="new",
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                    last_detected_at=now,
+                    detection_run_id=run_id,
+                    **fields,
+                )
+            )
+            aid = int(res.inserted_primary_key[0])  # type: ignore[attr-defined]
+            new_links += [{"alert_id": aid, "shipment_pk": pk} for pk in pks]
+            counts["new"] += 1
+            continue
+        aid, score, severity, summ, ev = old
+        same = (
+            abs(float(score) - fields["score"]) < 1e-9
+            and severity == fields["severity"]
+            and summ == fields["summary"]
+            and json.dumps(ev, sort_keys=True) == json.dumps(evidence, sort_keys=True)
+            and links_known.get(aid, set()) == set(pks)
+        )
+        if same:
+            unchanged_ids.append(aid)
+            counts["unchanged"] += 1
+            continue
+        # New evidence: refresh what detection owns; status, assignee and triage stay.
+        session.execute(
+            update(AlertRow)
+            .where(AlertRow.id == aid)
+            .values(
+                **fields,
+                updated_at=now,
+                last_detected_at=now,
+                detection_run_id=run_id,
+                version=AlertRow.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(delete(AlertShipment).where(AlertShipment.alert_id == aid))
+        new_links += [{"alert_id": aid, "shipment_pk": pk} for pk in pks]
+        counts["updated"] += 1
+    if unchanged_ids:
+        for i in range(0, len(unchanged_ids), 5000):
+            session.execute(
+                update(AlertRow)
+                .where(AlertRow.id.in_(unchanged_ids[i : i + 5000]))
+                .values(last_detected_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    if new_links:
+        session.execute(insert(AlertShipment), new_links)
+
+
+def alerts_frame(engine: Engine, status: str | None = None) -> pl.DataFrame:
+    """The contract's alert listing: one row per alert, highest score first."""
+    with session_scope(engine) as session:
+        stmt = select(
+            AlertRow.id,
+            AlertRow.detector,
+            AlertRow.severity,
+            AlertRow.score,
+            AlertRow.status,
+            AlertRow.facility_id,
+            AlertRow.substance_cas,
+            AlertRow.summary,
+            AlertRow.created_at,
+            AlertRow.country,
+            AlertRow.assignee,
+            AlertRow.last_detected_at,
+        )
+        if status:
+            stmt = stmt.where(AlertRow.status == status)
+        rows = session.execute(stmt).all()
+        links = session.execute(
+            select(AlertShipment.alert_id, Shipment.shipment_id).join(
+                Shipment, Shipment.id == AlertShipment.shipment_pk
+            )
+        ).all()
+    schema = {
+        "alert_id": pl.Int64(),
+        "detector": pl.String(),
+        "severity": pl.String(),
+        "score": pl.Float64(),
+        "status": pl.String(),
+        "facility_id": pl.String(),
+        "substance_cas": pl.String(),
+        "summary": pl.String(),
+        "created_at": pl.Datetime(),
+        "country": pl.String(),
+        "assignee": pl.String(),
+        "last_detected_at": pl.Datetime(),
+    }
+    a = pl.DataFrame([tuple(r) for r in rows], schema=list(schema.items()), orient="row")
+    lk = pl.DataFrame(
+        [tuple(r) for r in links],
+        schema=[("alert_id", pl.Int64()), ("shipment_id", pl.String())],
+        orient="row",
+    )
+    ids = (
+        lk.sort("shipment_id")
+        .group_by("alert_id")
+        .agg(pl.col("shipment_id").str.join(";").alias("shipment_ids"))
+    )
+    out = a.join(ids, on="alert_id", how="left").sort(
+        ["score", "alert_id"], descending=[True, False]
+    )
+    return out.select([*ALERT_COLUMNS, "country", "assignee", "last_detected_at"])

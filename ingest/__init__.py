@@ -1,1 +1,38 @@
-"""Feed readers, mapping profiles, normalisation, quarantine and loading into the registry."""
+"""Feed readers, mapping profiles, normalisation, quarantine and loading into the registry.
+
+Public API (used by `pwatch ingest`, the console's Load data page and the demo):
+
+- `load_file(engine, path, kind, profile=None, source=None, progress=None) -> LoadReport`
+  loads a facilities or shipments file in one transaction; a file already loaded (same
+  kind and SHA-256) is a no-op with status 'already_loaded'.
+- `preview(path, kind, profile=None, rows=20) -> (frame, mapping, problems)`: first rows
+  mapped to canonical names, the mapping used and the problems found; touches no database.
+- `read_profile(path_or_text) -> Profile`: parse and check a mapping profile (TOML).
+- `relink_shipments(conn, batch_id)`: re-decide party-to-facility links (done after every
+  facilities load).
+- `quarantine_frame(engine, batch_id=None)`: quarantined rows as a frame.
+- Errors: `ProfileError` and `ReadError` (ValueError subclasses, one-line messages).
+
+Source of a shipment (its identity is (source, shipment_id)): the `source` argument, else
+the profile's `options.source`, else a mapped per-row `source` column, else the file name
+stem (without .gz and extension).
+"""
+
+from ingest.link import LinkConfig
+from ingest.load import LoadReport, load_file, preview, relink_shipments
+from ingest.profile import Profile, ProfileError, read_profile
+from ingest.query import quarantine_frame
+from ingest.readers import ReadError
+
+__all__ = [
+    "LinkConfig",
+    "LoadReport",
+    "Profile",
+    "ProfileError",
+    "ReadError",
+    "load_file",
+    "preview",
+    "quarantine_frame",
+    "read_profile",
+    "relink_shipments",
+]

@@ -1,0 +1,626 @@
+"""Loading a feed into the registry in ONE transaction: batch, rows, quarantine, findings, links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Engine, insert, select, text, update
+
+from ingest.link import LinkConfig, LinkIndex
+from ingest.profile import Profile, ProfileError, read_profile, resolve_mapping
+from ingest.readers import ReadError, SourceFile, open_source
+from ingest.transform import (
+    SHIPMENT_COLUMNS,
+    Context,
+    count_reasons,
+    shape,
+    top_reasons,
+)
+from registry.models import (
+    AmbiguousLink,
+    DataQualityFinding,
+    Declaration,
+    Facility,
+    IngestBatch,
+    QuarantinedRow,
+)
+
+__all__ = ["LoadReport", "load_file", "preview", "relink_shipments"]
+
+_SQLITE_CACHE_KB = 512 * 1024
+_DEFER_INDEX_MIN_ROWS = 100_000
+
+Progress = Callable[[int, int | None], None]  # (rows done, estimated total rows or None)
+
+
+@dataclass
+class LoadReport:
+    """What a load did. status: 'loaded' or 'already_loaded' (same file hash seen before)."""
+
+    batch_id: int | None
+    kind: str
+    status: str
+    file_name: str
+    file_hash: str
+    source: str
+    rows_total: int = 0
+    rows_loaded: int = 0
+    rows_duplicate: int = 0
+    rows_quarantined: int = 0
+    rows_updated: int = 0  # facilities: declarations that replaced an earlier one
+    findings: int = 0
+    linked: int = (
+        0  # shipments: parties linked to a declared facility; facilities: relinked parties
+    )
+    ambiguous: int = 0
+    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.status == "already_loaded":
+            return (
+                f"{self.file_name} was already loaded as batch {self.batch_id} "
+                f"({self.rows_loaded} loaded, {self.rows_duplicate} duplicate, "
+                f"{self.rows_quarantined} quarantined); nothing to do"
+            )
+        return (
+            f"batch {self.batch_id} ({self.kind}, source {self.source!r}): "
+            f"{self.rows_loaded} loaded, {self.rows_duplicate} duplicate, "
+            f"{self.rows_quarantined} quarantined of {self.rows_total} rows"
+            f" in {self.seconds:.1f} s"
+        )
+
+
+def _profile_of(profile: Profile | str | Path | None) -> Profile | None:
+    if profile is None or isinstance(profile, Profile):
+        return profile
+    return read_profile(profile)
+
+
+def _default_source(path: Path, prof: Profile | None, source: str | None) -> tuple[str, bool]:
+    """(batch source, whether it overrides a per-row source column)."""
+    if source:
+        return source.strip(), True
+    if prof is not None and prof.options.get("source"):
+        return str(prof.options["source"]).strip(), True
+    name = path.name
+    for suffix in (".gz",):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return Path(name).stem, False
+
+
+def preview(
+    path: str | Path, kind: str, profile: Profile | str | Path | None = None, rows: int = 20
+) -> tuple[pl.DataFrame, dict[str, str], list[str]]:
+    """The first rows mapped to canonical names, the mapping used, and problems found (no DB)."""
+    prof = _profile_of(profile)
+    problems: list[str] = []
+    with open_source(path, prof.options if prof else None) as src:
+        try:
+            mapping = resolve_mapping(src.columns, kind, prof)
+        except ProfileError as exc:
+            problems.append(str(exc))
+            mapping = {}
+            from ingest.fields import fields_of
+            from ingest.profile import canonical_key
+
+            keys = {canonical_key(c): c for c in src.columns}
+            for spec in fields_of(kind):
+                if canonical_key(spec.name) in keys:
+                    mapping[spec.name] = keys[canonical_key(spec.name)]
+        head = src.head(rows)
+        exprs = [pl.col("__row").alias("row_number")]
+        for canon, col in mapping.items():
+            exprs.append(pl.col(f"c{src.columns.index(col)}").alias(canon))
+        frame = head.select(exprs)
+        if head.height:
+            ctx = _context(src, kind, mapping, prof, Path(path), None)
+            try:
+                shaped = shape(head, ctx)
+                for row, _, reasons in shaped.quarantined:
+                    problems.append(f"row {row}: " + "; ".join(reasons))
+            except Exception as exc:  # a preview never fails on a value
+                problems.append(str(exc))
+        else:
+            problems.append("the file has no data rows")
+    return frame, mapping, problems
+
+
+def _context(
+    src: SourceFile,
+    kind: str,
+    mapping: dict[str, str],
+    prof: Profile | None,
+    path: Path,
+    source: str | None,
+) -> Context:
+    batch_source, overrides = _default_source(path, prof, source)
+    return Context(
+        kind=kind,
+        columns=src.columns,
+        mapping=mapping,
+        options=dict(prof.options) if prof else {},
+        densities=dict(prof.densities) if prof else {},
+        source=batch_source,
+        source_overrides_column=overrides,
+        file_hash=src.file_hash,
+    )
+
+
+def _load_link_index(conn: Connection, config: LinkConfig | None = None) -> LinkIndex:
+    rows = conn.execute(
+        select(Facility.facility_id, Facility.name, Facility.name_norm, Facility.country)
+    ).all()
+    return LinkIndex([tuple(r) for r in rows], config or LinkConfig())  # type: ignore[misc]
+
+
+def load_file(
+    engine: Engine,
+    path: str | Path,
+    kind: str,
+    profile: Profile | str | Path | None = None,
+    source: str | None = None,
+    progress: Progress | None = None,
+    *,
+    chunk_size: int = 250_000,
+    loaded_by: str | None = None,
+    link_config: LinkConfig | None = None,
+) -> LoadReport:
+    """Load one facilities or shipments file into the registry, all or nothing.
+
+    Raises ProfileError / ReadError (one-line messages) for file-level problems; bad rows
+    are quarantined instead. Loading a file whose hash is already recorded is a no-op.
+    """
+    if kind not in ("facilities", "shipments"):
+        raise ValueError(f"unknown kind {kind!r}: use facilities or shipments")
+    started = time.perf_counter()
+    path = Path(path)
+    prof = _profile_of(profile)
+    with open_source(path, prof.options if prof else None) as src:
+        with engine.connect() as conn:
+            prior = conn.execute(
+                select(
+                    IngestBatch.id,
+                    IngestBatch.source,
+                    IngestBatch.rows_total,
+                    IngestBatch.rows_loaded,
+                    IngestBatch.rows_duplicate,
+                    IngestBatch.rows_quarantined,
+                ).where(IngestBatch.kind == kind, IngestBatch.file_hash == src.file_hash)
+            ).first()
+        if prior is not None:
+            return LoadReport(
+                batch_id=prior.id,
+                kind=kind,
+                status="already_loaded",
+                file_name=path.name,
+                file_hash=src.file_hash,
+                source=prior.source,
+                rows_total=prior.rows_total,
+                rows_loaded=prior.rows_loaded,
+                rows_duplicate=prior.rows_duplicate,
+                rows_quarantined=prior.rows_quarantined,
+            )
+        mapping = resolve_mapping(src.columns, kind, prof)
+        ctx = _context(src, kind, mapping, prof, path, source)
+        report = LoadReport(
+            batch_id=None,
+            kind=kind,
+            status="loaded",
+            file_name=path.name,
+            file_hash=src.file_hash,
+            source=ctx.source,
+        )
+        with engine.begin() as conn:
+            batch_id = conn.execute(
+                insert(IngestBatch).returning(IngestBatch.id),
+                {
+                    "kind": kind,
+                    "source": ctx.source,
+                    "file_name": path.name,
+                    "file_hash": src.file_hash,
+                    "profile": {**(prof.as_dict() if prof else {}), "mapping": mapping},
+                    "loaded_by": loaded_by,
+                },
+            ).scalar_one()
+            ctx.batch_id = batch_id
+            report.batch_id = batch_id
+            if kind == "shipments":
+                ctx.link_index = _load_link_index(conn, link_config)
+                _load_shipments(conn, src, ctx, report, progress, chunk_size)
+            else:
+                _load_facilities(conn, src, ctx, report, progress, chunk_size)
+                relinked = relink_shipments(conn, batch_id, link_config)
+                report.linked = relinked
+            if report.rows_total == 0:
+                raise ReadError(f"{path.name} has a header but no data rows; nothing was loaded")
+            report.ambiguous += _store_ambiguous(conn, ctx)
+            conn.execute(
+                update(IngestBatch)
+                .where(IngestBatch.id == batch_id)
+                .values(
+                    finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    rows_total=report.rows_total,
+                    rows_loaded=report.rows_loaded,
+                    rows_duplicate=report.rows_duplicate,
+                    rows_quarantined=report.rows_quarantined,
+                )
+            )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _estimate_total(src: SourceFile, first: pl.DataFrame) -> int | None:
+    if src.fmt != "csv" or first.height == 0:
+        return first.height if src.fmt in ("excel", "json") else None
+    cols = [c for c in first.columns if c != "__row"]
+    nbytes = first.select(
+        pl.sum_horizontal([pl.col(c).str.len_bytes().fill_null(0) for c in cols]).sum()
+    ).item() + first.height * len(cols)
+    return max(first.height, int(src.size * first.height / max(nbytes, 1)))
+
+
+def _chunks(src: SourceFile, chunk_size: int, progress: Progress | None) -> Iterator[pl.DataFrame]:
+    total: int | None = None
+    done = 0
+    for i, chunk in enumerate(src.batches(chunk_size)):
+        if i == 0:
+            total = _estimate_total(src, chunk)
+        done += chunk.height
+        yield chunk
+        if progress is not None:
+            progress(done, max(total, done) if total else None)
+
+
+def _store_quarantine(
+    conn: Connection, ctx: Context, shaped: Any, report: LoadReport, reasons: dict[str, int]
+) -> None:
+    if shaped.quarantined:
+        conn.execute(
+            insert(QuarantinedRow),
+            [
+                {"batch_id": ctx.batch_id, "row_number": r, "raw": raw, "reasons": rs}
+                for r, raw, rs in shaped.quarantined
+            ],
+        )
+        count_reasons(shaped.quarantined, reasons)
+        report.rows_quarantined += len(shaped.quarantined)
+    if shaped.findings:
+        conn.execute(
+            insert(DataQualityFinding),
+            [
+                {"batch_id": ctx.batch_id, "row_number": r, "field": f, "value": v, "finding": m}
+                for r, f, v, m in shaped.findings
+            ],
+        )
+        report.findings += len(shaped.findings)
+
+
+def _load_shipments(
+    conn: Connection,
+    src: SourceFile,
+    ctx: Context,
+    report: LoadReport,
+    progress: Progress | None,
+    chunk_size: int,
+) -> None:
+    reasons: dict[str, int] = {}
+    writer = _ShipmentWriter(conn)
+    for i, chunk in enumerate(_chunks(src, chunk_size, progress)):
+        if i == 0:
+            writer.defer_indexes(_estimate_total(src, chunk) or chunk.height)
+        shaped = shape(chunk, ctx)
+        report.rows_total += shaped.rows
+        _store_quarantine(conn, ctx, shaped, report, reasons)
+        good = shaped.good
+        if good.height:
+            inserted = writer.write(good)
+            report.rows_loaded += inserted
+            report.rows_duplicate += good.height - inserted
+            report.linked += good.select(
+                pl.col("exporter_facility_id").is_not_null().sum()
+                + pl.col("importer_facility_id").is_not_null().sum()
+            ).item()
+    writer.finish()
+    report.top_reasons = top_reasons(reasons)
+
+
+class _ShipmentWriter:
+    """Bulk insert of shaped shipment rows through the raw DBAPI connection (same transaction).
+
+    (source, shipment_id) already present (in the registry or earlier in the file) is skipped
+    by ON CONFLICT DO NOTHING; the number actually inserted is returned."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        self.raw = conn.connection.driver_connection
+        self._deferred: list[tuple[str, str]] = []
+        cols = ", ".join(SHIPMENT_COLUMNS)
+        if self.dialect == "postgresql":
+            cur = self.raw.cursor()  # type: ignore[union-attr]
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS pwatch_ingest_shipments AS "
+                f"SELECT {cols} FROM shipments WITH NO DATA"
+            )
+            cur.execute("TRUNCATE pwatch_ingest_shipments")
+            cur.close()
+        else:
+            # The default 2 MB page cache makes index maintenance of a big load disk-bound;
+            # a larger cache for this connection's load (restored in finish) avoids that.
+            cur = self.raw.cursor()  # type: ignore[union-attr]
+            self._cache_size = cur.execute("PRAGMA cache_size").fetchone()[0]
+            cur.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KB}")
+            cur.close()
+            marks = ", ".join("?" * len(SHIPMENT_COLUMNS))
+            self.sql = (
+                f"INSERT INTO shipments ({cols}) VALUES ({marks}) "
+                "ON CONFLICT (source, shipment_id) DO NOTHING"
+            )
+
+    def defer_indexes(self, expected_rows: int) -> None:
+        """SQLite: for a load bigger than the table, drop the secondary indexes now and rebuild
+        them in finish() (same transaction): one sort per index beats a million random inserts."""
+        if self.dialect != "sqlite" or self._deferred or expected_rows < _DEFER_INDEX_MIN_ROWS:
+            return
+        cur = self.raw.cursor()  # type: ignore[union-attr]
+        existing = cur.execute("SELECT COALESCE(MAX(id), 0) FROM shipments").fetchone()[0]
+        if existing <= expected_rows:
+            self._deferred = [
+                (name, sql)
+                for name, sql in cur.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                    "AND tbl_name = 'shipments' AND sql IS NOT NULL"
+                )
+            ]
+            for name, _ in self._deferred:
+                cur.execute(f'DROP INDEX "{name}"')
+        cur.close()
+
+    def write(self, good: pl.DataFrame) -> int:
+        if self.dialect == "postgresql":
+            return self._write_pg(good)
+        cur = self.raw.cursor()  # type: ignore[union-attr]
+        step = 50_000
+        inserted = 0
+        for off in range(0, good.height, step):
+            part = good.slice(off, step)
+            rows = zip(*(part.get_column(c).to_list() for c in SHIPMENT_COLUMNS), strict=True)
+            cur.executemany(self.sql, rows)
+            inserted += cur.rowcount
+        cur.close()
+        return inserted
+
+    def _write_pg(self, good: pl.DataFrame) -> int:
+        cols = ", ".join(SHIPMENT_COLUMNS)
+        cur = self.raw.cursor()  # type: ignore[union-attr]
+        data = good.select(SHIPMENT_COLUMNS).write_csv(
+            include_header=False, null_value="\\N", quote_style="non_numeric"
+        )
+        with cur.copy(
+            f"COPY pwatch_ingest_shipments ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+        ) as copy:
+            copy.write(data.encode("utf-8"))
+        cur.execute(
+            f"INSERT INTO shipments ({cols}) SELECT {cols} FROM pwatch_ingest_shipments "
+            "ORDER BY row_number ON CONFLICT (source, shipment_id) DO NOTHING"
+        )
+        inserted = cur.rowcount
+        cur.execute("TRUNCATE pwatch_ingest_shipments")
+        cur.close()
+        return int(inserted)
+
+    def finish(self) -> None:
+        cur = self.raw.cursor()  # type: ignore[union-attr]
+        if self.dialect == "postgresql":
+            cur.execute("DROP TABLE IF EXISTS pwatch_ingest_shipments")
+        else:
+            for _, sql in self._deferred:
+                cur.execute(sql)
+            self._deferred = []
+            cur.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
+        cur.close()
+
+
+def _load_facilities(
+    conn: Connection,
+    src: SourceFile,
+    ctx: Context,
+    report: LoadReport,
+    progress: Progress | None,
+    chunk_size: int,
+) -> None:
+    reasons: dict[str, int] = {}
+    parts: list[pl.DataFrame] = []
+    for chunk in _chunks(src, chunk_size, progress):
+        shaped = shape(chunk, ctx)
+        report.rows_total += shaped.rows
+        _store_quarantine(conn, ctx, shaped, report, reasons)
+        if shaped.good.height:
+            parts.append(shaped.good)
+    report.top_reasons = top_reasons(reasons)
+    if not parts:
+        return
+    good = pl.concat(parts)
+    # The declared substance resolved to the listed substance (free-base CAS), when it is one.
+    from detection.screening import screen_names
+
+    pairs = good.select("substance", "cas").unique(maintain_order=True)
+    screened = screen_names(pairs["substance"].to_list(), cas=pairs["cas"].to_list())
+    resolved = pairs.with_columns(
+        pl.when(screened["verdict"] == "controlled")
+        .then(screened["substance_cas"])
+        .otherwise(None)
+        .alias("substance_cas")
+    )
+    good = good.join(resolved, on=["substance", "cas"], how="left", nulls_equal=True)
+
+    # Facilities: the last row of a facility in the file gives its current record.
+    fac = good.sort("row_number").unique("facility_id", keep="last", maintain_order=True)
+    ids = fac["facility_id"].to_list()
+    existing: set[str] = set()
+    for off in range(0, len(ids), 500):
+        existing.update(
+            conn.execute(
+                select(Facility.facility_id).where(Facility.facility_id.in_(ids[off : off + 500]))
+            ).scalars()
+        )
+    fac_rows = [
+        {
+            "facility_id": r["facility_id"],
+            "name": r["name"],
+            "name_norm": r["name_norm"],
+            "country": r["country"],
+            "address": r["address"],
+            "lat": r["lat"],
+            "lon": r["lon"],
+            "batch_id": ctx.batch_id,
+        }
+        for r in fac.iter_rows(named=True)
+    ]
+    new = [r for r in fac_rows if r["facility_id"] not in existing]
+    old = [r for r in fac_rows if r["facility_id"] in existing]
+    if new:
+        conn.execute(insert(Facility), new)
+    if old:
+        conn.execute(
+            text(
+                "UPDATE facilities SET name=:name, name_norm=:name_norm, country=:country, "
+                "address=:address, lat=:lat, lon=:lon, batch_id=:batch_id "
+                "WHERE facility_id=:facility_id"
+            ),
+            old,
+        )
+    # Declarations keyed (facility, substance, activity, year): a later row replaces an earlier one.
+    key = ["facility_id", "substance", "activity", "declaration_year"]
+    decl = good.sort("row_number").unique(key, keep="last", maintain_order=True)
+    report.rows_duplicate += good.height - decl.height
+    current: dict[tuple[Any, ...], int] = {}
+    for off in range(0, len(ids), 500):
+        for row in conn.execute(
+            select(
+                Declaration.id,
+                Declaration.facility_id,
+                Declaration.substance,
+                Declaration.activity,
+                Declaration.declaration_year,
+            ).where(Declaration.facility_id.in_(ids[off : off + 500]))
+        ):
+            current[(row[1], row[2], row[3], row[4])] = row[0]
+    inserts, updates = [], []
+    for r in decl.iter_rows(named=True):
+        values = {
+            "facility_id": r["facility_id"],
+            "activity": r["activity"],
+            "substance": r["substance"],
+            "cas": r["cas"],
+            "substance_cas": r["substance_cas"],
+            "declared_annual_kg": r["declared_annual_kg"],
+            "declaration_year": r["declaration_year"],
+            "batch_id": ctx.batch_id,
+            "row_number": r["row_number"],
+        }
+        k = (r["facility_id"], r["substance"], r["activity"], r["declaration_year"])
+        if k in current:
+            updates.append({**values, "id": current[k]})
+        else:
+            inserts.append(values)
+    if inserts:
+        conn.execute(insert(Declaration), inserts)
+    if updates:
+        conn.execute(
+            text(
+                "UPDATE declarations SET cas=:cas, substance_cas=:substance_cas, "
+                "declared_annual_kg=:declared_annual_kg, batch_id=:batch_id, "
+                "row_number=:row_number WHERE id=:id"
+            ),
+            updates,
+        )
+    report.rows_loaded += decl.height
+    report.rows_updated += len(updates)
+
+
+def relink_shipments(conn: Connection, batch_id: int, link_config: LinkConfig | None = None) -> int:
+    """Re-decide the facility link of every distinct shipment party after the facilities changed.
+
+    One UPDATE per distinct (party, country) whose link changes; ambiguous parties are recorded
+    under `batch_id`. Returns the number of parties whose link changed."""
+    index = _load_link_index(conn, link_config)
+    changed = 0
+    ambiguous: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for role in ("exporter", "importer"):
+        rows = conn.execute(
+            text(
+                f"SELECT {role}_norm, {role}_country, {role}_facility_id, {role}_link_score, "
+                f"{role}_link_method, COUNT(*), MIN({role}) FROM shipments "
+                f"GROUP BY {role}_norm, {role}_country, {role}_facility_id, "
+                f"{role}_link_score, {role}_link_method"
+            )
+        ).all()
+        if not rows:
+            continue
+        decided = index.link_many([(r[0], r[1]) for r in rows])
+        todo: dict[tuple[str, str], dict[str, Any]] = {}
+        for norm, country, fid, score, method, n, party in rows:
+            link = decided[(norm, country)]
+            if link.ambiguous:
+                entry = ambiguous.setdefault(
+                    (role, norm, country),
+                    {"party": party, "candidates": list(link.candidates), "count": 0},
+                )
+                entry["count"] += int(n)
+            if (fid, score, method) != (link.facility_id, link.score, link.method):
+                todo[(norm, country)] = {
+                    "fid": link.facility_id,
+                    "score": link.score,
+                    "method": link.method,
+                    "norm": norm,
+                    "country": country,
+                }
+        if todo:
+            conn.execute(
+                text(
+                    f"UPDATE shipments SET {role}_facility_id=:fid, {role}_link_score=:score, "
+                    f"{role}_link_method=:method WHERE {role}_norm=:norm AND {role}_country=:country"
+                ),
+                list(todo.values()),
+            )
+            changed += len(todo)
+    ctx_amb = Context(
+        "shipments", [], {}, {}, {}, "", False, batch_id=batch_id, ambiguous=ambiguous
+    )
+    _store_ambiguous(conn, ctx_amb)
+    return changed
+
+
+def _store_ambiguous(conn: Connection, ctx: Context) -> int:
+    if not ctx.ambiguous:
+        return 0
+    rows = [
+        {
+            "batch_id": ctx.batch_id,
+            "role": role,
+            "party": entry["party"],
+            "party_norm": norm,
+            "country": country,
+            "candidates": entry["candidates"],
+            "shipment_count": entry["count"],
+        }
+        for (role, norm, country), entry in ctx.ambiguous.items()
+    ]
+    conn.execute(insert(AmbiguousLink), rows)
+    n = len(rows)
+    ctx.ambiguous.clear()
+    return n
+
+
+def _json(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False, default=str)

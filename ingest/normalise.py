@@ -1,0 +1,431 @@
+"""Value normalisation: units to kg, countries to ISO alpha-3, dates, company names, CAS, flow.
+
+Scalar functions here work on one value and are applied to the DISTINCT values of a column
+(cached across batches), then mapped back onto the frame with polars, so a million-row feed
+costs one call per distinct spelling, not per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from functools import lru_cache
+
+import pycountry
+
+from detection.screening.watchlist import cas_check_digit_ok
+
+__all__ = [
+    "ACTIVITIES",
+    "COUNTRY_ALIASES",
+    "LEGAL_FORMS",
+    "MASS_UNITS",
+    "VOLUME_UNITS",
+    "cas_ok",
+    "normalise_activity",
+    "normalise_company",
+    "normalise_flow",
+    "parse_date",
+    "to_alpha3",
+    "unit_factor",
+]
+
+# Factor to kg; keys are lower-case with dots and spaces removed.
+MASS_UNITS: dict[str, float] = {
+    **dict.fromkeys(
+        ["kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "kilogramme", "kilogrammes"], 1.0
+    ),
+    **dict.fromkeys(["g", "gr", "grs", "gram", "grams", "gramme", "grammes", "gm", "gms"], 1e-3),
+    **dict.fromkeys(["mg", "milligram", "milligrams", "milligramme", "milligrammes"], 1e-6),
+    **dict.fromkeys(
+        [
+            "t",
+            "mt",
+            "ton",
+            "tons",
+            "tonne",
+            "tonnes",
+            "metricton",
+            "metrictons",
+            "metrictonne",
+            "metrictonnes",
+        ],
+        1000.0,
+    ),
+    **dict.fromkeys(["lb", "lbs", "pound", "pounds", "#"], 0.45359237),
+    **dict.fromkeys(["oz", "ounce", "ounces"], 0.028349523125),
+}
+# Factor to litres; a density (kg/L) for the substance turns these into kg.
+VOLUME_UNITS: dict[str, float] = {
+    **dict.fromkeys(["l", "lt", "ltr", "ltrs", "litre", "litres", "liter", "liters", "lts"], 1.0),
+    **dict.fromkeys(["ml", "millilitre", "millilitres", "milliliter", "milliliters"], 1e-3),
+    **dict.fromkeys(["m3", "cubicmetre", "cubicmeter", "cbm"], 1000.0),
+    **dict.fromkeys(["gal", "gallon", "gallons", "usgal"], 3.785411784),
+}
+
+
+def _unit_key(unit: str) -> str:
+    return re.sub(r"[\s.\-_]+", "", unit.strip().casefold())
+
+
+def unit_factor(unit: str) -> tuple[str, float] | None:
+    """('mass', factor to kg) or ('volume', factor to litres); None for an unknown unit."""
+    key = _unit_key(unit)
+    if key in MASS_UNITS:
+        return ("mass", MASS_UNITS[key])
+    if key in VOLUME_UNITS:
+        return ("volume", VOLUME_UNITS[key])
+    return None
+
+
+def _country_key(value: str) -> str:
+    s = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    s = re.sub(r"[.'’`]", "", s.casefold())
+    s = re.sub(r"[^a-z0-9]+", " ", s).strip()
+    return re.sub(r"^the ", "", s)
+
+
+# Keys as produced by _country_key. Only what pycountry.lookup does not already resolve.
+COUNTRY_ALIASES: dict[str, str] = {
+    "usa": "USA",
+    "us": "USA",
+    "u s": "USA",
+    "u s a": "USA",
+    "america": "USA",
+    "united states of america": "USA",
+    "uk": "GBR",
+    "u k": "GBR",
+    "great britain": "GBR",
+    "britain": "GBR",
+    "england": "GBR",
+    "scotland": "GBR",
+    "wales": "GBR",
+    "northern ireland": "GBR",
+    "holland": "NLD",
+    "netherlands": "NLD",
+    "the netherlands": "NLD",
+    "turkey": "TUR",
+    "turkiye": "TUR",
+    "republic of turkiye": "TUR",
+    "russia": "RUS",
+    "russian federation": "RUS",
+    "iran": "IRN",
+    "persia": "IRN",
+    "taiwan": "TWN",
+    "republic of china": "TWN",
+    "chinese taipei": "TWN",
+    "korea": "KOR",
+    "south korea": "KOR",
+    "korea south": "KOR",
+    "korea republic of": "KOR",
+    "republic of korea": "KOR",
+    "korea rep": "KOR",
+    "rok": "KOR",
+    "north korea": "PRK",
+    "korea north": "PRK",
+    "dprk": "PRK",
+    "democratic peoples republic of korea": "PRK",
+    "vietnam": "VNM",
+    "viet nam": "VNM",
+    "czech republic": "CZE",
+    "czechia": "CZE",
+    "slovak republic": "SVK",
+    "macedonia": "MKD",
+    "fyrom": "MKD",
+    "cape verde": "CPV",
+    "ivory coast": "CIV",
+    "cote divoire": "CIV",
+    "burma": "MMR",
+    "swaziland": "SWZ",
+    "eswatini": "SWZ",
+    "brunei": "BRN",
+    "palestine": "PSE",
+    "micronesia": "FSM",
+    "vatican": "VAT",
+    "holy see": "VAT",
+    "dr congo": "COD",
+    "drc": "COD",
+    "democratic republic of the congo": "COD",
+    "congo kinshasa": "COD",
+    "congo brazzaville": "COG",
+    "republic of the congo": "COG",
+    "prc": "CHN",
+    "p r china": "CHN",
+    "pr china": "CHN",
+    "peoples republic of china": "CHN",
+    "mainland china": "CHN",
+    "china mainland": "CHN",
+    "hong kong sar": "HKG",
+    "hongkong": "HKG",
+    "macau": "MAC",
+    "macao sar": "MAC",
+    "uae": "ARE",
+    "u a e": "ARE",
+    "emirates": "ARE",
+    "laos": "LAO",
+    "lao pdr": "LAO",
+    "syria": "SYR",
+    "moldova": "MDA",
+    "bolivia": "BOL",
+    "venezuela": "VEN",
+    "tanzania": "TZA",
+    "east timor": "TLS",
+    "timor leste": "TLS",
+    "st lucia": "LCA",
+    "st kitts and nevis": "KNA",
+    "st vincent and the grenadines": "VCT",
+    "trinidad tobago": "TTO",
+    "bosnia": "BIH",
+    "bosnia herzegovina": "BIH",
+    "gambia": "GMB",
+    "bahamas": "BHS",
+    "kyrgyzstan": "KGZ",
+    "india": "IND",
+    "mexico": "MEX",
+    "canada": "CAN",
+}
+
+
+@lru_cache(maxsize=65536)
+def to_alpha3(value: str) -> str | None:
+    """ISO 3166 alpha-3 code of a country given as name, alpha-2, alpha-3 or a common variant."""
+    raw = value.strip()
+    if not raw:
+        return None
+    key = _country_key(raw)
+    if key in COUNTRY_ALIASES:
+        return COUNTRY_ALIASES[key]
+    try:
+        return str(pycountry.countries.lookup(raw).alpha_3)
+    except LookupError:
+        pass
+    if key and key != raw.casefold():
+        try:
+            return str(pycountry.countries.lookup(key).alpha_3)
+        except LookupError:
+            pass
+    # "Korea, Republic of" style: try the words reversed around the comma.
+    if "," in raw:
+        a, _, b = raw.partition(",")
+        swapped = f"{b.strip()} {a.strip()}"
+        return to_alpha3(swapped) if swapped.strip() != raw else None
+    return None
+
+
+# Legal-form tokens removed from the END of a company name (after dots are dropped, so
+# "S.A." -> "sa", "Co.,Ltd." -> "co ltd"). Kept local so ingest owns what *_norm means.
+LEGAL_FORMS = frozenset(
+    [
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "inc",
+        "incorporated",
+        "ltd",
+        "limited",
+        "llc",
+        "llp",
+        "lp",
+        "plc",
+        "gmbh",
+        "mbh",
+        "ag",
+        "kg",
+        "kgaa",
+        "ohg",
+        "ug",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "srls",
+        "spa",
+        "sl",
+        "sau",
+        "sca",
+        "bv",
+        "nv",
+        "vof",
+        "pvt",
+        "private",
+        "pte",
+        "pty",
+        "ltda",
+        "cv",
+        "ab",
+        "oy",
+        "oyj",
+        "as",
+        "asa",
+        "aps",
+        "kk",
+        "jsc",
+        "ojsc",
+        "pjsc",
+        "cjsc",
+        "oao",
+        "ooo",
+        "zao",
+        "ao",
+        "sro",
+        "spzoo",
+        "zoo",
+        "kft",
+        "bhd",
+        "sdn",
+        "tbk",
+        "pt",
+        "se",
+        "eirl",
+        "est",
+    ]
+)
+_LEGAL_JOINERS = frozenset({"de", "and", "y", "et", "und"})
+
+
+@lru_cache(maxsize=262144)
+def normalise_company(name: str) -> str:
+    """Matching key of a company name: casefolded, accents, punctuation and legal forms removed."""
+    s = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    s = s.casefold().replace("&", " and ")
+    s = re.sub(r"(?<=\b\w)\.(?=\w\b)", "", s)  # s.a. -> sa, b.v. -> bv
+    s = s.replace(".", "")
+    s = re.sub(r"[^\w]+|_", " ", s)
+    tokens = s.split()
+    stripped = list(tokens)
+    while stripped:
+        last = stripped[-1]
+        if last in LEGAL_FORMS or (
+            last in _LEGAL_JOINERS and len(stripped) > 1 and stripped[-2] in LEGAL_FORMS
+        ):
+            stripped.pop()
+        else:
+            break
+    # A name that is nothing but legal forms keeps its tokens rather than becoming empty.
+    return " ".join(stripped or tokens)[:500]
+
+
+ACTIVITIES: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "production",
+            "produce",
+            "producer",
+            "manufacture",
+            "manufacturer",
+            "manufacturing",
+            "synthesis",
+            "prod",
+        ],
+        "production",
+    ),
+    **dict.fromkeys(["processing", "process", "processor", "formulation", "proc"], "processing"),
+    **dict.fromkeys(
+        [
+            "trade",
+            "trader",
+            "trading",
+            "distribution",
+            "distributor",
+            "wholesale",
+            "wholesaler",
+            "import",
+            "export",
+            "broker",
+        ],
+        "trade",
+    ),
+    **dict.fromkeys(
+        ["consumption", "consume", "consumer", "use", "user", "end use", "end user"],
+        "consumption",
+    ),
+}
+
+
+def normalise_activity(value: str) -> str | None:
+    return ACTIVITIES.get(" ".join(value.strip().casefold().replace("_", " ").split()))
+
+
+_FLOWS = {
+    **dict.fromkeys(["x", "e", "export", "exports", "exp", "outbound"], "X"),
+    **dict.fromkeys(["m", "i", "import", "imports", "imp", "inbound"], "M"),
+}
+
+
+def normalise_flow(value: str) -> str | None:
+    return _FLOWS.get(value.strip().casefold())
+
+
+# Unambiguous date formats tried when the profile names none (after ISO).
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%Y%m%d",
+    "%d.%m.%Y",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%d-%B-%Y",
+    "%d %B %Y",
+    "%b %d %Y",
+    "%B %d %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d-%b-%y",
+)
+_ISO_DT = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def _try(value: str, fmt: str) -> dt.date | None:
+    try:
+        return dt.datetime.strptime(value, fmt).date()
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=262144)
+def parse_date(value: str, date_format: str | None = None) -> tuple[dt.date | None, str | None]:
+    """(date, None) or (None, reason). The profile's format first, then ISO and unambiguous forms.
+
+    Day/month-order forms (03/04/2024) are accepted without a profile format only when the
+    reading is unambiguous (a part above 12, or both readings equal)."""
+    v = value.strip()
+    m = _ISO_DT.match(v)
+    if m:
+        v = m.group(1)
+    if date_format:
+        d = _try(v, date_format)
+        if d is None and v != value.strip():
+            d = _try(value.strip(), date_format)
+        if d is not None:
+            return d, None
+        iso = _try(v, "%Y-%m-%d")
+        if iso is not None:
+            return iso, None
+        return None, f"impossible or unreadable date '{value[:40]}' (expected {date_format})"
+    for fmt in _DATE_FORMATS:
+        d = _try(v, fmt)
+        if d is not None:
+            return d, None
+    for sep in ("/", "-", "."):
+        parts = v.split(sep)
+        if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) in (2, 4):
+            yfmt = "%Y" if len(parts[2]) == 4 else "%y"
+            dmy = _try(v, f"%d{sep}%m{sep}{yfmt}")
+            mdy = _try(v, f"%m{sep}%d{sep}{yfmt}")
+            if dmy and mdy and dmy != mdy:
+                return None, (
+                    f"ambiguous date '{v}' (day/month order unknown): "
+                    'set date_format = "%d/%m/%Y" or "%m/%d/%Y" under [options]'
+                )
+            if dmy or mdy:
+                return dmy or mdy, None
+    return None, f"impossible or unreadable date '{value[:40]}'"
+
+
+@lru_cache(maxsize=65536)
+def cas_ok(value: str) -> bool:
+    """True when the CAS number's check digit is right."""
+    return cas_check_digit_ok(value.strip())

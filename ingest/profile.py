@@ -1,0 +1,188 @@
+"""Mapping profiles (TOML): which source column feeds each canonical field, and read options."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.fields import KINDS, fields_of
+
+__all__ = ["Profile", "ProfileError", "canonical_key", "read_profile", "resolve_mapping"]
+
+_OPTIONS = {
+    "date_format": str,
+    "delimiter": str,
+    "encoding": str,
+    "default_unit": str,
+    "sheet": (str, int),
+    "source": str,
+    "decimal_comma": bool,
+}
+
+
+class ProfileError(ValueError):
+    """A profile or a file's columns cannot be used; the message says what to fix, in one line."""
+
+
+@dataclass
+class Profile:
+    """A parsed mapping profile. `columns` maps canonical field -> source column."""
+
+    kind: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    densities: dict[str, float] = field(default_factory=dict)  # substance name or CAS -> kg/L
+    path: str = "profile.toml"  # named in error messages
+    stem: str | None = None  # file stem of the profile, None for inline text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "columns": dict(self.columns),
+            "options": dict(self.options),
+            "densities": dict(self.densities),
+            "path": self.path,
+        }
+
+
+def canonical_key(name: str) -> str:
+    """Column-name key that ignores case, spaces, underscores, dashes and dots."""
+    return re.sub(r"[\s_\-.]+", "", name.strip().lstrip("\ufeff")).casefold()
+
+
+def read_profile(source: str | Path) -> Profile:
+    """Parse a profile from a path or from TOML text; one-line ProfileError when it is invalid."""
+    path_name = "profile.toml"
+    stem = None
+    if isinstance(source, Path) or (
+        isinstance(source, str) and "\n" not in source and source.endswith(".toml")
+    ):
+        p = Path(source)
+        if not p.is_file():
+            raise ProfileError(f"profile {p} not found")
+        text = p.read_text(encoding="utf-8-sig")
+        path_name, stem = str(p), p.stem
+    else:
+        text = str(source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"profile {path_name} is not valid TOML: {exc}") from exc
+    kind = data.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise ProfileError(f'profile {path_name}: kind = "{kind}" is not facilities or shipments')
+    unknown = sorted(set(data) - {"kind", "columns", "options", "densities"})
+    if unknown:
+        raise ProfileError(
+            f"profile {path_name}: unknown section or key {unknown[0]!r} "
+            "(expected kind, [columns], [options], [densities])"
+        )
+    columns = data.get("columns", {})
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+    ):
+        raise ProfileError(
+            f'profile {path_name}: [columns] must map canonical fields to source column names, e.g. quantity = "Net Qty"'
+        )
+    if kind is not None:
+        known = {f.name for f in fields_of(kind)}
+        for k in columns:
+            if k not in known:
+                raise ProfileError(
+                    f"profile {path_name}: [columns] names {k!r}, which is not a {kind} field "
+                    f"(fields: {', '.join(sorted(known))})"
+                )
+    seen: dict[str, str] = {}
+    for canon, src in columns.items():
+        if src in seen:
+            raise ProfileError(
+                f'profile {path_name}: source column "{src}" is mapped twice '
+                f"(to {seen[src]} and {canon}); map each source column once"
+            )
+        seen[src] = canon
+    options = data.get("options", {})
+    if not isinstance(options, dict):
+        raise ProfileError(f"profile {path_name}: [options] must be a table")
+    for k, v in options.items():
+        if k not in _OPTIONS:
+            raise ProfileError(
+                f"profile {path_name}: unknown option {k!r} (options: {', '.join(sorted(_OPTIONS))})"
+            )
+        if not isinstance(v, _OPTIONS[k]):  # type: ignore[arg-type]
+            raise ProfileError(f"profile {path_name}: option {k} has the wrong type ({v!r})")
+    densities_raw = data.get("densities", {})
+    densities: dict[str, float] = {}
+    if not isinstance(densities_raw, dict):
+        raise ProfileError(f"profile {path_name}: [densities] must map substance to kg per litre")
+    for k, v in densities_raw.items():
+        if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
+            raise ProfileError(
+                f"profile {path_name}: density of {k!r} must be a positive number of kg per litre"
+            )
+        densities[k.strip().casefold()] = float(v)
+    return Profile(
+        kind=kind,
+        columns=dict(columns),
+        options=dict(options),
+        densities=densities,
+        path=path_name,
+        stem=stem,
+    )
+
+
+def resolve_mapping(
+    source_columns: list[str], kind: str, profile: Profile | None
+) -> dict[str, str]:
+    """Canonical field -> source column, from the profile and then by matching names.
+
+    Raises ProfileError (one line) for a profile of the wrong kind, duplicate source column
+    names that a mapping needs, a mapped column absent from the file, or a missing required
+    field (naming the profile line to add).
+    """
+    prof = profile or Profile()
+    if prof.kind is not None and prof.kind != kind:
+        raise ProfileError(
+            f'profile {prof.path} is for {prof.kind}, not {kind}: use a profile with kind = "{kind}"'
+        )
+    specs = fields_of(kind)
+    present = set(source_columns)
+    mapping: dict[str, str] = {}
+    for canon, src in prof.columns.items():
+        if src not in present:
+            near = [c for c in source_columns if canonical_key(c) == canonical_key(src)]
+            hint = f' (the file has "{near[0]}")' if near else ""
+            raise ProfileError(
+                f'profile {prof.path} maps {canon} to column "{src}", which is not in the file{hint}'
+            )
+        mapping[canon] = src
+    by_key: dict[str, list[str]] = {}
+    for c in source_columns:
+        by_key.setdefault(canonical_key(c), []).append(c)
+    used = set(mapping.values())
+    for spec in specs:
+        if spec.name in mapping:
+            continue
+        cands = [c for c in by_key.get(canonical_key(spec.name), []) if c not in used]
+        if len(cands) > 1:
+            raise ProfileError(
+                f"columns {', '.join(repr(c) for c in cands)} both match {spec.name}: "
+                f'name one in the profile ({spec.name} = "<source column>" under [columns])'
+            )
+        if cands:
+            mapping[spec.name] = cands[0]
+            used.add(cands[0])
+    default_unit = prof.options.get("default_unit")
+    for spec in specs:
+        if not spec.required or spec.name in mapping:
+            continue
+        if spec.name == "unit" and default_unit:
+            continue
+        extra = ' or set default_unit = "kg" under [options]' if spec.name == "unit" else ""
+        raise ProfileError(
+            f'missing column for "{spec.name}": add {spec.name} = "<source column>" '
+            f"under [columns] in {prof.path}{extra}"
+        )
+    return mapping

@@ -70,9 +70,13 @@ def _main() -> None:
     with st.sidebar:
         st.caption("precursor-watch inspector console")
         st.write(f"**{user.display_name or user.username}** · {user.role}")
-        if st.button("Log out", key="logout", icon=":material/logout:"):
-            log_out("You are logged out.")
-            st.rerun()
+        st.button(
+            "Log out",
+            key="logout",
+            icon=":material/logout:",
+            on_click=log_out,
+            args=("You are logged out.",),
+        )
     nav = st.navigation(pages)
     show_flashes()
     nav.run()

@@ -7,6 +7,8 @@ import hashlib
 import itertools
 from typing import Any
 
+from pathlib import Path
+
 from sqlalchemy import Engine
 
 from registry.db import session_scope
@@ -204,4 +206,40 @@ def demo(engine: Engine) -> dict[str, int]:
         ),
     }
     out["early_warning"] = make_early_warning(engine)
+    return out
+
+
+# --- driving the console with AppTest -----------------------------------------------------
+
+APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
+
+
+def new_app() -> Any:
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def login(username: str, password: str = PASSWORD) -> Any:
+    """A fresh console session, logged in through the login form."""
+    at = new_app().run()
+    at.text_input(key="login_user").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button(key="FormSubmitter:login-Log in").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_detail(at: Any, alert_id: int) -> Any:
+    at.session_state["alert_id"] = alert_id
+    at.switch_page("views/detail.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def messages(at: Any) -> list[str]:
+    """Every success, info, warning and error text on the page."""
+    out: list[str] = []
+    for kind in ("success", "info", "warning", "error"):
+        out += [str(e.value) for e in getattr(at, kind)]
     return out

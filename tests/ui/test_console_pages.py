@@ -1,0 +1,210 @@
+"""Every console page renders for the roles that see it; login, lockout, expiry, menus, safety."""
+
+from __future__ import annotations
+
+import time
+
+import console_factories as cf
+import pytest
+from sqlalchemy import select
+
+from registry.db import session_scope
+from registry.models import User
+
+ALL_PAGES = [
+    "queue",
+    "detail",
+    "approvals",
+    "facilities",
+    "early_warning",
+    "overview",
+    "load_data",
+    "audit",
+    "thresholds",
+]
+MENU = {
+    "vera": {"overview", "queue", "detail", "facilities", "early_warning"},
+    "ana": {"overview", "queue", "detail", "facilities", "early_warning", "load_data"},
+    "ines": {"overview", "queue", "detail", "facilities", "early_warning"},
+    "sara": set(ALL_PAGES),
+}
+
+
+def _menu(at) -> set[str]:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    return {
+        Path(str(info["script_path"])).stem
+        for info in at._registered_pages.values()
+        if info.get("script_path")
+    }
+
+
+@pytest.mark.parametrize("username", list(MENU))
+def test_each_role_sees_its_menu_and_every_page_renders(console_db, username) -> None:  # type: ignore[no-untyped-def]
+    _, ids = console_db
+    at = cf.login(username)
+    assert at.title[0].value == "Alert queue"
+    assert _menu(at) == MENU[username]
+    at.session_state["alert_id"] = ids["high"]
+    for page in sorted(MENU[username]):
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (page, at.exception)
+        assert at.title, page
+    for page in set(ALL_PAGES) - MENU[username]:
+        with pytest.raises(ValueError):
+            at.switch_page(f"views/{page}.py")
+
+
+def test_login_refused_and_lockout_message(console_db) -> None:  # type: ignore[no-untyped-def]
+    at = cf.login("ines", "wrong-password")
+    assert any("wrong password" in e.value for e in at.error)
+    assert at.title[0].value == "precursor-watch"
+    for _ in range(5):
+        at = cf.login("ines", "wrong-password")
+    at = cf.login("ines")  # even the right password is refused while locked
+    assert any("locked" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_session_expires_and_logout(console_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    at = cf.login("ines")
+    at.button(key="logout").click().run()
+    assert at.title[0].value == "precursor-watch"
+    assert any("logged out" in m for m in cf.messages(at))
+    at = cf.login("ines")
+    monkeypatch.setenv("PWATCH_SESSION_MINUTES", "1")
+    at.session_state["auth"]["at"] = time.time() - 120
+    at.run()
+    assert at.title[0].value == "precursor-watch"
+    assert any("expired" in m for m in cf.messages(at))
+
+
+def test_disabled_account_is_logged_out(console_db) -> None:  # type: ignore[no-untyped-def]
+    engine, _ = console_db
+    at = cf.login("ines")
+    with session_scope(engine) as s:
+        s.scalars(select(User).where(User.username == "ines")).one().active = False
+    at.run()
+    assert at.title[0].value == "precursor-watch"
+
+
+def test_queue_filters_counts_and_overdue(console_db) -> None:  # type: ignore[no-untyped-def]
+    _, ids = console_db
+    at = cf.login("ines")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["new"] == "5"
+    frame = at.dataframe[0].value
+    # the five-day-old critical alert is past its 24 h deadline
+    assert "OVERDUE" in set(frame.data["overdue"]) if hasattr(frame, "data") else True
+    at.multiselect(key="q_severity").set_value(["critical"]).run()
+    assert any("1 alerts match" in c.value for c in at.caption)
+    at.multiselect(key="q_severity").set_value([]).run()
+    at.checkbox(key="q_overdue").check().run()
+    assert any("1 alerts match" in c.value for c in at.caption)
+    at.checkbox(key="q_overdue").uncheck().run()
+    at.multiselect(key="q_detector").set_value(["export_never_arrived"]).run()
+    assert at.selectbox(key="q_open").value == ids["mirror"]
+    at.button(key="q_open_btn").click().run()
+    assert at.title[0].value == f"Alert {ids['mirror']}"
+
+
+def test_queue_csv_export_neutralises_formulas(console_db) -> None:  # type: ignore[no-untyped-def]
+    at = cf.login("ines")
+    at.checkbox(key="q_export").check().run()
+    assert not at.exception
+    from ui.console import csv_bytes
+
+    text = csv_bytes(["summary"], [['=HYPERLINK("x")'], ["-12.5"], ["+cmd"]]).decode()
+    assert "'=HYPERLINK" in text and "\n-12.5\n" in text and "'+cmd" in text
+
+
+def test_detail_renders_data_as_text_not_html(console_db) -> None:  # type: ignore[no-untyped-def]
+    _, ids = console_db
+    at = cf.open_detail(cf.login("ines"), ids["name"])
+    md = " ".join(m.value for m in at.markdown)
+    assert "[x](http" not in md and "<b>" not in md
+    # the product text with markup is shown as code, verbatim
+    assert any("<b>bold</b>" in c.value for c in at.code)
+    assert len(at.get("image")) >= 1  # RDKit depictions
+
+
+def test_detail_mirror_and_declaration_views(console_db) -> None:  # type: ignore[no-untyped-def]
+    _, ids = console_db
+    at = cf.open_detail(cf.login("ines"), ids["mirror"])
+    assert any("never arrived" in w.value for w in at.warning)
+    at = cf.open_detail(at, ids["high"])
+    assert any("Declared versus shipped" in c.value for c in at.caption)
+    assert len(at.get("vega_lite_chart")) >= 2
+
+
+def test_facility_profile(console_db) -> None:  # type: ignore[no-untyped-def]
+    at = cf.login("vera")
+    at.switch_page("views/facilities.py").run()
+    at.text_input(key="f_search").input("acme").run()
+    assert at.selectbox(key="f_pick").value == "FAC-1"
+    assert at.header[0].value == "Acme Fine Chemicals Ltd"
+    assert any(t.label.startswith("Shipments") for t in at.tabs)
+
+
+def test_early_warning_promotion_is_supervised(console_db) -> None:  # type: ignore[no-untyped-def]
+    at = cf.login("ines")
+    at.switch_page("views/early_warning.py").run()
+    assert not [b for b in at.button if b.key and b.key.startswith("ew_promote")]
+    at = cf.login("sara")
+    at.switch_page("views/early_warning.py").run()
+    assert [b for b in at.button if b.key and b.key.startswith("ew_promote")]
+
+
+def test_audit_verification_shows_intact_and_broken_chain(console_db) -> None:  # type: ignore[no-untyped-def]
+    engine, _ = console_db
+    at = cf.login("sara")
+    at.switch_page("views/audit.py").run()
+    at.button(key="audit_verify").click().run()
+    assert any("intact" in s.value for s in at.success)
+    from registry.models import TriageEvent
+
+    with session_scope(engine) as s:
+        s.scalars(select(TriageEvent).order_by(TriageEvent.id)).first().note = "tampered"  # type: ignore[union-attr]
+    at.button(key="audit_verify").click().run()
+    assert any("BROKEN" in e.value for e in at.error)
+
+
+def test_thresholds_saved_through_the_service(console_db) -> None:  # type: ignore[no-untyped-def]
+    engine, _ = console_db
+    at = cf.login("sara")
+    at.switch_page("views/thresholds.py").run()
+    assert not at.exception
+    submit = [b for b in at.button if b.label == "Save thresholds"][0]
+    num = [n for n in at.number_input][0] if at.number_input else None
+    if num is not None:
+        num.set_value((num.value or 0) + 1)
+    else:
+        at.text_area[0].input('{"x": 1}')
+    submit.click().run()
+    assert any("saved" in m for m in cf.messages(at)), cf.messages(at)
+    from registry.models import DetectorSetting
+
+    with session_scope(engine) as s:
+        assert s.scalars(select(DetectorSetting)).first() is not None
+
+
+def test_load_data_page_saves_upload_safely(console_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ui.uploads import safe_name, save_upload
+
+    assert safe_name("../../etc/passwd") == "passwd"
+    assert safe_name("..\\..\\x.csv") == "x.csv"
+    assert safe_name("...") == "upload"
+    p = save_upload(tmp_path / "up", "../evil name.csv", b"a,b\n")
+    assert p.parent == (tmp_path / "up").resolve() and p.name.endswith("evil_name.csv")
+    at = cf.login("ana")
+    at.switch_page("views/load_data.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Load data"
+
+
+def test_overview_is_read_only(console_db) -> None:  # type: ignore[no-untyped-def]
+    at = cf.login("vera")
+    at.switch_page("views/overview.py").run()
+    assert not at.exception
+    assert [b.key for b in at.button] == ["logout"]
+    assert len(at.get("vega_lite_chart")) >= 3

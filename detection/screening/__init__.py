@@ -367,13 +367,25 @@ def _layer_structure(rows: list[_Row], six: StructureIndex, cfg: ScreenConfig) -
             row.structure_down = "structure layer switched off in the settings"
         return
     names = list(dict.fromkeys(n for _, inputs in pending for n in inputs))
+    cache: dict[str, StructureResult] = {}
+
+    def classify(_name: str, smi: str | None) -> None:
+        # Runs while OPSIN is still parsing later names (streamed results).
+        if smi and smi not in cache:
+            cache[smi] = six.classify(smi)
+
     try:
-        parsed = dict(zip(names, opsin_to_smiles(names, timeout=cfg.opsin_timeout_s), strict=True))
+        parsed = dict(
+            zip(
+                names,
+                opsin_to_smiles(names, timeout=cfg.opsin_timeout_s, on_result=classify),
+                strict=True,
+            )
+        )
     except OpsinError as exc:
         for row, _ in pending:
             row.structure_down = str(exc)
         return
-    cache: dict[str, StructureResult] = {}
     for row, inputs in pending:
         row.structure_tried = True
         for name in inputs:

@@ -15,7 +15,8 @@ import functools
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -90,30 +91,78 @@ def structure_layer_status() -> tuple[bool, str]:
     return _probe()
 
 
-def _run_opsin(names: Sequence[str], java: str, jar: Path, timeout: float) -> list[str | None]:
-    payload = "".join(n + "\n" for n in names)
+def _run_opsin(
+    names: Sequence[str],
+    java: str,
+    jar: Path,
+    timeout: float,
+    on_result: Callable[[int, str | None], None] | None = None,
+) -> list[str | None]:
+    """One JVM for the whole batch; results are streamed to `on_result` as OPSIN emits them,
+    so the caller's RDKit work overlaps OPSIN's parsing (two cores)."""
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [java, *_JVM_FLAGS, "-jar", str(jar), "-osmi"],
-            input=payload.encode("utf-8"),
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
-    except subprocess.TimeoutExpired as exc:
-        raise OpsinError(f"OPSIN timed out after {timeout:.0f} s") from exc
     except OSError as exc:
         raise OpsinError(f"OPSIN could not start ({exc})") from exc
-    if proc.returncode != 0:
-        raise OpsinError(f"OPSIN exited with status {proc.returncode}")
-    lines = proc.stdout.decode("utf-8", errors="replace").split("\n")
-    if len(lines) < len(names):
-        raise OpsinError(f"OPSIN returned {len(lines)} results for {len(names)} names")
-    return [line.strip() or None for line in lines[: len(names)]]
+    assert proc.stdin is not None and proc.stdout is not None
+    timed_out = threading.Event()
+
+    def _kill() -> None:
+        timed_out.set()
+        proc.kill()
+
+    watchdog = threading.Timer(timeout, _kill)
+    watchdog.daemon = True
+    payload = "".join(n + "\n" for n in names).encode("utf-8")
+
+    def _feed() -> None:
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(payload)
+            proc.stdin.close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+
+    writer = threading.Thread(target=_feed, daemon=True)
+    out: list[str | None] = []
+    watchdog.start()
+    writer.start()
+    try:
+        for raw in proc.stdout:
+            if len(out) >= len(names):
+                break
+            smi = raw.decode("utf-8", errors="replace").strip() or None
+            if on_result is not None:
+                on_result(len(out), smi)
+            out.append(smi)
+        proc.stdout.close()
+        code = proc.wait()
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        writer.join(timeout=1.0)
+    if timed_out.is_set():
+        raise OpsinError(f"OPSIN timed out after {timeout:.0f} s")
+    if code != 0:
+        raise OpsinError(f"OPSIN exited with status {code}")
+    if len(out) < len(names):
+        raise OpsinError(f"OPSIN returned {len(out)} results for {len(names)} names")
+    return out
 
 
 def opsin_to_smiles(
-    names: Sequence[str], *, timeout: float | None = None, chunk: int = 20000
+    names: Sequence[str],
+    *,
+    timeout: float | None = None,
+    chunk: int = 50000,
+    on_result: Callable[[str, str | None], None] | None = None,
 ) -> list[str | None]:
     """SMILES for each name (None where OPSIN cannot parse it); one JVM call per chunk.
 
@@ -128,7 +177,19 @@ def opsin_to_smiles(
     for start in range(0, len(todo), chunk):
         part = [n.replace("\n", " ").replace("\r", " ") for n in todo[start : start + chunk]]
         limit = timeout if timeout is not None else 30.0 + 0.01 * len(part)
-        got = _run_opsin(part, java, jar, timeout=limit)
+        todo_part = todo[start : start + chunk]
+        cb = None
+        if on_result is not None:
+
+            def cb(
+                i: int,
+                smi: str | None,
+                _names: list[str] = todo_part,
+                _fn: Callable[[str, str | None], None] = on_result,
+            ) -> None:
+                _fn(_names[i], smi)
+
+        got = _run_opsin(part, java, jar, timeout=limit, on_result=cb)
         if len(_OPSIN_CACHE) + len(part) > _OPSIN_CACHE_MAX:
             _OPSIN_CACHE.clear()
         _OPSIN_CACHE.update(zip(todo[start : start + chunk], got, strict=True))
@@ -152,8 +213,10 @@ def parent_of(smiles: str) -> Chem.Mol | None:
     if mol is None or mol.GetNumAtoms() == 0:
         return None
     try:
-        mol = _chooser.choose(mol)
-        mol = _uncharger.uncharge(mol)
+        if "." in smiles:
+            mol = _chooser.choose(mol)
+        if "+" in smiles or "-]" in smiles:
+            mol = _uncharger.uncharge(mol)
         while mol.HasSubstructMatch(_GEM_DIOL):
             c, o1, o2 = mol.GetSubstructMatch(_GEM_DIOL)
             rw = Chem.RWMol(mol)
@@ -167,8 +230,11 @@ def parent_of(smiles: str) -> Chem.Mol | None:
 
 
 def _key(mol: Chem.Mol) -> str:
-    """Connectivity part of the InChIKey (stereo and isotopes ignored)."""
-    return str(Chem.MolToInchiKey(mol)).split("-")[0]
+    """Canonical SMILES without stereo or isotopes: the identity of a parent structure.
+
+    (Much cheaper than an InChIKey; both sides go through the same RDKit canonicaliser.)
+    """
+    return str(Chem.MolToSmiles(mol, isomericSmiles=False))
 
 
 # Core patterns. Ring atoms are sp3 and in one ring only, so fused and aromatic look-alikes
@@ -263,8 +329,8 @@ class StructureIndex:
             return StructureResult(
                 "clear", None, 0.0, "none", "The structure could not be read.", smiles, None
             )
-        parent_smiles = Chem.MolToSmiles(mol)
-        hit = self._by_key.get(_key(mol))
+        parent_smiles = _key(mol)
+        hit = self._by_key.get(parent_smiles)
         if hit is not None:
             return StructureResult(
                 "controlled",

@@ -175,14 +175,18 @@ def resolve_mapping(
             mapping[spec.name] = cands[0]
             used.add(cands[0])
     default_unit = prof.options.get("default_unit")
-    for spec in specs:
-        if not spec.required or spec.name in mapping:
-            continue
-        if spec.name == "unit" and default_unit:
-            continue
-        extra = ' or set default_unit = "kg" under [options]' if spec.name == "unit" else ""
+    missing = [
+        spec.name
+        for spec in specs
+        if spec.required and spec.name not in mapping and not (spec.name == "unit" and default_unit)
+    ]
+    if missing:
+        first = missing[0]
+        where = f"in {prof.path}" if profile is not None else "in a profile passed with --profile"
+        extra = ' (or set default_unit = "kg" under [options])' if first == "unit" else ""
+        also = f"; also missing: {', '.join(missing[1:])}" if len(missing) > 1 else ""
         raise ProfileError(
-            f'missing column for "{spec.name}": add {spec.name} = "<source column>" '
-            f"under [columns] in {prof.path}{extra}"
+            f'missing column for "{first}": add {first} = "<source column>" '
+            f"under [columns] {where}{extra}{also}"
         )
     return mapping

@@ -289,7 +289,9 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
     opts = ctx.options
     frame = _canonical_frame(chunk, ctx)
     # Quantity and unit: "25 kg" in the quantity column is split when no unit is given.
-    split = pl.col("quantity").str.extract_groups(r"^([-+]?[\d.,\s']*\d\.?)\s*([^\d\s].*)$")
+    split = pl.col("quantity").str.extract_groups(
+        r"^([-+]?[\d.,\s']*\d\.?)\s*([A-Za-z#µ][\w .#/]*)$"
+    )
     default_unit = opts.get("default_unit")
     frame = frame.with_columns(
         pl.coalesce(

@@ -2,34 +2,135 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from ui.cli.common import not_landed
+from ui.cli.common import OutputFormat, emit_frame, state, user_errors
 
 __all__ = ["register"]
+
+
+def _run(kind: str, path: Path, profile: Path | None, source: str | None) -> None:
+    with user_errors():
+        from ingest import load_file
+        from registry.db import open_registry
+
+        engine = open_registry(state.db)
+        with _progress_bar() as progress:
+            report = load_file(
+                engine, path, kind, profile=profile, source=source, progress=progress
+            )
+        typer.echo(report.summary(), err=True)
+        if report.status == "loaded":
+            if report.kind == "shipments" and report.linked:
+                typer.echo(f"  {report.linked} party links to declared facilities", err=True)
+            if report.kind == "facilities":
+                typer.echo(
+                    f"  {report.rows_updated} declarations updated; "
+                    f"{report.linked} shipment parties relinked",
+                    err=True,
+                )
+            if report.ambiguous:
+                typer.echo(
+                    f"  {report.ambiguous} ambiguous parties left unlinked (see ambiguous_links)",
+                    err=True,
+                )
+            if report.findings:
+                typer.echo(
+                    f"  {report.findings} data-quality findings (e.g. invalid CAS)", err=True
+                )
+            for reason, n in report.top_reasons:
+                typer.echo(f"  quarantined {n}: {reason}", err=True)
+            if report.rows_quarantined:
+                typer.echo(
+                    f"  list them with: pwatch quarantine --batch {report.batch_id}", err=True
+                )
+
+
+class _progress_bar:
+    """A rich progress bar on standard error, only when it is a terminal."""
+
+    def __enter__(self) -> Any:
+        self._progress: Any = None
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("loading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._progress.start()
+        task = self._progress.add_task("rows", total=None)
+
+        def update(done: int, total: int | None) -> None:
+            self._progress.update(task, completed=done, total=total)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def register(app: typer.Typer) -> None:
     ingest = typer.Typer(
         help="Load a declared-facility registry or a shipment feed.", no_args_is_help=True
     )
+    path_arg = typer.Argument(..., help="CSV/TSV, Parquet, Excel, JSON or NDJSON file (.gz too).")
+    profile_opt = typer.Option(None, "--profile", help="Mapping profile (TOML).")
 
     @ingest.command("facilities")
-    def facilities(
-        path: Path = typer.Argument(..., help="CSV/TSV, Parquet, Excel, JSON or NDJSON file."),
-        profile: Path | None = typer.Option(None, "--profile", help="Mapping profile (TOML)."),
-    ) -> None:
-        """Load a declared-facility registry."""
-        not_landed("Ingest")
+    def facilities(path: Path = path_arg, profile: Path | None = profile_opt) -> None:
+        """Load a declared-facility registry (one row per facility and declared substance)."""
+        _run("facilities", path, profile, None)
 
     @ingest.command("shipments")
     def shipments(
-        path: Path = typer.Argument(..., help="CSV/TSV, Parquet, Excel, JSON or NDJSON file."),
-        profile: Path | None = typer.Option(None, "--profile", help="Mapping profile (TOML)."),
+        path: Path = path_arg,
+        profile: Path | None = profile_opt,
+        source: str | None = typer.Option(
+            None,
+            "--source",
+            help="Reporting source; a shipment is identified by (source, shipment_id). "
+            "Default: the profile's options.source, else a source column, else the file name.",
+        ),
     ) -> None:
         """Load a shipment feed."""
-        not_landed("Ingest")
+        _run("shipments", path, profile, source)
 
     app.add_typer(ingest, name="ingest")
+
+    @app.command("quarantine")
+    def quarantine(
+        batch: int | None = typer.Option(None, "--batch", help="Only this ingest batch."),
+        fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json"),
+    ) -> None:
+        """List quarantined source rows with every reason (CSV is formula-safe)."""
+        with user_errors():
+            from ingest import quarantine_frame
+            from registry.db import open_registry
+
+            engine = open_registry(state.db)
+            frame = quarantine_frame(engine, batch)
+            if frame.height == 0:
+                typer.echo(
+                    "no quarantined rows" + (f" in batch {batch}" if batch else ""), err=True
+                )
+                if fmt is OutputFormat.table:
+                    return
+            emit_frame(frame, fmt, title="Quarantined rows")

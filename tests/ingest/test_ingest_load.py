@@ -1,0 +1,290 @@
+"""Loading into the registry: counts, quarantine, idempotency, atomicity, provenance, linking.
+
+The `engine` fixture runs these on SQLite, and on PostgreSQL too when
+PWATCH_TEST_POSTGRES_URL is set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from tests_ingest_helpers import FACILITY_HEADER, SHIPMENT_HEADER, facility, shipment
+
+from ingest import LinkConfig, load_file, preview, read_profile
+from registry.models import (
+    AmbiguousLink,
+    DataQualityFinding,
+    Declaration,
+    Facility,
+    IngestBatch,
+    QuarantinedRow,
+    Shipment,
+)
+
+
+def _count(engine: Engine, model: type) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def _shipments(engine: Engine) -> dict[str, Shipment]:
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        return {r.shipment_id: r for r in s.scalars(select(Shipment))}
+
+
+def test_main_load(engine: Engine, feed: Callable[..., Path]) -> None:
+    rows = [
+        shipment(1),
+        shipment(2, quantity="1,500", unit="g", exporter_country="CN", date="13/01/2024"),
+        shipment(3, quantity="2", unit="MT", importer_country="Holland", flow="import"),
+        shipment(4, quantity="-3"),
+        shipment(5, date="2024-02-30", quantity="abc", unit="furlongs"),
+        shipment(6, importer_country="Narnia"),
+        shipment(7, cas="39742-60-5"),  # invalid check digit: loads, with a finding
+        shipment(8, exporter='=HYPERLINK("http://evil")'),
+        shipment(9, quantity="10 lbs", unit=""),
+    ]
+    path = feed(rows, header=SHIPMENT_HEADER)
+    report = load_file(engine, path, "shipments")
+    assert report.status == "loaded"
+    assert (report.rows_total, report.rows_loaded, report.rows_quarantined) == (9, 6, 3)
+    assert report.rows_duplicate == 0
+    got = _shipments(engine)
+    assert set(got) == {"S1", "S2", "S3", "S7", "S8", "S9"}
+    s2 = got["S2"]
+    assert s2.quantity == 1500.0 and s2.unit == "g" and s2.quantity_kg == pytest.approx(1.5)
+    assert s2.exporter_country == "CHN" and str(s2.date) == "2024-01-13"
+    assert got["S3"].quantity_kg == 2000.0 and got["S3"].importer_country == "NLD"
+    assert got["S3"].flow == "M"
+    assert got["S1"].exporter == "Hebei Chem Co., Ltd." and got["S1"].exporter_norm == "hebei chem"
+    assert got["S8"].exporter == '=HYPERLINK("http://evil")'  # verbatim in the registry
+    assert got["S9"].quantity_kg == pytest.approx(4.5359237) and got["S9"].unit == "lbs"
+    assert got["S7"].cas == "39742-60-5"
+    # Provenance.
+    assert all(s.batch_id == report.batch_id for s in got.values())
+    assert all(s.file_hash == report.file_hash for s in got.values())
+    assert got["S1"].row_number == 1 and got["S9"].row_number == 9
+    assert got["S1"].source == "ship"
+    with engine.connect() as conn:
+        q = {
+            r.row_number: r
+            for r in conn.execute(select(QuarantinedRow).order_by(QuarantinedRow.row_number))
+        }
+        findings = conn.execute(select(DataQualityFinding)).all()
+    assert set(q) == {4, 5, 6}
+    assert q[4].reasons == ["negative quantity '-3'"]
+    assert q[5].raw["shipment_id"] == "S5"
+    assert len(q[5].reasons) == 3  # every reason, not the first
+    assert any("unknown unit 'furlongs'" in r for r in q[5].reasons)
+    assert any("2024-02-30" in r for r in q[5].reasons)
+    assert q[6].reasons == ["unknown country 'Narnia' in importer_country"]
+    assert [(f.row_number, f.field, f.value) for f in findings] == [(7, "cas", "39742-60-5")]
+    assert dict(report.top_reasons)["negative quantity"] == 1
+
+
+def test_same_file_twice_is_a_noop(engine: Engine, feed: Callable[..., Path]) -> None:
+    path = feed([shipment(1), shipment(2)])
+    first = load_file(engine, path, "shipments")
+    again = load_file(engine, path, "shipments")
+    assert again.status == "already_loaded" and again.batch_id == first.batch_id
+    assert again.rows_loaded == 2
+    assert _count(engine, Shipment) == 2 and _count(engine, IngestBatch) == 1
+
+
+def test_overlapping_file_adds_only_new_records(engine: Engine, tmp_path: Path) -> None:
+    from tests_ingest_helpers import write_csv
+
+    a = write_csv(tmp_path / "jan.csv", [shipment(1), shipment(2), shipment(3)])
+    b = write_csv(tmp_path / "feb.csv", [shipment(3), shipment(4), shipment(4)])
+    load_file(engine, a, "shipments", source="CN-customs")
+    rep = load_file(engine, b, "shipments", source="CN-customs")
+    assert (rep.rows_loaded, rep.rows_duplicate) == (1, 2)
+    got = _shipments(engine)
+    assert sorted(got) == ["S1", "S2", "S3", "S4"]
+    assert got["S3"].batch_id != rep.batch_id  # the first load keeps the record
+
+
+def test_source_from_profile_and_column(engine: Engine, feed: Callable[..., Path]) -> None:
+    rows = [shipment(1, source="MX-SAT"), shipment(2, source="")]
+    path = feed(rows)
+    load_file(engine, path, "shipments")
+    got = _shipments(engine)
+    assert got["S1"].source == "MX-SAT" and got["S2"].source == "ship"
+    path2 = feed([shipment(1)], name="other.csv")
+    load_file(engine, path2, "shipments", profile=read_profile('[options]\nsource = "MX-SAT"'))
+    assert _count(engine, Shipment) == 2  # (MX-SAT, S1) was there already
+
+
+def test_failure_mid_load_leaves_nothing(
+    engine: Engine, feed: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.load as load_mod
+
+    path = feed([shipment(i) for i in range(1, 30)] + [shipment(99, quantity="-1")])
+    real = load_mod._ShipmentWriter.write
+    calls = {"n": 0}
+
+    def exploding(self, good):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk on fire")
+        return real(self, good)
+
+    monkeypatch.setattr(load_mod._ShipmentWriter, "write", exploding)
+    with pytest.raises(RuntimeError):
+        load_file(engine, path, "shipments", chunk_size=10)
+    assert calls["n"] == 2
+    for model in (Shipment, IngestBatch, QuarantinedRow, DataQualityFinding):
+        assert _count(engine, model) == 0
+    monkeypatch.setattr(load_mod._ShipmentWriter, "write", real)
+    rep = load_file(engine, path, "shipments", chunk_size=10)  # and it can be retried
+    assert (rep.rows_loaded, rep.rows_quarantined) == (29, 1)
+
+
+def test_litres_need_a_density(engine: Engine, feed: Callable[..., Path], tmp_path: Path) -> None:
+    rows = [
+        shipment(1, product="Acetone", cas="67-64-1", quantity="100", unit="L"),
+        shipment(2, product="Toluene", cas="108-88-3", quantity="100", unit="litres"),
+    ]
+    path = feed(rows)
+    prof = tmp_path / "p.toml"
+    prof.write_text('kind = "shipments"\n[densities]\nacetone = 0.79\n')
+    rep = load_file(engine, path, "shipments", profile=prof)
+    assert (rep.rows_loaded, rep.rows_quarantined) == (1, 1)
+    assert _shipments(engine)["S1"].quantity_kg == pytest.approx(79.0)
+    with engine.connect() as conn:
+        reasons = conn.execute(select(QuarantinedRow.reasons)).scalar_one()
+    assert "needs a density for 'Toluene'" in reasons[0]
+
+
+def test_profile_with_foreign_columns(engine: Engine, tmp_path: Path) -> None:
+    text = (
+        "Decl No;Fecha;Exportador;Pais Exp;Importador;Pais Imp;Producto;Cantidad\n"
+        "D-1;05/01/2024;Química Alfa S.A. de C.V.;México;Acme GmbH;Alemania;NPP;12,5\n"
+        "D-2;06/01/2024;Química Alfa S.A. de C.V.;MX;Acme GmbH;DE;NPP;1.234,5\n"
+    )
+    path = tmp_path / "mx.csv"
+    path.write_text(text.replace("Alemania", "Germany"), "latin-1")
+    prof = tmp_path / "mx.toml"
+    prof.write_text(
+        'kind = "shipments"\n[columns]\nshipment_id = "Decl No"\ndate = "Fecha"\n'
+        'exporter = "Exportador"\nexporter_country = "Pais Exp"\nimporter = "Importador"\n'
+        'importer_country = "Pais Imp"\nproduct = "Producto"\nquantity = "Cantidad"\n'
+        '[options]\ndate_format = "%d/%m/%Y"\ndelimiter = ";"\nencoding = "latin-1"\n'
+        'default_unit = "kg"\ndecimal_comma = true\nsource = "MX"\n'
+    )
+    rep = load_file(engine, path, "shipments", profile=prof)
+    assert rep.rows_loaded == 2, rep
+    got = _shipments(engine)
+    assert got["D-1"].exporter == "Química Alfa S.A. de C.V."
+    assert got["D-1"].exporter_norm == "quimica alfa"
+    assert str(got["D-1"].date) == "2024-01-05" and got["D-1"].quantity_kg == 12.5
+    assert got["D-2"].quantity_kg == 1234.5 and got["D-2"].source == "MX"
+
+
+# --- facilities and linking ---------------------------------------------------------------
+
+
+def test_facilities_load_and_redeclare(engine: Engine, tmp_path: Path) -> None:
+    from tests_ingest_helpers import write_csv
+
+    first = write_csv(
+        tmp_path / "reg1.csv",
+        [
+            facility("F1"),
+            facility("F1", substance="4-ANPP", cas="21409-26-7"),
+            facility("F2", name="Acme GmbH", country="Germany", activity="Trader"),
+            facility("F3", country="Atlantis"),
+            facility("F4", cas="39742-60-5"),
+        ],
+        header=FACILITY_HEADER,
+    )
+    rep = load_file(engine, first, "facilities")
+    assert (rep.rows_loaded, rep.rows_quarantined, rep.findings) == (4, 1, 1)
+    second = write_csv(
+        tmp_path / "reg2.csv",
+        [facility("F1", name="Hebei Chem Co Ltd (new name)", declared_annual_kg="2000")],
+        header=FACILITY_HEADER,
+    )
+    rep2 = load_file(engine, second, "facilities")
+    assert rep2.rows_updated == 1
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        f1 = s.get(Facility, "F1")
+        assert f1 is not None and f1.name == "Hebei Chem Co Ltd (new name)"
+        decls = {(d.facility_id, d.substance): d for d in s.scalars(select(Declaration))}
+    assert decls[("F1", "NPP")].declared_annual_kg == 2000.0
+    assert decls[("F1", "NPP")].substance_cas == "39742-60-4"
+    assert decls[("F1", "4-ANPP")].substance_cas == "21409-26-7"
+    assert decls[("F2", "NPP")].activity == "trade"
+    assert len(decls) == 4
+
+
+def test_linking_exact_fuzzy_ambiguous_and_relink(engine: Engine, tmp_path: Path) -> None:
+    from tests_ingest_helpers import write_csv
+
+    ships = write_csv(
+        tmp_path / "s.csv",
+        [
+            shipment(1),  # exporter exact after normalisation, importer unknown
+            shipment(2, exporter="Hebei Chemm Co Ltd"),  # fuzzy
+            shipment(3, exporter="Twin Chem Ltd", exporter_country="India"),  # ambiguous
+            shipment(4, exporter="Hebei Chem Ltd", exporter_country="India"),  # other country
+        ],
+    )
+    # Shipments first: nothing to link to yet.
+    load_file(engine, ships, "shipments")
+    assert all(s.exporter_facility_id is None for s in _shipments(engine).values())
+    fac = write_csv(
+        tmp_path / "f.csv",
+        [
+            facility("F1"),
+            facility("T1", name="Twin Chem Pvt Ltd", country="IN"),
+            facility("T2", name="Twin Chem Limited", country="IN"),
+            facility("A1", name="Acme GmbH & Co. KG", country="DE"),
+        ],
+        header=FACILITY_HEADER,
+    )
+    rep = load_file(engine, fac, "facilities")  # relinks the loaded shipments
+    assert rep.linked >= 3
+    got = _shipments(engine)
+    assert (got["S1"].exporter_facility_id, got["S1"].exporter_link_method) == ("F1", "exact")
+    assert got["S1"].exporter_link_score == 100.0
+    assert got["S1"].importer_facility_id == "A1"
+    assert got["S2"].exporter_facility_id == "F1" and got["S2"].exporter_link_method == "fuzzy"
+    assert 90 <= (got["S2"].exporter_link_score or 0) < 100
+    assert got["S3"].exporter_facility_id is None
+    assert got["S4"].exporter_facility_id is None
+    with engine.connect() as conn:
+        amb = conn.execute(select(AmbiguousLink)).all()
+    assert [(a.role, a.party_norm, a.country) for a in amb] == [("exporter", "twin chem", "IND")]
+    assert {c["facility_id"] for c in amb[0].candidates} == {"T1", "T2"}
+    # Shipments loaded after the facilities are linked at load time.
+    later = write_csv(tmp_path / "s2.csv", [shipment(10, exporter="HEBEI CHEM CO LTD")])
+    rep2 = load_file(engine, later, "shipments")
+    assert rep2.linked == 2
+    assert _shipments(engine)["S10"].exporter_facility_id == "F1"
+
+
+def test_fuzzy_threshold_is_configurable(engine: Engine, tmp_path: Path) -> None:
+    from tests_ingest_helpers import write_csv
+
+    load_file(engine, write_csv(tmp_path / "f.csv", [facility("F1")]), "facilities")
+    path = write_csv(tmp_path / "s.csv", [shipment(1, exporter="Hebei Chemm Co Ltd")])
+    load_file(engine, path, "shipments", link_config=LinkConfig(min_score=99.5))
+    assert _shipments(engine)["S1"].exporter_facility_id is None
+
+
+def test_preview_without_database(tmp_path: Path) -> None:
+    from tests_ingest_helpers import write_csv
+
+    path = write_csv(tmp_path / "s.csv", [shipment(1), shipment(2, quantity="-1")])
+    frame, mapping, problems = preview(path, "shipments")
+    assert frame.height == 2 and "quantity" in frame.columns
+    assert mapping["quantity"] == "quantity"
+    assert problems == ["row 2: negative quantity '-1'"]

@@ -1,0 +1,180 @@
+"""Normalisation tables: units, countries, dates, company names, flow, activity, CAS."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ingest.normalise import (
+    cas_ok,
+    normalise_activity,
+    normalise_company,
+    normalise_flow,
+    parse_date,
+    to_alpha3,
+    unit_factor,
+)
+
+
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [
+        ("kg", ("mass", 1.0)),
+        ("KGS", ("mass", 1.0)),
+        ("Kilogram", ("mass", 1.0)),
+        ("kilograms", ("mass", 1.0)),
+        ("kilo", ("mass", 1.0)),
+        ("K.G.", ("mass", 1.0)),
+        ("g", ("mass", 0.001)),
+        ("grams", ("mass", 0.001)),
+        ("gr", ("mass", 0.001)),
+        ("mg", ("mass", 1e-6)),
+        ("t", ("mass", 1000.0)),
+        ("tonnes", ("mass", 1000.0)),
+        ("MT", ("mass", 1000.0)),
+        ("metric ton", ("mass", 1000.0)),
+        ("lb", ("mass", 0.45359237)),
+        ("LBS", ("mass", 0.45359237)),
+        ("pounds", ("mass", 0.45359237)),
+        ("L", ("volume", 1.0)),
+        ("litres", ("volume", 1.0)),
+        ("ml", ("volume", 0.001)),
+        ("furlongs", None),
+        ("", None),
+    ],
+)
+def test_unit_factor(unit: str, expected: tuple[str, float] | None) -> None:
+    assert unit_factor(unit) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "iso3"),
+    [
+        ("China", "CHN"),
+        ("CN", "CHN"),
+        ("chn", "CHN"),
+        ("Viet Nam", "VNM"),
+        ("Vietnam", "VNM"),
+        ("Republic of Korea", "KOR"),
+        ("South Korea", "KOR"),
+        ("Korea, Republic of", "KOR"),
+        ("USA", "USA"),
+        ("U.S.A.", "USA"),
+        ("United States", "USA"),
+        ("UK", "GBR"),
+        ("United Kingdom", "GBR"),
+        ("Holland", "NLD"),
+        ("The Netherlands", "NLD"),
+        ("Türkiye", "TUR"),
+        ("Turkey", "TUR"),
+        ("Russia", "RUS"),
+        ("Iran", "IRN"),
+        ("Taiwan", "TWN"),
+        ("Czechia", "CZE"),
+        ("Czech Republic", "CZE"),
+        ("India", "IND"),
+        ("  germany ", "DEU"),
+        ("Narnia", None),
+        ("XX", None),
+    ],
+)
+def test_to_alpha3(value: str, iso3: str | None) -> None:
+    assert to_alpha3(value) == iso3
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "expected"),
+    [
+        ("2024-01-05", None, dt.date(2024, 1, 5)),
+        ("2024/01/05", None, dt.date(2024, 1, 5)),
+        ("20240105", None, dt.date(2024, 1, 5)),
+        ("05.01.2024", None, dt.date(2024, 1, 5)),
+        ("5 Jan 2024", None, dt.date(2024, 1, 5)),
+        ("05-Jan-2024", None, dt.date(2024, 1, 5)),
+        ("2024-01-05T10:30:00Z", None, dt.date(2024, 1, 5)),
+        ("13/01/2024", None, dt.date(2024, 1, 13)),
+        ("01/13/2024", None, dt.date(2024, 1, 13)),
+        ("05/05/2024", None, dt.date(2024, 5, 5)),
+        ("05/01/2024", "%d/%m/%Y", dt.date(2024, 1, 5)),
+        ("05/01/2024", "%m/%d/%Y", dt.date(2024, 5, 1)),
+        ("2024-01-05", "%d/%m/%Y", dt.date(2024, 1, 5)),  # ISO always accepted
+    ],
+)
+def test_parse_date(value: str, fmt: str | None, expected: dt.date) -> None:
+    assert parse_date(value, fmt) == (expected, None)
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "reason_part"),
+    [
+        ("2024-02-30", None, "impossible"),
+        ("2023-13-01", None, "impossible"),
+        ("31/02/2024", "%d/%m/%Y", "impossible"),
+        ("05/01/2024", None, "ambiguous"),
+        ("yesterday", None, "unreadable"),
+    ],
+)
+def test_parse_date_problems(value: str, fmt: str | None, reason_part: str) -> None:
+    date, reason = parse_date(value, fmt)
+    assert date is None
+    assert reason is not None and reason_part in reason
+
+
+@pytest.mark.parametrize(
+    ("name", "norm"),
+    [
+        ("Hebei Chem Co., Ltd.", "hebei chem"),
+        ("HEBEI CHEM CO LTD", "hebei chem"),
+        ("Hebei Chem Company Limited", "hebei chem"),
+        ("Acme GmbH", "acme"),
+        ("ACME GmbH & Co. KG", "acme"),
+        ("Müller Chemie AG", "muller chemie"),
+        ("Sharma Pharma Pvt. Ltd.", "sharma pharma"),
+        ("Quimica Alfa S.A. de C.V.", "quimica alfa"),
+        ("Lyon Chimie S.A.S.", "lyon chimie"),
+        ("Roma Chimica SRL", "roma chimica"),
+        ("Delta Trading LLC", "delta trading"),
+        ("Delta Trading, Inc.", "delta trading"),
+        ("Omega Corp.", "omega"),
+        ("Holland Chem B.V.", "holland chem"),
+        ("Antwerp Chem N.V.", "antwerp chem"),
+        ("AG", "ag"),  # nothing but a legal form: kept
+        ("Company Chemicals Ltd", "company chemicals"),  # legal words only stripped at the end
+        ('=HYPERLINK("http://x")', "hyperlink http x"),
+    ],
+)
+def test_normalise_company(name: str, norm: str) -> None:
+    assert normalise_company(name) == norm
+
+
+@pytest.mark.parametrize(
+    ("value", "flow"),
+    [("X", "X"), ("export", "X"), ("Export", "X"), ("M", "M"), ("import", "M"), ("Q", None)],
+)
+def test_normalise_flow(value: str, flow: str | None) -> None:
+    assert normalise_flow(value) == flow
+
+
+@pytest.mark.parametrize(
+    ("value", "activity"),
+    [
+        ("production", "production"),
+        ("Manufacturer", "production"),
+        ("processing", "processing"),
+        ("Trader", "trade"),
+        ("distribution", "trade"),
+        ("end user", "consumption"),
+        ("alchemy", None),
+    ],
+)
+def test_normalise_activity(value: str, activity: str | None) -> None:
+    assert normalise_activity(value) == activity
+
+
+@pytest.mark.parametrize(
+    ("cas", "ok"),
+    [("39742-60-4", True), ("39742-60-5", False), ("21409-26-7", True), ("junk", False)],
+)
+def test_cas_ok(cas: str, ok: bool) -> None:
+    assert cas_ok(cas) is ok

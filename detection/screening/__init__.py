@@ -101,6 +101,9 @@ _SYSTEMATIC_RE = re.compile(
     r"(?:yl|ane|ene|ine|one|ol|amide|amine|ate|ide|oxy|oxo|carbox|spiro|ketal|acetal|anilin|"
     r"piperid|azin|oxim|ium)\b|[0-9],[0-9]|[0-9]-[a-z]|\(|\["
 )
+# Every listed precursor and every designer pattern has a piperidine ring; a systematic name
+# that names none (no piperid-, pyrid-, azin-, aza-...) cannot be one, so it is not parsed.
+_RING_WORDS_RE = re.compile(r"piperid|pyrid|azin|aza|nipecot|anilin")
 _SMILES_RE = re.compile(r"^[A-Za-z0-9@+\-\[\]()=#$/\\%.:*]+$")
 _SMILES_HINT_RE = re.compile(r"[()=#\[\]]|[A-Za-z][1-9]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
@@ -147,6 +150,7 @@ class _Row:
     ambiguous: NameForm | None = None
     modified: tuple[NameForm, str] | None = None
     structure_tried: bool = False
+    no_ring_word: bool = False
     structure_down: str | None = None
 
     def decide(
@@ -322,11 +326,15 @@ def _looks_smiles(text: str) -> bool:
     )
 
 
-def _opsin_inputs(row: _Row) -> list[str]:
+def _opsin_inputs(row: _Row, ring_filter: bool) -> list[str]:
     if not row.cleaned or not row.cleaned.isascii() or len(row.cleaned) > 300:
         return []
     base = _expand(row.cleaned)
-    if not _SYSTEMATIC_RE.search(base.lower()):
+    low = base.lower()
+    if not _SYSTEMATIC_RE.search(low):
+        return []
+    if ring_filter and not _RING_WORDS_RE.search(low):
+        row.no_ring_word = True
         return []
     out = [base]
     if len(row.toks) > 1:
@@ -355,7 +363,7 @@ def _layer_structure(rows: list[_Row], six: StructureIndex, cfg: ScreenConfig) -
                 row.structure_tried = True
                 _apply_structure(row, six.classify(row.cleaned, source="SMILES"))
                 continue
-        inputs = _opsin_inputs(row) if cfg.structure else []
+        inputs = _opsin_inputs(row, six.all_piperidines) if cfg.structure else []
         if not cfg.structure and _SYSTEMATIC_RE.search(row.cleaned.lower()):
             row.structure_down = "structure layer switched off in the settings"
         if inputs:
@@ -442,6 +450,15 @@ def _unit_result(row: _Row) -> tuple[str, Substance | None, float, str, str]:
                 "structure-unavailable",
                 f"No listed name form matched and the name could not be checked by "
                 f"structure ({row.structure_down}).",
+            )
+        elif row.no_ring_word:
+            row.decide(
+                "clear",
+                None,
+                0.0,
+                "none",
+                "No listed name form matched, and the name names no piperidine ring, which every "
+                "listed precursor and designer pattern has.",
             )
         elif row.structure_tried and row.smiles is None:
             row.decide(

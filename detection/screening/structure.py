@@ -243,6 +243,7 @@ _PIP = "[CX4;R1]-[CX4;R1]-[NX3;R1]-[CX4;R1]-[CX4;R1]"
 _ANILINOPIPERIDINE = Chem.MolFromSmarts(f"[NX3;!R](-c1ccccc1)-[CX4;R1]1-{_PIP}-1")
 _PIPERIDONE = Chem.MolFromSmarts(f"[O,N;!R]=[CX3;R1]1-{_PIP}-1")
 _PIPERIDONE_KETAL = Chem.MolFromSmarts(f"[OX2]-[CX4;R]1(-[OX2])-{_PIP}-1")
+_PIPERIDINE_RING = Chem.MolFromSmarts("[#6;R]1~[#6;R]~[#6;R]~[#7;R]~[#6;R]~[#6;R]~1")
 _FENTANYL_STEM_SMILES = "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"
 
 
@@ -300,6 +301,7 @@ class StructureIndex:
         self._fpgen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
         self._by_key: dict[str, Substance] = {}
         self._refs: list[tuple[Substance, Any]] = []
+        self._all_piperidines = True
         for sub in substances:
             smiles = [sub.smiles] + [f.smiles for f in sub.forms if f.smiles]
             for smi in smiles:
@@ -311,6 +313,13 @@ class StructureIndex:
                 self._by_key.setdefault(_key(mol), sub)
                 if smi == sub.smiles:
                     self._refs.append((sub, self._fpgen.GetFingerprint(mol)))
+                    if not mol.HasSubstructMatch(_PIPERIDINE_RING):
+                        self._all_piperidines = False
+
+    @property
+    def all_piperidines(self) -> bool:
+        """True when every reference structure has a piperidine ring (the name prefilter)."""
+        return self._all_piperidines
 
     def nearest(self, mol: Chem.Mol) -> tuple[Substance | None, float]:
         """The most similar listed substance and the Tanimoto similarity (Morgan r=2)."""

@@ -70,7 +70,7 @@ class BurstConfig:
     window_days: int = _t(21, "Length of the sliding window in days.")
     min_count: int = _t(4, "Fewest shipments in the window that can make a burst.")
     max_tail_probability: float = _t(
-        1e-5,
+        1e-4,
         "Alert when so many shipments in the window are less likely than this under the relation's normal cadence (Poisson).",
     )
     min_history: int = _t(4, "Shipments of history needed to know the relation's cadence.")

@@ -175,6 +175,15 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> pl.DataFrame:
     )
     # Without a shared reference: same parties, import 0..window days after the export;
     # the closest quantity wins, then the closest date (greedy one-to-one).
+    # The usual transit time, learned from the pairs that share a reference.
+    lags = by_ref.join(x.select(pl.col("id").alias("x_id"), "date"), on="x_id").join(
+        m.select(pl.col("id").alias("m_id"), pl.col("date").alias("m_date")), on="m_id"
+    )
+    typical_lag = (
+        float(lags.select((pl.col("m_date") - pl.col("date")).dt.total_days().median()).item())
+        if lags.height
+        else 14.0
+    )
     x_left = x.join(by_ref, left_on="id", right_on="x_id", how="anti")
     m_left = m.join(by_ref, left_on="id", right_on="m_id", how="anti")
     cand = (
@@ -190,7 +199,7 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> pl.DataFrame:
             (
                 (pl.col("quantity_kg") - pl.col("quantity_kg_m")).abs()
                 / pl.max_horizontal("quantity_kg", "quantity_kg_m").clip(1e-9)
-                + pl.col("_lag") / (10.0 * mcfg.match_window_days)
+                + (pl.col("_lag") - typical_lag).abs() / (10.0 * mcfg.match_window_days)
                 + (pl.col("sub_key") != pl.col("sub_key_m")).cast(pl.Float64)
             )
             .fill_null(9.0)
@@ -198,10 +207,20 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> pl.DataFrame:
         )
         .sort("_cost", "id", "id_m")
     )
-    # Greedy one-to-one in two rounds: best partner for each import, then for each export.
-    asof = cand.unique("id_m", keep="first", maintain_order=True).unique(
-        "id", keep="first", maintain_order=True
-    )
+    # Greedy one-to-one: each import takes its cheapest export, each export keeps its
+    # cheapest import; the losers try again with what is left (a few rounds).
+    rounds = []
+    for _ in range(4):
+        if cand.height == 0:
+            break
+        best = cand.unique("id_m", keep="first", maintain_order=True).unique(
+            "id", keep="first", maintain_order=True
+        )
+        rounds.append(best)
+        cand = cand.join(best.select("id"), on="id", how="anti").join(
+            best.select("id_m"), on="id_m", how="anti"
+        )
+    asof = pl.concat(rounds) if rounds else cand
     asof = asof.select(
         pl.col("id").alias("x_id"),
         pl.col("id_m").alias("m_id"),

@@ -902,7 +902,9 @@ def _render(
     sub = cons["sub"].to_numpy().astype(str)
     is_listed = np.array([not (s.startswith("B") or s.startswith("D")) for s in sub])
     # Mirror: reporting importers confirm nearly every consignment; none for non-reporters.
-    p_m = np.where(is_listed, 0.999, 0.99)
+    # A listed consignment to a reporting country without an import record is the
+    # export_never_arrived pattern: it happens only where labelled.
+    p_m = np.where(is_listed, 1.0, 0.99)
     delay = 2 + rng.gamma(3.0, 4.0, nc).astype(np.int64)
     m_present = (
         reports[imp]
@@ -917,11 +919,10 @@ def _render(
     has_ref = rng.random(nc) < np.where(is_listed, 0.92, 0.5)
     m_ref = has_ref & (rng.random(nc) < 0.8)
     ref = np.array([f"PEN-{i:07d}" for i in range(nc)], dtype=object)
-    ref = np.array([f"PEN-{i:07d}" for i in range(nc)], dtype=object)
 
     base = cons.with_columns(
         pl.Series("qty", _round_qty(cons["qty"].to_numpy())),
-        pl.Series("ref", np.where(has_ref, ref, None)),
+        _str(np.where(has_ref, ref, None)).alias("ref"),
     )
     x = base.with_columns(
         pl.lit("X").alias("flow"), pl.col("day").alias("rday"), pl.col("qty").alias("rqty")

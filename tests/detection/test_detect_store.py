@@ -1,0 +1,146 @@
+"""Detection against the registry: fingerprints, kept triage state, incremental == full, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, select, update
+from typer.testing import CliRunner
+
+from registry.db import init_db, make_engine, session_scope
+from registry.detect_store import alerts_frame, run_detection
+from registry.models import AlertRow, AlertShipment
+from sample_data.generate import generate
+from sample_data.registry_load import load_facilities, load_shipments
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return generate(5, 2500)
+
+
+def _fresh(path) -> Engine:  # type: ignore[no-untyped-def]
+    eng = make_engine(f"sqlite:///{path}")
+    init_db(eng)
+    return eng
+
+
+def _state(eng: Engine) -> pl.DataFrame:
+    with session_scope(eng) as s:
+        rows = s.execute(
+            select(
+                AlertRow.fingerprint,
+                AlertRow.score,
+                AlertRow.severity,
+                AlertRow.summary,
+                AlertRow.evidence,
+                AlertRow.id,
+            )
+        ).all()
+        links = s.execute(select(AlertShipment.alert_id, AlertShipment.shipment_pk)).all()
+    lk: dict[int, list[int]] = {}
+    for a, p in links:
+        lk.setdefault(a, []).append(p)
+    return pl.DataFrame(
+        [
+            {"fingerprint": f, "score": sc, "severity": sv, "summary": su, "evidence": json.dumps(ev, sort_keys=True), "links": sorted(lk.get(i, []))}
+            for f, sc, sv, su, ev, i in rows
+        ]
+    ).sort("fingerprint")  # fmt: skip
+
+
+def test_rerun_is_idempotent_and_keeps_triage(sample, tmp_path) -> None:
+    eng = _fresh(tmp_path / "a.db")
+    load_facilities(eng, sample)
+    load_shipments(eng, sample.registry_shipments)
+    first = run_detection(eng)
+    assert first.new > 0
+    with session_scope(eng) as s:
+        aid = s.execute(select(AlertRow.id).order_by(AlertRow.score.desc()).limit(1)).scalar_one()
+        s.execute(
+            update(AlertRow).where(AlertRow.id == aid).values(status="claimed", assignee="ines")
+        )
+    second = run_detection(eng)
+    assert second.new == 0 and second.updated == 0
+    with session_scope(eng) as s:
+        row = s.get(AlertRow, aid)
+        assert row is not None and (row.status, row.assignee) == ("claimed", "ines")
+        assert s.query(AlertRow).count() == first.new
+
+
+def test_incremental_load_gives_the_same_alerts_as_a_full_run(sample, tmp_path) -> None:
+    ships = sample.registry_shipments.sort("date", "id")
+    cut = int(ships.height * 0.7)
+    inc = _fresh(tmp_path / "inc.db")
+    load_facilities(inc, sample)
+    load_shipments(inc, ships.head(cut))
+    run_detection(inc)
+    with session_scope(inc) as s:
+        aid = s.execute(select(AlertRow.id).limit(1)).scalar_one()
+        s.execute(
+            update(AlertRow).where(AlertRow.id == aid).values(status="escalated", assignee="omar")
+        )
+    load_shipments(inc, ships.slice(cut))
+    again = run_detection(inc)
+    assert again.screened_new < again.shipments  # only texts not seen before are screened
+    full = _fresh(tmp_path / "full.db")
+    load_facilities(full, sample)
+    load_shipments(full, ships)
+    run_detection(full)
+    a, b = _state(inc), _state(full)
+    # Every alert of the full run exists after the incremental run with the same content;
+    # the incremental database may also keep alerts that stopped firing (never deleted).
+    joined = b.join(a, on="fingerprint", how="left", suffix="_inc")
+    assert joined["score_inc"].null_count() == 0
+    for col in ("score", "severity", "summary", "evidence", "links"):
+        assert joined[col].to_list() == joined[f"{col}_inc"].to_list(), col
+    with session_scope(inc) as s:
+        row = s.get(AlertRow, aid)
+        assert row is not None and row.status == "escalated" and row.assignee == "omar"
+
+
+def test_empty_database_and_cli(tmp_path, monkeypatch) -> None:
+    from ui.cli import app
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", url, "init"]).exit_code == 0
+    r = runner.invoke(app, ["--db", url, "detect"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["--db", url, "alerts", "--format", "csv"])
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[0].startswith(
+        "alert_id,detector,severity,score,status,shipment_ids"
+    )
+
+
+def test_cli_detect_and_alerts_on_sample(sample, tmp_path) -> None:
+    from ui.cli import app
+
+    path = tmp_path / "d.db"
+    eng = _fresh(path)
+    load_facilities(eng, sample)
+    load_shipments(eng, sample.registry_shipments)
+    url = f"sqlite:///{path}"
+    runner = CliRunner()
+    r = runner.invoke(app, ["--db", url, "detect"])
+    assert r.exit_code == 0 and "new" in r.stderr
+    r = runner.invoke(app, ["--db", url, "alerts", "--format", "json"])
+    rows = json.loads(r.stdout)
+    assert rows and all(row["shipment_ids"] for row in rows)
+    assert {
+        "alert_id",
+        "detector",
+        "severity",
+        "score",
+        "status",
+        "facility_id",
+        "substance_cas",
+        "summary",
+        "created_at",
+    } <= set(rows[0])
+    r = runner.invoke(app, ["--db", url, "alerts", "--status", "new", "--format", "csv"])
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == len(rows) + 1
+    assert alerts_frame(eng, status="dismissed").height == 0

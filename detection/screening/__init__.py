@@ -13,6 +13,12 @@ first. Layers run cheapest first over the distinct descriptions only:
 4. structure: OPSIN parses what looks systematic (one JVM per batch), SMILES are read
    directly, RDKit compares parents and designer-precursor scaffolds (see structure.py);
 5. fallbacks: fentanyl-stem names and listed names with a modifying prefix are analogues.
+
+Fentanyl and its analogues are controlled drugs, not listed precursors: they contain the
+4-anilinopiperidine core, so the screen reports them as `analogue` with the nearest listed
+precursor (norfentanyl or ANPP) and says so in the explanation. An ambiguous abbreviation
+without context (a bare "4-AP" or "NPP") is `clear` with score 40 and its candidate in
+`candidate_cas`, so look-alike products stay clear while the candidate stays visible.
 """
 
 from __future__ import annotations

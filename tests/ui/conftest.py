@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import console_factories as cf  # noqa: E402
+import console_factories as cf
 
 
 @pytest.fixture

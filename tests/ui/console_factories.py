@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 

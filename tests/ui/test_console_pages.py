@@ -174,8 +174,8 @@ def test_thresholds_saved_through_the_service(console_db) -> None:  # type: igno
     at = cf.login("sara")
     at.switch_page("views/thresholds.py").run()
     assert not at.exception
-    submit = [b for b in at.button if b.label == "Save thresholds"][0]
-    num = [n for n in at.number_input][0] if at.number_input else None
+    submit = next(b for b in at.button if b.label == "Save thresholds")
+    num = next(iter(at.number_input)) if at.number_input else None
     if num is not None:
         num.set_value((num.value or 0) + 1)
     else:

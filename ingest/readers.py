@@ -83,6 +83,7 @@ class SourceFile:
                 separator=self.delimiter or ",",
                 schema=schema,
                 missing_columns="insert",
+                extra_columns="ignore",
                 truncate_ragged_lines=True,
                 quote_char='"',
                 raise_if_empty=False,
@@ -233,8 +234,9 @@ def _looks_binary(sample: bytes) -> bool:
         return True
     if not sample:
         return False
+    # Text feeds may carry the odd control character in a value; binary data is full of them.
     ctrl = sum(1 for b in sample if b < 32 and b not in (9, 10, 13))
-    return ctrl / len(sample) > 0.02
+    return ctrl / len(sample) > 0.3
 
 
 def _parse_delimiter(value: str) -> str:

@@ -41,13 +41,22 @@ def _register() -> None:
     from ui.cli import (
         admin_cmd,
         console_cmd,
+        demo_cmd,
         detect_cmd,
         ingest_cmd,
         sample_cmd,
         screen_cmd,
     )
 
-    for module in (admin_cmd, ingest_cmd, detect_cmd, screen_cmd, console_cmd, sample_cmd):
+    for module in (
+        admin_cmd,
+        ingest_cmd,
+        detect_cmd,
+        screen_cmd,
+        console_cmd,
+        sample_cmd,
+        demo_cmd,
+    ):
         module.register(app)
 
 

@@ -15,6 +15,8 @@ from typing import Any, NoReturn
 import polars as pl
 import typer
 
+from registry.errors import RegistryError
+
 __all__ = [
     "OutputFormat",
     "PwatchError",
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 
-class PwatchError(Exception):
+class PwatchError(RegistryError):
     """An error whose message is fit to show a user as one line (bad input, bad state)."""
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from registry.errors import RegistryError
-from ui.console import PAGES, current_user, engine, log_out, show_flashes
+from ui.console import PAGES, current_user, engine, esc, log_out, show_flashes
 
 st.set_page_config(page_title="precursor-watch console", page_icon="⚗️", layout="wide")
 
@@ -43,7 +43,7 @@ def _main() -> None:
         engine()
         user = current_user()
     except RegistryError as exc:
-        st.error(f"The console cannot open the registry: {exc}")
+        st.error(f"The console cannot open the registry: {esc(exc)}")
         st.stop()
         return
     if user is None:
@@ -69,7 +69,7 @@ def _main() -> None:
                 )
     with st.sidebar:
         st.caption("precursor-watch inspector console")
-        st.write(f"**{user.display_name or user.username}** · {user.role}")
+        st.write(f"**{esc(user.display_name or user.username)}** · {user.role}")
         st.button(
             "Log out",
             key="logout",

@@ -25,3 +25,17 @@ def depict(smiles: str | None, size: int = 320) -> bytes | None:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def known_smiles(cas: str | None = None, name: str | None = None) -> str | None:
+    """The structure of a special-surveillance substance (designer precursor) by CAS or name."""
+    try:
+        from detection.surveillance import SURVEILLANCE
+    except ImportError:  # pragma: no cover
+        return None
+    want = (name or "").strip().casefold()
+    for sub in SURVEILLANCE:
+        names = {sub.name, sub.preferred_name, sub.systematic_name, *sub.synonyms}
+        if (cas and sub.cas == cas) or (want and want in {n.casefold() for n in names}):
+            return sub.smiles
+    return None

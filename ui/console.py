@@ -99,7 +99,7 @@ def flash(kind: str, text: str) -> None:
 
 def show_flashes() -> None:
     for kind, text in st.session_state.pop("_flash", []):
-        getattr(st, kind)(text)
+        getattr(st, kind)(esc(text))  # messages quote data (names, file names): keep them inert
 
 
 # --- login -------------------------------------------------------------------------------

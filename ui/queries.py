@@ -525,3 +525,24 @@ def recent_batches(session: Session, limit: int = 20) -> list[dict[str, Any]]:
         .limit(limit)
     )
     return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def screen_explanations(session: Session, products: list[str]) -> list[dict[str, Any]]:
+    """The screen's cached verdicts and explanations for these product texts."""
+    from registry.models import ScreenResult
+
+    if not products:
+        return []
+    stmt = (
+        select(
+            ScreenResult.product,
+            ScreenResult.verdict,
+            ScreenResult.substance_name,
+            ScreenResult.method,
+            ScreenResult.score,
+            ScreenResult.explanation,
+        )
+        .where(ScreenResult.product.in_(products))
+        .limit(20)
+    )
+    return [dict(r) for r in session.execute(stmt).mappings()]

@@ -29,7 +29,8 @@ def register(app: typer.Typer) -> None:
             s = run_detection(engine, progress=progress)
             typer.echo(
                 f"detection run {s.run_id}: {s.shipments} shipment records, {s.new} new and "
-                f"{s.updated} updated alerts, {s.screened_new} product texts newly screened, "
+                f"{s.updated} updated alerts, {s.early_warnings} early-warning names, "
+                f"{s.screened_new} product texts newly screened, "
                 f"{s.seconds:.1f} s",
                 err=True,
             )

@@ -13,7 +13,7 @@ import streamlit as st
 from registry.db import session_scope
 from registry.models import AlertRow, utcnow
 from registry.service import ACTIONS, DISMISS_REASONS, FOUR_EYES_SEVERITIES, available_actions
-from ui.chem import depict
+from ui.chem import depict, known_smiles
 from ui.console import action_callback, current_user, engine, esc, open_facility, settings
 from ui.queries import (
     alert_history,
@@ -24,6 +24,7 @@ from ui.queries import (
     facility_year_shipments,
     queue_options,
     relation_shipments,
+    screen_explanations,
     substance,
 )
 
@@ -59,7 +60,13 @@ with session_scope(engine()) as session:
         (r.id, r.created_at, r.created_by, r.markdown, r.sha256)
         for r in challenge_requests(session, alert.id)
     ]
-    listed = substance(session, alert.substance_cas)
+    numbers_ev = (alert.evidence or {}).get("numbers") or {}
+    parent_cas = (
+        numbers_ev.get("listed_parent") if isinstance(numbers_ev, dict) else None
+    ) or alert.substance_cas
+    listed = substance(session, parent_cas)
+    products = sorted({str(s["product"]) for s in flagged})[:10]
+    screened = screen_explanations(session, products)
     listed_info = (listed.name, listed.smiles, listed.cas) if listed else None
     triagers = queue_options(session)["triagers"]
     actions_now = available_actions(alert, user)
@@ -118,30 +125,55 @@ def _scalar_rows(ev: dict[str, Any], prefix: str = "") -> list[dict[str, str]]:
     return out
 
 
+is_name = (
+    any(k in alert.detector for k in ("name", "screen", "analogue", "designer", "masked"))
+    or "explanation" in evidence
+)
 tab_ev, tab_chart, tab_records, tab_hist = st.tabs(["Evidence", "Charts", "Records", "History"])
 
 with tab_ev:
-    rows = _scalar_rows(evidence)
-    if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    numbers = evidence.get("numbers") if isinstance(evidence.get("numbers"), dict) else None
+    thresholds = (
+        evidence.get("thresholds") if isinstance(evidence.get("thresholds"), dict) else None
+    )
+    if numbers is not None:
+        st.caption("The numbers that made the detector fire")
+        st.dataframe(pd.DataFrame(_scalar_rows(numbers)), hide_index=True, width="stretch")
+        if thresholds:
+            st.caption("Thresholds in force")
+            st.dataframe(
+                pd.DataFrame(_scalar_rows(thresholds)).rename(columns={"evidence": "threshold"}),
+                hide_index=True,
+                width="stretch",
+            )
+        rest = {
+            k: v
+            for k, v in evidence.items()
+            if k not in ("numbers", "thresholds", "records", "detector")
+        }
+        if rest:
+            st.caption("Other evidence")
+            st.dataframe(pd.DataFrame(_scalar_rows(rest)), hide_index=True, width="stretch")
     else:
-        st.info("The detector stored no evidence numbers for this alert.")
-    for key, value in evidence.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            st.caption(esc(key))
-            st.dataframe(pd.DataFrame(value).astype(str), hide_index=True, width="stretch")
+        rows = _scalar_rows(evidence)
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        else:
+            st.info("The detector stored no evidence numbers for this alert.")
+        for key, value in evidence.items():
+            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                st.caption(esc(key))
+                st.dataframe(pd.DataFrame(value).astype(str), hide_index=True, width="stretch")
 
     # Name and structure alerts: the screen's explanation and the structure beside the listed one.
-    is_name = (
-        any(k in alert.detector for k in ("name", "screen", "analogue", "designer", "structure"))
-        or "explanation" in evidence
-    )
     if is_name:
         st.subheader("Screening")
-        if evidence.get("explanation"):
-            st.markdown(esc(evidence["explanation"]))
-        products = sorted({str(s["product"]) for s in flagged})[:10]
-        if products:
+        for line in [evidence.get("explanation"), *[r["explanation"] for r in screened]]:
+            if line:
+                st.markdown(esc(line))
+        if screened:
+            st.dataframe(pd.DataFrame(screened), hide_index=True, width="stretch")
+        elif products:
             st.caption("Product text as declared")
             st.code("\n".join(products), language=None)
         smiles = next(
@@ -151,11 +183,13 @@ with tab_ev:
                 if evidence.get(k)
             ),
             None,
-        )
+        ) or known_smiles(alert.substance_cas, products[0] if products else None)
+        if smiles is None and listed_info and listed_info[2] == alert.substance_cas:
+            smiles = listed_info[1]  # a listed substance under a masking name
         c1, c2 = st.columns(2)
         img = depict(smiles)
         with c1:
-            st.caption("Structure seen in the feed")
+            st.caption(f"Structure seen in the feed ({esc(alert.substance_cas or 'unidentified')})")
             if img:
                 st.image(img, width=280)
             else:
@@ -201,13 +235,16 @@ with tab_chart:
     declared = next(
         (
             float(v)
-            for k, v in evidence.items()
+            for k, v in (
+                numbers_ev if isinstance(numbers_ev, dict) and numbers_ev else evidence
+            ).items()
             if "declared" in k and isinstance(v, int | float) and not isinstance(v, bool)
         ),
         None,
     )
     if declared is not None and alert.facility_id:
-        year = evidence.get("year") or evidence.get("declaration_year")
+        src = numbers_ev if isinstance(numbers_ev, dict) and numbers_ev else evidence
+        year = src.get("year") or src.get("declaration_year")
         if not isinstance(year, int):
             year = max((s["date"] for s in flagged), default=utcnow().date()).year
         with session_scope(engine()) as session:
@@ -239,15 +276,13 @@ with tab_chart:
             st.altair_chart((line + rule).properties(height=260), width="stretch")
 
 with tab_records:
-    is_mirror = (
-        "mirror" in alert.detector
-        or "arriv" in alert.detector
-        or any(s.get("consignment_ref") for s in flagged)
-    )
+    is_mirror = "mirror" in alert.detector or "arriv" in alert.detector
     if is_mirror:
         refs = sorted({str(s["consignment_ref"]) for s in flagged if s.get("consignment_ref")})
         with session_scope(engine()) as session:
-            pair = consignment_records(session, refs) if refs else flagged
+            pair = consignment_records(session, refs) if refs else []
+        seen_ids = {s["id"] for s in pair}
+        pair += [s for s in flagged if s["id"] not in seen_ids]
         exports = [s for s in pair if (s.get("flow") or "") == "X"]
         imports = [s for s in pair if (s.get("flow") or "") == "M"]
         st.subheader("Export and import records side by side")

@@ -70,7 +70,7 @@ pick = int(
     )
 )
 name, smiles, explanation, nearest_cas, status, promoted_by, promoted_cas = details[pick]
-st.subheader(name, anchor=False)
+st.subheader(esc(name), anchor=False)
 if explanation:
     st.markdown(esc(explanation))
 c1, c2 = st.columns(2)
@@ -103,7 +103,7 @@ elif user.role == "supervisor" or st.session_state.get("ew_show_promote"):
                 with session_scope(engine()) as session:
                     promote(session, int(pick), user)
             except RegistryError as exc:
-                st.error(f"Not allowed: {exc}")
+                st.error(f"Not allowed: {esc(exc)}")
             else:
                 flash("success", f"{name} promoted to the watchlist.")
                 st.rerun()

@@ -43,8 +43,10 @@ if prof is None:
     st.stop()
 assert prof is not None
 fac = prof["facility"]
-st.header(fac["name"], anchor=False)
-st.caption(f"{fac['facility_id']} · {fac['country']} · {fac['address'] or 'no address declared'}")
+st.header(esc(fac["name"]), anchor=False)
+st.caption(
+    esc(f"{fac['facility_id']} · {fac['country']} · {fac['address'] or 'no address declared'}")
+)
 
 tab_d, tab_s, tab_p, tab_a = st.tabs(
     [

@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from registry.db import session_scope
-from registry.service import allowed
+from registry.errors import PermissionDenied
+from registry.service import allowed, require_role
 from ui.console import current_user, engine, esc, flash, settings
 from ui.queries import quarantine_report, recent_batches
 from ui.uploads import save_upload
@@ -103,33 +104,46 @@ if up is not None:
             )
         else:
             try:
-                frame = preview_fn(path, kind, profile=_profile())
-                st.session_state["ld_preview_frame"] = frame
+                st.session_state["ld_preview_result"] = preview_fn(path, kind, profile=_profile())
             except Exception as exc:
-                st.error(f"Cannot preview: {exc}")
-    pf = st.session_state.get("ld_preview_frame")
-    if pf is not None:
+                st.session_state.pop("ld_preview_result", None)
+                st.error(f"Cannot preview: {esc(exc)}")
+    result = st.session_state.get("ld_preview_result")
+    if result is not None:
+        frame, mapping, problems = result
+        st.caption("Mapping used (canonical field ← source column)")
         st.dataframe(
-            pf.to_pandas() if hasattr(pf, "to_pandas") else pd.DataFrame(pf),
+            pd.DataFrame([{"field": k, "source column": v} for k, v in mapping.items()]),
             hide_index=True,
             width="stretch",
         )
-    if c2.button("Load", type="primary", key="ld_load", disabled=not allowed(user.role, "ingest")):
+        for problem in problems:
+            st.warning(esc(problem))
+        st.caption("First rows, mapped")
+        st.dataframe(
+            frame.to_pandas() if hasattr(frame, "to_pandas") else frame,
+            hide_index=True,
+            width="stretch",
+        )
+    if c2.button("Load", type="primary", key="ld_load"):
         if load_file is None:
             st.error(
                 "Loading is not available in this version (the ingest package has not landed)."
             )
         else:
             try:
-                result = load_file(
+                require_role(user, "ingest")
+                report = load_file(
                     engine(), path, kind, profile=_profile(), loaded_by=user.username
                 )
+            except PermissionDenied as exc:
+                st.error(f"Not allowed: {esc(exc)}")
             except Exception as exc:
-                st.error(f"Not loaded: {exc}")
+                st.error(f"Not loaded: {esc(exc)}")
             else:
-                batch_id = getattr(result, "batch_id", None) or getattr(result, "id", None)
-                st.session_state["ld_batch"] = batch_id
-                flash("success", f"Loaded {esc(up.name)}: {result}")
+                st.session_state["ld_batch"] = report.batch_id
+                summary = report.summary() if hasattr(report, "summary") else str(report)
+                flash("success", f"Loaded {up.name}: {summary}")
                 st.rerun()
 
 with session_scope(engine()) as session:

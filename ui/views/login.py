@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.console import log_in
+from ui.console import esc, log_in
 
 st.title("precursor-watch")
 st.caption("Inspector console of the fentanyl-precursor inspection body")
@@ -20,6 +20,6 @@ if submitted:
     else:
         problem = log_in(username, password)
         if problem:
-            st.error(f"Login refused: {problem}")
+            st.error(f"Login refused: {esc(problem)}")
         else:
             st.rerun()

@@ -15,7 +15,7 @@ from registry.db import session_scope
 from registry.errors import RegistryError
 from registry.models import DetectorSetting
 from registry.service import set_detector_setting
-from ui.console import current_user, engine, flash
+from ui.console import current_user, engine, esc, flash
 
 user = current_user()
 if user is None:  # pragma: no cover
@@ -32,14 +32,10 @@ st.caption(
 def _configs() -> dict[str, Any]:
     """detector name -> default config object, from the detection package as far as it exists."""
     try:
-        import detection
+        from detection.run import configs as detection_configs
 
-        registered = getattr(detection, "DETECTOR_CONFIGS", None) or getattr(
-            detection, "CONFIGS", None
-        )
-        if isinstance(registered, dict) and registered:
-            return {str(k): (v() if isinstance(v, type) else v) for k, v in registered.items()}
-    except ImportError:  # pragma: no cover
+        return dict(detection_configs())
+    except ImportError:  # pragma: no cover - detection not installed
         pass
     try:
         from detection import config as cfgmod
@@ -69,8 +65,16 @@ names = sorted(set(configs) | set(saved))
 detector = st.selectbox("Detector", names, key="th_detector")
 cfg = configs.get(detector)
 overrides, by, at = saved.get(detector, ({}, None, None))
+try:
+    from detection.detectors import DETECTORS
+
+    about = {d.name: d.description for d in DETECTORS}
+except ImportError:  # pragma: no cover
+    about = {}
+if about.get(detector):
+    st.markdown(f"*{esc(about[detector])}*")
 if by:
-    st.caption(f"Last changed by {by} on {at:%Y-%m-%d %H:%M} UTC")
+    st.caption(f"Last changed by {esc(by)} on {at:%Y-%m-%d %H:%M} UTC")
 
 fields = dataclasses.fields(cfg) if cfg is not None and dataclasses.is_dataclass(cfg) else []
 new_values: dict[str, Any] = {}
@@ -117,7 +121,7 @@ else:
     try:
         new_values = json.loads(raw) if submitted else {}
     except json.JSONDecodeError as exc:
-        st.error(f"Not valid JSON: {exc}")
+        st.error(f"Not valid JSON: {esc(exc)}")
         submitted = False
 
 if submitted:
@@ -126,7 +130,7 @@ if submitted:
         with session_scope(engine()) as session:
             set_detector_setting(session, user, detector, changed)
     except RegistryError as exc:
-        st.error(f"Not allowed: {exc}")
+        st.error(f"Not allowed: {esc(exc)}")
     else:
         flash(
             "success", f"Thresholds of {detector} saved ({len(changed)} differ from the default)."

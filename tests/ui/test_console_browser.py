@@ -1,0 +1,230 @@
+"""End to end in a real browser: `pwatch console` on a demo database, driven by Playwright
+through Debian's Chromium. An inspector proposes dismissing the top alert, a supervisor
+approves it; the queue and the audit trail show it. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _pwatch() -> list[str]:
+    exe = Path(sys.executable).with_name("pwatch")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "ui.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _build_database(tmp: Path) -> tuple[str, dict[str, tuple[str, str]]]:
+    """A demo-like database: the real demo pipeline when it exists, else the test factories."""
+    url = f"sqlite:///{tmp / 'demo.db'}"
+    env = dict(os.environ, PWATCH_DATA_DIR=str(tmp / "data"))
+    try:
+        from ui.cli.demo_cmd import DEMO_ACCOUNTS
+    except ImportError:
+        DEMO_ACCOUNTS = []
+    if DEMO_ACCOUNTS:
+        subprocess.run(
+            [*_pwatch(), "--db", url, "demo", "--no-serve"],
+            check=True,
+            env=env,
+            cwd=tmp,
+            capture_output=True,
+            timeout=900,
+        )
+        by_role: dict[str, tuple[str, str]] = {}
+        for name, role, password in DEMO_ACCOUNTS:
+            by_role.setdefault(role, (name, password))
+        return url, by_role
+    import console_factories as cf
+
+    from registry.db import init_db, make_engine
+
+    engine = make_engine(url)
+    init_db(engine)
+    cf.demo(engine)
+    engine.dispose()
+    return url, {"inspector": ("ines", cf.PASSWORD), "supervisor": ("sara", cf.PASSWORD)}
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict, str]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    tmp = tmp_path_factory.mktemp("browser")
+    url, accounts = _build_database(tmp)
+    port = _free_port()
+    env = dict(os.environ, PWATCH_DATA_DIR=str(tmp / "data"))
+    log = open(tmp / "console.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [*_pwatch(), "--db", url, "console", "--port", str(port), "--address", "127.0.0.1"],
+        env=env,
+        cwd=tmp,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError((tmp / "console.log").read_text(errors="replace")[-2000:])
+            time.sleep(0.5)
+        yield base, accounts, url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.copy(tmp / "console.log", ARTIFACTS / "console.log") if ARTIFACTS.exists() else None
+
+
+def _login(page, base: str, user: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto(base)
+    expect(page.get_by_label("Username")).to_be_visible(timeout=60_000)
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Alert queue")).to_be_visible(timeout=60_000)
+
+
+def _settle(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until Streamlit has finished the current run."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+
+
+def _click_key(page, key: str) -> None:  # type: ignore[no-untyped-def]
+    page.locator(f".st-key-{key} button").click()
+    _settle(page)
+
+
+def test_inspector_proposes_supervisor_approves(console) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect, sync_playwright
+
+    base, accounts, db_url = console
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.set_default_timeout(60_000)
+
+        # --- the inspector opens the top alert and proposes dismissal -------------------
+        _login(page, base, *accounts["inspector"])
+        _settle(page)
+        page.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
+        _click_key(page, "q_open_btn")
+        heading = page.get_by_role("heading", name=re.compile(r"^Alert \d+$"))
+        expect(heading).to_be_visible()
+        alert_id = int(heading.inner_text().split()[1])
+        _settle(page)
+        page.screenshot(path=str(ARTIFACTS / "detail.png"), full_page=True)
+
+        _click_key(page, f"t_claim_{alert_id}")
+        expect(page.get_by_text("Claim recorded")).to_be_visible()
+        _click_key(page, f"t_start_review_{alert_id}")
+        expect(page.get_by_text("Start review recorded")).to_be_visible()
+        page.locator(f".st-key-t_reason_{alert_id}").click()
+        page.get_by_role("option", name=re.compile("Data error in the feed")).click()
+        _settle(page)
+        note = page.locator(f".st-key-t_dnote_{alert_id} textarea")
+        note.fill("Duplicate rows in the feed; the authority confirmed.")
+        note.press("Control+Enter")
+        _settle(page)
+        _click_key(page, f"t_dismiss_{alert_id}")
+        expect(page.get_by_text("Dismiss recorded")).to_be_visible()
+        status = page.locator('[data-testid="stMetric"]').filter(has_text="Status")
+        expect(status).to_contain_text(re.compile("pending dismissal|dismissed"))
+        four_eyes = "pending dismissal" in status.inner_text()
+        page.get_by_role("button", name="Log out").click()
+
+        # --- a supervisor approves ---------------------------------------------------
+        _login(page, base, *accounts["supervisor"])
+        if four_eyes:
+            page.get_by_role("link", name="Approvals").click()
+            _settle(page)
+            expect(page.get_by_text(f"Alert {alert_id}", exact=False).first).to_be_visible()
+            _click_key(page, f"ap_approve_{alert_id}")
+            expect(page.get_by_text("Approve recorded")).to_be_visible()
+
+        # --- the queue shows it dismissed ---------------------------------------------
+        page.get_by_role("link", name="Alert queue").click()
+        _settle(page)
+        dismissed = page.locator('[data-testid="stMetric"]').filter(has_text="dismissed")
+        expect(dismissed).not_to_contain_text(re.compile(r"^\s*dismissed\s*0\s*$"))
+
+        # --- the audit trail verifies and lists the events -----------------------------
+        page.get_by_role("link", name="Audit trail").click()
+        _settle(page)
+        _click_key(page, "audit_verify")
+        expect(page.get_by_text("Audit chain intact")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)
+
+        # --- the overview for policymakers ---------------------------------------------
+        page.get_by_role("link", name="Overview").click()
+        _settle(page)
+        expect(page.get_by_role("heading", name="Trade flows between countries")).to_be_visible()
+        page.wait_for_timeout(1500)  # charts finish drawing
+        page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+        browser.close()
+
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(db_url)
+    with eng.connect() as conn:
+        status_now = conn.execute(text("SELECT status FROM alerts WHERE id = :i"), {"i": alert_id}).scalar()
+        actions = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT action FROM triage_events WHERE alert_id = :i ORDER BY id"), {"i": alert_id}
+            )
+        ]
+    eng.dispose()
+    assert status_now == "dismissed"
+    assert actions[-4:] == ["claim", "start_review", "dismiss", "approve"] or actions[-3:] == [
+        "claim",
+        "start_review",
+        "dismiss",
+    ]
+

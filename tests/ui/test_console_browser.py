@@ -122,9 +122,9 @@ def _login(page, base: str, user: str, password: str) -> None:  # type: ignore[n
     from playwright.sync_api import expect
 
     page.goto(base)
-    expect(page.get_by_label("Username")).to_be_visible(timeout=60_000)
-    page.get_by_label("Username").fill(user)
-    page.get_by_label("Password").fill(password)
+    expect(page.locator(".st-key-login_user input")).to_be_visible(timeout=60_000)
+    page.locator(".st-key-login_user input").fill(user)
+    page.locator(".st-key-login_password input").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Alert queue")).to_be_visible(timeout=60_000)
 
@@ -153,12 +153,17 @@ def test_inspector_proposes_supervisor_approves(console) -> None:  # type: ignor
         # --- the inspector opens the top alert and proposes dismissal -------------------
         _login(page, base, *accounts["inspector"])
         _settle(page)
+        expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
+        expect(page.locator('[data-testid="stMetric"]').first).to_be_visible()
+        page.wait_for_timeout(1500)  # the grid draws its rows
         page.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
         _click_key(page, "q_open_btn")
         heading = page.get_by_role("heading", name=re.compile(r"^Alert \d+$"))
         expect(heading).to_be_visible()
         alert_id = int(heading.inner_text().split()[1])
         _settle(page)
+        page.get_by_role("tab", name="Charts").click()
+        page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "detail.png"), full_page=True)
 
         _click_key(page, f"t_claim_{alert_id}")
@@ -213,11 +218,14 @@ def test_inspector_proposes_supervisor_approves(console) -> None:  # type: ignor
 
     eng = create_engine(db_url)
     with eng.connect() as conn:
-        status_now = conn.execute(text("SELECT status FROM alerts WHERE id = :i"), {"i": alert_id}).scalar()
+        status_now = conn.execute(
+            text("SELECT status FROM alerts WHERE id = :i"), {"i": alert_id}
+        ).scalar()
         actions = [
             r[0]
             for r in conn.execute(
-                text("SELECT action FROM triage_events WHERE alert_id = :i ORDER BY id"), {"i": alert_id}
+                text("SELECT action FROM triage_events WHERE alert_id = :i ORDER BY id"),
+                {"i": alert_id},
             )
         ]
     eng.dispose()
@@ -227,4 +235,3 @@ def test_inspector_proposes_supervisor_approves(console) -> None:  # type: ignor
         "start_review",
         "dismiss",
     ]
-

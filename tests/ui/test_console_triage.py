@@ -54,7 +54,7 @@ def test_inspector_dismissal_of_high_alert_needs_another_supervisor(console_db) 
     sara.switch_page("views/approvals.py").run()
     assert any(f"Alert {a}" in m.value for m in sara.markdown)
     _click(sara, f"ap_approve_{a}")
-    status, _, version = _alert(engine, a)
+    status, _, _ = _alert(engine, a)
     assert status == "dismissed"
 
     # the queue and the history show it

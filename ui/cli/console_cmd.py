@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -45,17 +44,16 @@ def streamlit_command(port: int, address: str | None = None) -> list[str]:
 
 
 def serve(url: str, port: int, address: str | None = None) -> None:
-    """Check the registry opens, then run Streamlit in the foreground until it stops."""
+    """Check the registry opens, then become the Streamlit server (exec: one process to stop)."""
     from registry.db import open_registry
 
     open_registry(url)  # a clear one-line error now beats a broken page later
     env = dict(os.environ, PWATCH_DATABASE_URL=url, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    try:
-        code = subprocess.call(streamlit_command(port, address), env=env, cwd=str(Path.cwd()))
-    except KeyboardInterrupt:
-        return
-    if code not in (0, -2, 130):
-        fail(f"the console stopped with exit code {code}")
+    cmd = streamlit_command(port, address)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # exec, not a child process: stopping `pwatch console` (Ctrl-C, SIGTERM) stops the server.
+    os.execve(cmd[0], cmd, env)
 
 
 def register(app: typer.Typer) -> None:

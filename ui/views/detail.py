@@ -119,7 +119,8 @@ def _scalar_rows(ev: dict[str, Any], prefix: str = "") -> list[dict[str, str]]:
         elif isinstance(value, list):
             out.append({"evidence": name, "value": ", ".join(map(str, value))})
         elif isinstance(value, float):
-            out.append({"evidence": name, "value": f"{value:,.2f}"})
+            small = value != 0 and abs(value) < 0.01
+            out.append({"evidence": name, "value": f"{value:.3g}" if small else f"{value:,.2f}"})
         else:
             out.append({"evidence": name, "value": "" if value is None else str(value)})
     return out

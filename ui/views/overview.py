@@ -7,7 +7,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, func, or_, select
 
 from registry.db import session_scope
 from registry.models import AlertRow, AlertShipment, Declaration, Facility, Shipment
@@ -36,13 +36,17 @@ def _summary(url: str) -> dict[str, Any]:
                 Declaration.declaration_year
             )
         ).all()
+        # Export-side records only: an import record mirrors an export and would count twice.
+        export_side = or_(Shipment.flow.is_(None), Shipment.flow != "M")
         moved = s.execute(
-            select(month, func.count(Shipment.id), func.sum(Shipment.quantity_kg)).group_by(month)
+            select(month, func.count(Shipment.id), func.sum(Shipment.quantity_kg))
+            .where(export_side)
+            .group_by(month)
         ).all()
         flagged_ids = select(AlertShipment.shipment_pk).distinct().scalar_subquery()
         caught = s.execute(
             select(month, func.count(Shipment.id), func.sum(Shipment.quantity_kg))
-            .where(Shipment.id.in_(flagged_ids))
+            .where(Shipment.id.in_(flagged_ids), export_side)
             .group_by(month)
         ).all()
         flows = s.execute(
@@ -52,6 +56,7 @@ def _summary(url: str) -> dict[str, Any]:
                 func.count(Shipment.id),
                 func.sum(Shipment.quantity_kg),
             )
+            .where(export_side)
             .group_by(Shipment.exporter_country, Shipment.importer_country)
             .order_by(func.sum(Shipment.quantity_kg).desc())
             .limit(40)
@@ -80,7 +85,7 @@ alerts = pd.DataFrame(data["alerts"], columns=["detector", "status", "alerts"])
 
 c = st.columns(5)
 c[0].metric("Declared facilities", f"{data['facilities']:,}")
-c[1].metric("Shipment records", f"{int(moved['shipments'].sum()):,}")
+c[1].metric("Consignments (export records)", f"{int(moved['shipments'].sum()):,}")
 c[2].metric("Tonnes moved", f"{moved['kg'].sum() / 1000:,.1f}")
 c[3].metric("Tonnes in flagged shipments", f"{caught['kg'].sum() / 1000:,.1f}")
 c[4].metric("Alerts", f"{int(alerts['alerts'].sum()):,}")
@@ -108,7 +113,7 @@ if not yearly.empty:
         .encode(
             x=alt.X("year:N", title="year"),
             xOffset=alt.XOffset("measure:N", sort=["declared", "moved", "caught"]),
-            y=alt.Y("kg:Q", title="kg"),
+            y=alt.Y("kg:Q", title="kg (log scale)", scale=alt.Scale(type="symlog")),
             color=alt.Color(
                 "measure:N",
                 sort=["declared", "moved", "caught"],

@@ -1,0 +1,265 @@
+"""Console speed: the alert queue and an alert's detail page with 1,000,000 shipments and
+10,000 alerts in the registry (SQLite), timed headless with streamlit's AppTest.
+
+    .venv/bin/python bench/bench_console.py            # full size
+    .venv/bin/python bench/bench_console.py --quick    # 100,000 shipments, 1,000 alerts
+
+Prints a Markdown table. The database is generated with bulk inserts under bench/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "ui" / "app.py")
+DETECTORS = [
+    "declared_quantity_exceeded",
+    "unusual_shipment_size",
+    "shipment_burst",
+    "split_series",
+    "undeclared_party",
+    "mirror_quantity_gap",
+    "export_never_arrived",
+    "masked_listed_substance",
+    "designer_analogue",
+]
+COUNTRIES = ["CHN", "IND", "KOR", "NLD", "DEU", "MEX", "USA", "CAN", "BRA", "COL", "BEL", "MMR"]
+SUBSTANCES = ["39742-60-4", "21409-26-7", "23056-29-3", "125541-22-2", "1609-66-1", "41661-47-6"]
+SEVERITIES = ["low", "medium", "high", "critical"]
+STATUSES = ["new"] * 6 + ["assigned", "in_review", "pending_dismissal", "dismissed", "escalated"]
+PASSWORD = "bench-password-1"
+
+
+def build(path: Path, shipments: int, alerts: int, seed: int = 7) -> None:
+    """A fresh registry with `shipments` shipments and `alerts` alerts (bulk inserts)."""
+    from registry.db import init_db, make_engine, session_scope
+    from registry.users import add_user
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    init_db(engine)
+    with session_scope(engine) as s:
+        add_user(s, "bench", "supervisor", PASSWORD)
+    engine.dispose()
+
+    rng = random.Random(seed)
+    n_fac = 2000
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute(
+        "INSERT INTO ingest_batches (id, kind, source, file_name, file_hash, rows_total, "
+        "rows_loaded, rows_duplicate, rows_quarantined, started_at) "
+        "VALUES (1, 'shipments', 'bench', 'bench.csv', ?, ?, ?, 0, 0, ?)",
+        ("b" * 64, shipments, shipments, dt.datetime(2026, 1, 1).isoformat(" ")),
+    )
+    con.executemany(
+        "INSERT INTO facilities (facility_id, name, name_norm, country, address) VALUES (?,?,?,?,?)",
+        [
+            (
+                f"F{i:05d}",
+                f"Facility {i} Chemicals Ltd",
+                f"facility {i} chemicals",
+                COUNTRIES[i % 12],
+                f"{i} Main Road",
+            )
+            for i in range(n_fac)
+        ],
+    )
+    con.executemany(
+        "INSERT INTO declarations (facility_id, activity, substance, substance_cas, "
+        "declared_annual_kg, declaration_year) VALUES (?,?,?,?,?,?)",
+        [(f"F{i:05d}", "trade", "NPP", SUBSTANCES[i % 6], 5000.0, 2025) for i in range(n_fac)],
+    )
+    start = dt.date(2024, 1, 1)
+    batch = []
+    t0 = time.perf_counter()
+    for i in range(1, shipments + 1):
+        ex = rng.randrange(n_fac)
+        im = rng.randrange(n_fac)
+        cas = SUBSTANCES[ex % 6]
+        kg = round(rng.lognormvariate(4, 0.8), 1)
+        batch.append(
+            (
+                i,
+                "bench",
+                f"S{i}",
+                (start + dt.timedelta(days=rng.randrange(700))).isoformat(),
+                f"Facility {ex} Chemicals Ltd",
+                f"facility {ex} chemicals",
+                COUNTRIES[ex % 12],
+                f"Buyer {im} Trading",
+                f"buyer {im} trading",
+                COUNTRIES[im % 12],
+                "N-phenethyl-4-piperidone 99%",
+                cas,
+                "2933.37",
+                kg,
+                "kg",
+                kg,
+                "X",
+                f"PEN-{i}",
+                f"F{ex:05d}",
+                1,
+                "b" * 64,
+                i,
+            )
+        )
+        if len(batch) == 100_000:
+            _insert_shipments(con, batch)
+            batch = []
+    if batch:
+        _insert_shipments(con, batch)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    arows, links = [], []
+    for a in range(1, alerts + 1):
+        det = DETECTORS[a % len(DETECTORS)]
+        first = rng.randrange(1, shipments + 1)
+        recs = sorted(
+            {min(shipments, first + k * rng.randrange(1, 50)) for k in range(rng.randrange(1, 8))}
+        )
+        sev = SEVERITIES[rng.randrange(4)]
+        numbers = {"count": len(recs), "total_kg": 100.0 + a, "declared": 5000.0, "year": 2025}
+        evidence = {
+            "detector": det,
+            "thresholds": {"min_ratio": 3.0},
+            "numbers": numbers,
+            "records": recs,
+        }
+        fac = f"F{rng.randrange(n_fac):05d}"
+        arows.append(
+            (
+                a,
+                hashlib.sha256(f"bench{a}".encode()).hexdigest(),
+                det,
+                sev,
+                rng.uniform(20, 99),
+                STATUSES[a % len(STATUSES)],
+                f"Bench alert {a}: {det} on {fac} with {len(recs)} records.",
+                json.dumps(evidence),
+                fac,
+                SUBSTANCES[a % 6],
+                COUNTRIES[a % 12],
+                1,
+                (now - dt.timedelta(hours=rng.randrange(24 * 30))).isoformat(" "),
+                now.isoformat(" "),
+                now.isoformat(" "),
+            )
+        )
+        links += [(a, r) for r in recs]
+    con.executemany(
+        "INSERT INTO alerts (id, fingerprint, detector, severity, score, status, summary, evidence, "
+        "facility_id, substance_cas, country, version, created_at, updated_at, last_detected_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        arows,
+    )
+    con.executemany(
+        "INSERT OR IGNORE INTO alert_shipments (alert_id, shipment_pk) VALUES (?,?)", links
+    )
+    con.commit()
+    con.execute("ANALYZE")
+    con.close()
+    print(
+        f"built {shipments:,} shipments and {alerts:,} alerts in {time.perf_counter() - t0:.1f} s",
+        file=sys.stderr,
+    )
+
+
+def _insert_shipments(con: sqlite3.Connection, rows: list[tuple]) -> None:
+    con.executemany(
+        "INSERT INTO shipments (id, source, shipment_id, date, exporter, exporter_norm, "
+        "exporter_country, importer, importer_norm, importer_country, product, cas, hs_code, "
+        "quantity, unit, quantity_kg, flow, consignment_ref, exporter_facility_id, batch_id, "
+        "file_hash, row_number) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+
+
+def measure(url: str, repeats: int) -> list[tuple[str, float, float, float]]:
+    """(page, first run s, median warm run s, worst warm run s) for queue, detail and more."""
+    os.environ["PWATCH_DATABASE_URL"] = url
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.text_input(key="login_user").input("bench")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button(key="FormSubmitter:login-Log in").click().run()
+    assert not at.exception, at.exception
+    out = []
+
+    def timed(page: str, prepare=None) -> list[float]:  # type: ignore[no-untyped-def]
+        times = []
+        for _ in range(repeats + 1):
+            if prepare:
+                prepare()
+            t = time.perf_counter()
+            at.switch_page(f"views/{page}.py").run()
+            times.append(time.perf_counter() - t)
+            assert not at.exception, (page, at.exception)
+        return times
+
+    ids = [97, 1234 % 10_000 or 1, 4242 % 10_000 or 2]
+
+    def pick() -> None:
+        at.session_state["alert_id"] = ids[len(ids) % 3]
+        ids.append(ids.pop(0))
+
+    for page, prep in (("queue", None), ("detail", pick), ("overview", None), ("facilities", None)):
+        t = timed(page, prep)
+        out.append((page, t[0], statistics.median(t[1:]), max(t[1:])))
+    # the queue with a filter and a later page, as an inspector narrows it down
+    at.switch_page("views/queue.py").run()
+    at.multiselect(key="q_severity").set_value(["high", "critical"])
+    t0 = time.perf_counter()
+    at.run()
+    filtered = time.perf_counter() - t0
+    out.append(("queue, filtered by severity", filtered, filtered, filtered))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="100,000 shipments and 1,000 alerts")
+    ap.add_argument("--shipments", type=int, default=None)
+    ap.add_argument("--alerts", type=int, default=None)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--reuse", action="store_true", help="reuse the database built before")
+    args = ap.parse_args()
+    shipments = args.shipments or (100_000 if args.quick else 1_000_000)
+    alerts = args.alerts or (1_000 if args.quick else 10_000)
+    out_dir = ROOT / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"console-{shipments}-{alerts}.db"
+    if not (args.reuse and path.exists()):
+        build(path, shipments, alerts)
+    results = measure(f"sqlite:///{path}", args.repeats)
+    limits = {"queue": 2.0, "detail": 1.0}
+    print(
+        f"\nConsole page times, SQLite, {shipments:,} shipments, {alerts:,} alerts "
+        f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"median of {args.repeats} warm runs; AppTest, headless)\n"
+    )
+    print("| page | first run (s) | median (s) | worst (s) | target |")
+    print("|---|---|---|---|---|")
+    for page, first, med, worst in results:
+        target = f"< {limits[page]:g} s" if page in limits else ""
+        ok = "" if page not in limits else (" ✓" if worst < limits[page] else " ✗")
+        print(f"| {page} | {first:.2f} | {med:.2f} | {worst:.2f} | {target}{ok} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -128,7 +128,15 @@ def render_markdown(session: Session, alert: AlertRow, approver: str) -> str:
     lines += ["", "## Grounds", "", _cell(alert.summary), ""]
     if alert.proposed_note:
         lines += [f"Inspector's grounds: {_cell(alert.proposed_note)}", ""]
-    flat = _flat(dict(alert.evidence or {}))
+    evidence = dict(alert.evidence or {})
+    if isinstance(evidence.get("numbers"), dict):
+        # Detector evidence: the numbers first, then the thresholds in force.
+        flat = _flat(evidence["numbers"])
+        flat += [(f"threshold {k}", v) for k, v in _flat(evidence.get("thresholds") or {})]
+        skip = {"numbers", "thresholds", "records", "detector"}
+        flat += _flat({k: v for k, v in evidence.items() if k not in skip})
+    else:
+        flat = _flat(evidence)
     lines += ["## Evidence", ""]
     if flat:
         lines += ["| finding | value |", "|---|---|"]

@@ -129,7 +129,13 @@ event = st.dataframe(
 )
 selected = getattr(getattr(event, "selection", None), "rows", None) if event else None
 if selected:
-    open_alert(int(frame.iloc[selected[0]]["id"]))
+    picked = int(frame.iloc[selected[0]]["id"])
+    # Open once per selection, so coming back to the queue does not bounce to the detail.
+    if st.session_state.get("q_last_selected") != picked:
+        st.session_state["q_last_selected"] = picked
+        open_alert(picked)
+else:
+    st.session_state.pop("q_last_selected", None)
 
 ids = [int(i) for i in frame["id"]]
 labels = {

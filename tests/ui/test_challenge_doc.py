@@ -1,0 +1,70 @@
+"""The challenge-inspection request: Markdown content and PDF rendering (Unicode and Latin-1)."""
+
+from __future__ import annotations
+
+import console_factories as cf
+import pytest
+
+from registry import challenge
+from registry.db import session_scope
+from registry.models import AlertRow
+
+
+@pytest.fixture
+def escalated(sqlite_engine):  # type: ignore[no-untyped-def]
+    cf.standard_users(sqlite_engine)
+    cf.make_facility(sqlite_engine, name="Acme | Ltd — 化学")
+    pks = cf.make_shipments(sqlite_engine, 3, importer="Buyer *bold* [x](http://e)")
+    a = cf.make_alert(sqlite_engine, shipment_pks=pks)
+    with session_scope(sqlite_engine) as s:
+        row = s.get(AlertRow, a)
+        assert row is not None
+        row.proposed_by = "ines"
+        row.proposed_note = "Over the declaration → inspect."
+    return sqlite_engine, a
+
+
+def test_markdown_lists_facility_grounds_evidence_records_history(escalated) -> None:  # type: ignore[no-untyped-def]
+    engine, a = escalated
+    with session_scope(engine) as s:
+        md = challenge.render_markdown(s, s.get(AlertRow, a), "sara")  # type: ignore[arg-type]
+    for part in (
+        "# Challenge-inspection request CIR-",
+        "## Facility to be inspected",
+        "Acme \\| Ltd — 化学",
+        "## Grounds",
+        "Over the declaration → inspect.",
+        "## Evidence",
+        "| declared\\_annual\\_kg | 100.00 |",
+        "## Records",
+        "3 records, 123.0 kg in all.",
+        "## Triage history",
+        "## Requested inspection",
+        "Declarations on record",
+    ):
+        assert part in md, part
+    # data cannot inject Markdown links or emphasis
+    assert "[x](http" not in md and "\\*bold\\*" in md
+
+
+@pytest.mark.parametrize("unicode_font", [True, False])
+def test_pdf_renders_with_and_without_unicode_font(escalated, monkeypatch, unicode_font) -> None:  # type: ignore[no-untyped-def]
+    engine, a = escalated
+    if not unicode_font:
+        monkeypatch.setattr(challenge, "_font_files", lambda: None)
+    elif challenge._font_files() is None:
+        pytest.skip("no DejaVu font on this machine")
+    with session_scope(engine) as s:
+        md = challenge.render_markdown(s, s.get(AlertRow, a), "sara")  # type: ignore[arg-type]
+    pdf = challenge.render_pdf(md)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 2000
+
+
+def test_create_challenge_request_stores_hash(escalated) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    engine, a = escalated
+    with session_scope(engine) as s:
+        req = challenge.create_challenge_request(s, s.get(AlertRow, a), "sara")  # type: ignore[arg-type]
+        s.flush()
+        assert req.sha256 == hashlib.sha256(req.markdown.encode()).hexdigest()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -314,10 +316,17 @@ def _load_shipments(
 ) -> None:
     reasons: dict[str, int] = {}
     writer = _ShipmentWriter(conn)
-    for i, chunk in enumerate(_chunks(src, chunk_size, progress)):
-        if i == 0:
-            writer.defer_indexes(_estimate_total(src, chunk) or chunk.height)
-        shaped = shape(chunk, ctx)
+
+    def shaped_chunks() -> Iterator[tuple[int, pl.DataFrame, Any]]:
+        for i, chunk in enumerate(_chunks(src, chunk_size, progress)):
+            estimate = (_estimate_total(src, chunk) or chunk.height) if i == 0 else 0
+            yield estimate, chunk, shape(chunk, ctx)
+
+    # Reading and shaping the next batch (polars, GIL released) overlaps the database write
+    # of this one (sqlite3 releases the GIL while stepping; psycopg while copying).
+    for estimate, _chunk, shaped in _prefetch(shaped_chunks()):
+        if estimate:
+            writer.defer_indexes(estimate)
         report.rows_total += shaped.rows
         _store_quarantine(conn, ctx, shaped, report, reasons)
         good = shaped.good
@@ -331,6 +340,48 @@ def _load_shipments(
             ).item()
     writer.finish()
     report.top_reasons = top_reasons(reasons)
+
+
+_DONE = object()
+
+
+def _prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """Iterate `items` in a helper thread, `depth` items ahead; errors re-raised here."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("done", _DONE))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            q.put(("error", exc))
+
+    thread = threading.Thread(target=run, name="pwatch-ingest-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
 
 
 class _ShipmentWriter:
@@ -358,29 +409,35 @@ class _ShipmentWriter:
             # a larger cache for this connection's load (restored in finish) avoids that.
             cur = self.raw.cursor()  # type: ignore[union-attr]
             self._cache_size = cur.execute("PRAGMA cache_size").fetchone()[0]
+            self._threads = cur.execute("PRAGMA threads").fetchone()[0]
             cur.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KB}")
+            cur.execute("PRAGMA threads = 2")  # index builds sort with a helper thread
             cur.close()
-            marks = ", ".join("?" * len(SHIPMENT_COLUMNS))
-            self.sql = (
-                f"INSERT INTO shipments ({cols}) VALUES ({marks}) "
-                "ON CONFLICT (source, shipment_id) DO NOTHING"
-            )
+            # batch_id and file_hash are the same on every row: inlined, not bound per row.
+            self._bound = [c for c in SHIPMENT_COLUMNS if c not in ("batch_id", "file_hash")]
 
     def defer_indexes(self, expected_rows: int) -> None:
-        """SQLite: for a load bigger than the table, drop the secondary indexes now and rebuild
-        them in finish() (same transaction): one sort per index beats a million random inserts."""
-        if self.dialect != "sqlite" or self._deferred or expected_rows < _DEFER_INDEX_MIN_ROWS:
+        """For a load bigger than the table, drop the secondary indexes now and rebuild them in
+        finish(), inside the same transaction: one sort per index beats a million random
+        inserts. (On PostgreSQL this holds an exclusive lock on shipments until commit, so it
+        is only done when the table is smaller than the load, e.g. an initial bulk load.)"""
+        if self._deferred or expected_rows < _DEFER_INDEX_MIN_ROWS:
             return
         cur = self.raw.cursor()  # type: ignore[union-attr]
-        existing = cur.execute("SELECT COALESCE(MAX(id), 0) FROM shipments").fetchone()[0]
+        cur.execute("SELECT COALESCE(MAX(id), 0) FROM shipments")
+        existing = cur.fetchone()[0]
         if existing <= expected_rows:
-            self._deferred = [
-                (name, sql)
-                for name, sql in cur.execute(
+            if self.dialect == "sqlite":
+                cur.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
                     "AND tbl_name = 'shipments' AND sql IS NOT NULL"
                 )
-            ]
+            else:
+                cur.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'shipments' "
+                    "AND schemaname = current_schema() AND indexdef NOT LIKE 'CREATE UNIQUE%'"
+                )
+            self._deferred = [(str(name), str(sql)) for name, sql in cur.fetchall()]
             for name, _ in self._deferred:
                 cur.execute(f'DROP INDEX "{name}"')
         cur.close()
@@ -388,13 +445,22 @@ class _ShipmentWriter:
     def write(self, good: pl.DataFrame) -> int:
         if self.dialect == "postgresql":
             return self._write_pg(good)
+        batch_id = int(good.get_column("batch_id")[0])
+        file_hash = str(good.get_column("file_hash")[0])
+        if not file_hash.isalnum():  # a SHA-256 hex digest; never anything to quote
+            raise ValueError("unexpected file hash")
+        sql = (
+            f"INSERT INTO shipments ({', '.join([*self._bound, 'batch_id', 'file_hash'])}) "
+            f"VALUES ({', '.join('?' * len(self._bound))}, {batch_id}, '{file_hash}') "
+            "ON CONFLICT (source, shipment_id) DO NOTHING"
+        )
         cur = self.raw.cursor()  # type: ignore[union-attr]
         step = 50_000
         inserted = 0
         for off in range(0, good.height, step):
             part = good.slice(off, step)
-            rows = zip(*(part.get_column(c).to_list() for c in SHIPMENT_COLUMNS), strict=True)
-            cur.executemany(self.sql, rows)
+            rows = zip(*(part.get_column(c).to_list() for c in self._bound), strict=True)
+            cur.executemany(sql, rows)
             inserted += cur.rowcount
         cur.close()
         return inserted
@@ -422,11 +488,13 @@ class _ShipmentWriter:
         cur = self.raw.cursor()  # type: ignore[union-attr]
         if self.dialect == "postgresql":
             cur.execute("DROP TABLE IF EXISTS pwatch_ingest_shipments")
-        else:
-            for _, sql in self._deferred:
-                cur.execute(sql)
-            self._deferred = []
+            cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for _, sql in self._deferred:
+            cur.execute(sql)
+        self._deferred = []
+        if self.dialect == "sqlite":
             cur.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
+            cur.execute(f"PRAGMA threads = {int(self._threads)}")
         cur.close()
 
 

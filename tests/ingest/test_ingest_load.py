@@ -288,3 +288,41 @@ def test_preview_without_database(tmp_path: Path) -> None:
     assert frame.height == 2 and "quantity" in frame.columns
     assert mapping["quantity"] == "quantity"
     assert problems == ["row 2: negative quantity '-1'"]
+
+
+def test_failure_with_deferred_indexes_restores_them(
+    sqlite_engine: Engine, feed: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big SQLite loads drop and rebuild the secondary indexes inside the load's transaction;
+    a failure must give the indexes back with everything else."""
+    from sqlalchemy import text
+
+    import ingest.load as load_mod
+
+    def indexes() -> set[str]:
+        with sqlite_engine.connect() as conn:
+            return set(
+                conn.execute(
+                    text(
+                        "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='shipments'"
+                    )
+                ).scalars()
+            )
+
+    before = indexes()
+    assert "ix_shipments_exporter" in before
+    monkeypatch.setattr(load_mod, "_DEFER_INDEX_MIN_ROWS", 1)
+    path = feed([shipment(i) for i in range(1, 30)])
+    real = load_mod._ShipmentWriter.finish
+
+    def exploding(self):  # type: ignore[no-untyped-def]
+        assert self._deferred  # the indexes were dropped for this load
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(load_mod._ShipmentWriter, "finish", exploding)
+    with pytest.raises(KeyboardInterrupt):
+        load_file(sqlite_engine, path, "shipments", chunk_size=10)
+    assert indexes() == before and _count(sqlite_engine, Shipment) == 0
+    monkeypatch.setattr(load_mod._ShipmentWriter, "finish", real)
+    assert load_file(sqlite_engine, path, "shipments", chunk_size=10).rows_loaded == 29
+    assert indexes() == before

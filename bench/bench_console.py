@@ -114,6 +114,7 @@ def build(path: Path, shipments: int, alerts: int, seed: int = 7) -> None:
                 "X",
                 f"PEN-{i}",
                 f"F{ex:05d}",
+                f"F{im:05d}" if i % 3 == 0 else None,  # a third of buyers are declared
                 1,
                 "b" * 64,
                 i,
@@ -183,8 +184,9 @@ def _insert_shipments(con: sqlite3.Connection, rows: list[tuple]) -> None:
     con.executemany(
         "INSERT INTO shipments (id, source, shipment_id, date, exporter, exporter_norm, "
         "exporter_country, importer, importer_norm, importer_country, product, cas, hs_code, "
-        "quantity, unit, quantity_kg, flow, consignment_ref, exporter_facility_id, batch_id, "
-        "file_hash, row_number) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "quantity, unit, quantity_kg, flow, consignment_ref, exporter_facility_id, "
+        "importer_facility_id, batch_id, file_hash, row_number) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         rows,
     )
 

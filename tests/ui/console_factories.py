@@ -237,8 +237,10 @@ def open_detail(at: Any, alert_id: int) -> Any:
 
 
 def messages(at: Any) -> list[str]:
-    """Every success, info, warning and error text on the page."""
+    """Every success, info, warning and error text on the page (Markdown escapes removed)."""
+    import re
+
     out: list[str] = []
     for kind in ("success", "info", "warning", "error"):
-        out += [str(e.value) for e in getattr(at, kind)]
+        out += [re.sub(r"\\(.)", r"\1", str(e.value)) for e in getattr(at, kind)]
     return out

@@ -26,7 +26,7 @@ st.markdown(
 )
 
 
-@st.cache_data(ttl=300, show_spinner="Summarising the registry…")
+@st.cache_data(ttl=900, show_spinner="Summarising the registry…")
 def _summary(url: str) -> dict[str, Any]:
     month = func.substr(cast(Shipment.date, String), 1, 7)
     with session_scope(engine()) as s:
@@ -38,10 +38,17 @@ def _summary(url: str) -> dict[str, Any]:
         ).all()
         # Export-side records only: an import record mirrors an export and would count twice.
         export_side = or_(Shipment.flow.is_(None), Shipment.flow != "M")
-        moved = s.execute(
-            select(month, func.count(Shipment.id), func.sum(Shipment.quantity_kg))
+        # One pass over the shipments: month x country pair; months and flows are sums of it.
+        cells = s.execute(
+            select(
+                month,
+                Shipment.exporter_country,
+                Shipment.importer_country,
+                func.count(Shipment.id),
+                func.sum(Shipment.quantity_kg),
+            )
             .where(export_side)
-            .group_by(month)
+            .group_by(month, Shipment.exporter_country, Shipment.importer_country)
         ).all()
         flagged_ids = select(AlertShipment.shipment_pk).distinct().scalar_subquery()
         caught = s.execute(
@@ -49,30 +56,26 @@ def _summary(url: str) -> dict[str, Any]:
             .where(Shipment.id.in_(flagged_ids), export_side)
             .group_by(month)
         ).all()
-        flows = s.execute(
-            select(
-                Shipment.exporter_country,
-                Shipment.importer_country,
-                func.count(Shipment.id),
-                func.sum(Shipment.quantity_kg),
-            )
-            .where(export_side)
-            .group_by(Shipment.exporter_country, Shipment.importer_country)
-            .order_by(func.sum(Shipment.quantity_kg).desc())
-            .limit(40)
-        ).all()
         by_detector = s.execute(
             select(AlertRow.detector, AlertRow.status, func.count(AlertRow.id)).group_by(
                 AlertRow.detector, AlertRow.status
             )
         ).all()
+    moved: dict[str, tuple[int, float]] = {}
+    flows: dict[tuple[str, str], tuple[int, float]] = {}
+    for m, a, b, n, kg in cells:
+        n0, kg0 = moved.get(m, (0, 0.0))
+        moved[m] = (n0 + int(n), kg0 + float(kg or 0))
+        n1, kg1 = flows.get((a, b), (0, 0.0))
+        flows[(a, b)] = (n1 + int(n), kg1 + float(kg or 0))
     return {
         "facilities": int(n_fac),
         "declared": [{"year": y, "kg": float(kg or 0)} for y, kg in declared],
-        "moved": [{"month": m, "shipments": int(n), "kg": float(kg or 0)} for m, n, kg in moved],
+        "moved": [{"month": m, "shipments": n, "kg": kg} for m, (n, kg) in sorted(moved.items())],
         "caught": [{"month": m, "shipments": int(n), "kg": float(kg or 0)} for m, n, kg in caught],
         "flows": [
-            {"from": a, "to": b, "shipments": int(n), "kg": float(kg or 0)} for a, b, n, kg in flows
+            {"from": a, "to": b, "shipments": n, "kg": kg}
+            for (a, b), (n, kg) in sorted(flows.items(), key=lambda kv: -kv[1][1])[:40]
         ],
         "alerts": [{"detector": d, "status": st_, "alerts": int(n)} for d, st_, n in by_detector],
     }

@@ -166,6 +166,13 @@ def _common_reasons(frame: pl.DataFrame, ctx: Context) -> list[Reason]:
                 ),
             )
         )
+        # PostgreSQL text cannot hold NUL (SQLite can): quarantine on both, the same way.
+        reasons.append(
+            _r(
+                pl.col(c).str.contains("\x00", literal=True),
+                pl.lit(f"field '{name[:60]}' contains a NUL character (0x00)"),
+            )
+        )
     extras = [f"x{i}" for i in range(EXTRA_FIELDS) if f"x{i}" in frame.columns]
     if extras:
         reasons.append(

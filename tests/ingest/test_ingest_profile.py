@@ -133,3 +133,11 @@ def test_profile_maps_absent_column() -> None:
 def test_two_columns_matching_one_field() -> None:
     with pytest.raises(ProfileError, match="both match date"):
         resolve_mapping([*SHIP_COLS, "Date"], "shipments", None)
+
+
+@pytest.mark.parametrize("name", ["example_shipments.toml", "example_facilities.toml"])
+def test_example_profiles_parse(name: str) -> None:
+    import ingest
+
+    prof = read_profile(Path(ingest.__file__).parent / "profiles" / name)
+    assert prof.kind in ("shipments", "facilities") and prof.columns

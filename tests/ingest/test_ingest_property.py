@@ -62,16 +62,7 @@ def _count(engine: Engine, model: type, batch_id: int) -> int:
         )
 
 
-@pytest.mark.slow
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(rows=_csv_rows())
-def test_every_row_is_accounted_for(
-    sqlite_engine: Engine, tmp_path: Path, rows: list[list[str]]
-) -> None:
+def _check_every_row_accounted_for(engine: Engine, tmp_path: Path, rows: list[list[str]]) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SHIPMENT_HEADER)
@@ -84,12 +75,35 @@ def test_every_row_is_accounted_for(
     expected = 1 + len(rows)
     path = tmp_path / f"{uuid.uuid4().hex}.csv"
     path.write_text(buf.getvalue(), encoding="utf-8")
-    rep = load_file(sqlite_engine, path, "shipments", source=path.stem)
+    rep = load_file(engine, path, "shipments", source=path.stem)
     assert rep.status == "loaded"
     assert expected - blankish <= rep.rows_total <= expected
     assert rep.rows_loaded + rep.rows_quarantined + rep.rows_duplicate == rep.rows_total
-    assert _count(sqlite_engine, Shipment, rep.batch_id or 0) == rep.rows_loaded
-    assert _count(sqlite_engine, QuarantinedRow, rep.batch_id or 0) == rep.rows_quarantined
+    assert _count(engine, Shipment, rep.batch_id or 0) == rep.rows_loaded
+    assert _count(engine, QuarantinedRow, rep.batch_id or 0) == rep.rows_quarantined
+
+
+_SETTINGS = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+
+
+@settings(max_examples=15, **_SETTINGS)  # type: ignore[arg-type]
+@given(rows=_csv_rows())
+def test_every_row_is_accounted_for(
+    sqlite_engine: Engine, tmp_path: Path, rows: list[list[str]]
+) -> None:
+    _check_every_row_accounted_for(sqlite_engine, tmp_path, rows)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, **_SETTINGS)  # type: ignore[arg-type]
+@given(rows=_csv_rows())
+def test_every_row_is_accounted_for_many(
+    sqlite_engine: Engine, tmp_path: Path, rows: list[list[str]]
+) -> None:
+    _check_every_row_accounted_for(sqlite_engine, tmp_path, rows)
 
 
 def test_a_known_good_row_survives_its_bad_neighbours(

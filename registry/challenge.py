@@ -249,6 +249,16 @@ def _split_row(line: str) -> list[str]:
     return cells
 
 
+# A table row cannot break across pages: a long cell is cut here (the Markdown keeps it all).
+_PDF_CELL_CHARS = 300
+
+
+def _pdf_cell(text: str) -> str:
+    if len(text) <= _PDF_CELL_CHARS:
+        return text
+    return f"{text[:_PDF_CELL_CHARS]}... ({len(text):,} characters; in full in the Markdown)"
+
+
 def render_pdf(markdown: str) -> bytes:
     """The request document as PDF (DejaVu for full Unicode when installed, else Latin-1)."""
     from fpdf import FPDF
@@ -302,7 +312,7 @@ def render_pdf(markdown: str) -> bytes:
             rows = []
             while i < len(lines) and lines[i].startswith("|"):
                 if not set(lines[i].replace("|", "").strip()) <= {"-", ":", " "}:
-                    rows.append([clean(c) for c in _split_row(lines[i])])
+                    rows.append([clean(_pdf_cell(c)) for c in _split_row(lines[i])])
                 i += 1
             i -= 1
             size = 8 if len(rows[0]) <= 4 else 6.5

@@ -147,12 +147,16 @@ def test_facility_profile(console_db) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_early_warning_promotion_is_supervised(console_db) -> None:  # type: ignore[no-untyped-def]
+    _, ids = console_db
     at = cf.login("ines")
     at.switch_page("views/early_warning.py").run()
     assert not [b for b in at.button if b.key and b.key.startswith("ew_promote")]
     at = cf.login("sara")
     at.switch_page("views/early_warning.py").run()
-    assert [b for b in at.button if b.key and b.key.startswith("ew_promote")]
+    at.button(key=f"ew_promote_{ids['early_warning']}").click().run()
+    assert not at.exception, at.exception
+    assert any("promoted" in m for m in cf.messages(at)), cf.messages(at)
+    assert len(at.get("image")) >= 1
 
 
 def test_audit_verification_shows_intact_and_broken_chain(console_db) -> None:  # type: ignore[no-untyped-def]
@@ -208,3 +212,32 @@ def test_overview_is_read_only(console_db) -> None:  # type: ignore[no-untyped-d
     assert not at.exception
     assert [b.key for b in at.button] == ["logout"]
     assert len(at.get("vega_lite_chart")) >= 3
+
+
+def test_analyst_uploads_previews_and_loads_a_feed(console_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine, _ = console_db
+    csv = (
+        b"facility_id,name,country,activity,substance,cas,declared_annual_kg\n"
+        b"FAC-9,Nine Chemicals,Germany,trade,NPP,39742-60-4,250\n"
+        b"FAC-10,Ten Chemicals,Narnia,trade,NPP,39742-60-4,not-a-number\n"
+    )
+    at = cf.login("ana")
+    at.switch_page("views/load_data.py").run()
+    at.radio(key="ld_kind").set_value("facilities").run()
+    at.file_uploader[0].upload("../../outside.csv", csv, "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    uploads = list((tmp_path / "data" / "uploads").iterdir())
+    assert len(uploads) == 1 and uploads[0].name.endswith("-outside.csv")
+    at.button(key="ld_preview").click().run()
+    assert not at.exception, at.exception
+    assert any("Mapping used" in c.value for c in at.caption)
+    at.button(key="ld_load").click().run()
+    assert not at.exception, at.exception
+    assert any("Loaded" in m for m in cf.messages(at)), cf.messages(at)
+    from registry.models import Facility
+
+    with session_scope(engine) as s:
+        assert s.get(Facility, "FAC-9") is not None
+    # the quarantine report of the load lists the bad row
+    assert len(at.dataframe) >= 2

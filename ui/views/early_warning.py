@@ -7,7 +7,7 @@ import streamlit as st
 
 from registry.db import session_scope
 from registry.errors import RegistryError
-from ui.chem import depict
+from ui.chem import depict, known_smiles
 from ui.console import current_user, engine, esc, flash
 from ui.queries import early_warnings, substance
 
@@ -76,7 +76,7 @@ if explanation:
 c1, c2 = st.columns(2)
 with c1:
     st.caption("Structure seen in the feed")
-    img = depict(smiles)
+    img = depict(smiles or known_smiles(name=name))
     if img:
         st.image(img, width=280)
     else:
@@ -90,22 +90,17 @@ with c2:
 
 if status == "promoted":
     st.success(f"Promoted to the watchlist by {esc(promoted_by)} as {esc(promoted_cas)}.")
-elif user.role == "supervisor" or st.session_state.get("ew_show_promote"):
+elif user.role == "supervisor":
     if st.button("Promote to the watchlist", type="primary", key=f"ew_promote_{pick}"):
+        from registry.early_warning import promote
+
         try:
-            from registry.early_warning import promote  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            st.error(
-                "Promotion is not available in this version (registry.early_warning has not landed)."
-            )
+            with session_scope(engine()) as session:
+                promote(session, int(pick), user)
+        except RegistryError as exc:
+            st.error(f"Not allowed: {esc(exc)}")
         else:
-            try:
-                with session_scope(engine()) as session:
-                    promote(session, int(pick), user)
-            except RegistryError as exc:
-                st.error(f"Not allowed: {esc(exc)}")
-            else:
-                flash("success", f"{name} promoted to the watchlist.")
-                st.rerun()
+            flash("success", f"{name} promoted to the watchlist.")
+            st.rerun()
 else:
     st.caption("Supervisors can promote an analogue to the watchlist.")

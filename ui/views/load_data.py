@@ -148,29 +148,27 @@ if up is not None:
 
 with session_scope(engine()) as session:
     batches = recent_batches(session)
-    batch_id = st.session_state.get("ld_batch") or (batches[0]["id"] if batches else None)
-    quarantine = quarantine_report(session, int(batch_id)) if batch_id else []
 
 st.subheader("Recent loads")
-if batches:
-    st.dataframe(pd.DataFrame(batches), hide_index=True, width="stretch")
-    ids = [b["id"] for b in batches]
-    pick = st.selectbox(
-        "Quarantine report of load",
-        ids,
-        index=ids.index(batch_id) if batch_id in ids else 0,
-        key="ld_batch_pick",
-    )
-    if pick != batch_id:
-        st.session_state["ld_batch"] = pick
-        st.rerun()
-    if quarantine:
-        st.dataframe(
-            pd.DataFrame([{**q, "raw": str(q["raw"])} for q in quarantine]),
-            hide_index=True,
-            width="stretch",
-        )
-    else:
-        st.success("No row of this load was quarantined.")
-else:
+if not batches:
     st.info("Nothing has been loaded yet.")
+    st.stop()
+st.dataframe(pd.DataFrame(batches), hide_index=True, width="stretch")
+ids = [b["id"] for b in batches]
+newest = st.session_state.get("ld_batch")
+pick = st.selectbox(
+    "Quarantine report of load",
+    ids,
+    index=ids.index(newest) if newest in ids else 0,
+    key=f"ld_batch_pick_{newest}",  # a new load selects its own report
+)
+with session_scope(engine()) as session:
+    quarantine = quarantine_report(session, int(pick))
+if quarantine:
+    st.dataframe(
+        pd.DataFrame([{**q, "raw": str(q["raw"])} for q in quarantine]),
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.success("No row of this load was quarantined.")

@@ -187,6 +187,33 @@ COUNTRY_ALIASES: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=1)
+def _endonyms() -> dict[str, str]:
+    """Country names in every language pycountry ships (ISO 3166 translations), by key.
+
+    Built on the first name no other rule resolves (about a second); a key that names
+    different countries in different languages is left out rather than guessed.
+    """
+    import gettext
+    import os
+
+    found: dict[str, set[str]] = {}
+    locales = pycountry.LOCALES_DIR
+    for lang in sorted(os.listdir(locales)):
+        try:
+            tr = gettext.translation("iso3166-1", locales, languages=[lang])
+        except OSError:
+            continue
+        for c in pycountry.countries:
+            for attr in ("name", "official_name", "common_name"):
+                english = getattr(c, attr, None)
+                if english:
+                    local = tr.gettext(english)
+                    for k in {_country_key(local), " ".join(local.casefold().split())}:
+                        found.setdefault(k, set()).add(c.alpha_3)
+    return {k: next(iter(v)) for k, v in found.items() if k and len(v) == 1}
+
+
 @lru_cache(maxsize=65536)
 def to_alpha3(value: str) -> str | None:
     """ISO 3166 alpha-3 code of a country given as name, alpha-2, alpha-3 or a common variant."""
@@ -205,6 +232,11 @@ def to_alpha3(value: str) -> str | None:
             return str(pycountry.countries.lookup(key).alpha_3)
         except LookupError:
             pass
+    # A name in another language (Deutschland, Belgique, Brasil, Schweiz...).
+    endonyms = _endonyms()
+    for k in (key, " ".join(raw.casefold().split())):
+        if k in endonyms:
+            return endonyms[k]
     # "Korea, Republic of" style: try the words reversed around the comma.
     if "," in raw:
         a, _, b = raw.partition(",")

@@ -425,6 +425,8 @@ def _read_json(data: Path, path: Path) -> tuple[pl.DataFrame, list[str]]:
         raise ReadError(
             f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from exc
+    except RecursionError as exc:  # e.g. [[[[...]]]] thousands deep
+        raise ReadError(f"{path.name} is nested too deeply to be an array of records") from exc
     if isinstance(doc, dict):
         lists = [v for v in doc.values() if isinstance(v, list)]
         if len(lists) != 1:

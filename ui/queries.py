@@ -265,30 +265,38 @@ def relation_shipments(
     *,
     limit: int = 3000,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The shipments of the flagged records' trade relation (exporter -> importer), or else the
-    facility's, newest first; (description, rows)."""
+    """The history the flagged records belong to, newest first: the same exporter (its declared
+    facility when linked, else its normalised name and country) shipping the same substances to
+    the same importing countries; else the facility's shipments. (description, rows)."""
     cols = [getattr(Shipment, c) for c in SHIPMENT_COLUMNS]
     if flagged:
         first = flagged[0]
-        ex = session.execute(
-            select(Shipment.exporter_norm, Shipment.exporter_country, Shipment.importer_norm).where(
-                Shipment.id == first["id"]
+        countries = sorted({s["importer_country"] for s in flagged if s.get("importer_country")})
+        cas = sorted({s["cas"] for s in flagged if s.get("cas")})
+        stmt = select(*cols)
+        if first.get("exporter_facility_id"):
+            stmt = stmt.where(Shipment.exporter_facility_id == first["exporter_facility_id"])
+        else:
+            norm = session.scalar(select(Shipment.exporter_norm).where(Shipment.id == first["id"]))
+            stmt = stmt.where(
+                Shipment.exporter_norm == norm,
+                Shipment.exporter_country == first["exporter_country"],
             )
-        ).first()
-        if ex is not None:
-            stmt = (
-                select(*cols)
-                .where(
-                    Shipment.exporter_norm == ex[0],
-                    Shipment.exporter_country == ex[1],
-                    Shipment.importer_norm == ex[2],
-                )
-                .order_by(_DATE_KEY.desc())
-                .limit(limit)
-            )
-            rows = [dict(r) for r in session.execute(stmt).mappings()]
-            desc = f"{first['exporter']} ({first['exporter_country']}) → {first['importer']} ({first['importer_country']})"
-            return desc, rows
+        if countries:
+            stmt = stmt.where(Shipment.importer_country.in_(countries))
+        if cas:
+            stmt = stmt.where(Shipment.cas.in_(cas))
+        rows = [
+            dict(r)
+            for r in session.execute(stmt.order_by(_DATE_KEY.desc()).limit(limit)).mappings()
+        ]
+        seen = {r["id"] for r in rows}
+        rows += [s for s in flagged if s["id"] not in seen]
+        desc = (
+            f"{first['exporter']} ({first['exporter_country']}) to {', '.join(countries) or 'any country'}"
+            + (f", CAS {', '.join(cas)}" if cas else "")
+        )
+        return desc, rows
     if facility_id:
         return f"facility {facility_id}", _facility_side_rows(session, facility_id, limit)
     return "", []

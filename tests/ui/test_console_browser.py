@@ -145,6 +145,7 @@ def test_inspector_proposes_supervisor_approves(console) -> None:  # type: ignor
 
     base, accounts, db_url = console
     ARTIFACTS.mkdir(exist_ok=True)
+    expect.set_options(timeout=60_000)  # a shared CI machine can be slow
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1500, "height": 1000})

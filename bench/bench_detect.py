@@ -139,6 +139,28 @@ def _end_to_end(url: str, sample, label: str) -> dict:  # type: ignore[no-untype
     }
 
 
+def _print_frames(ours: dict, ref: dict, facilities: int, gen_s: float) -> None:
+    patterns = sorted(ours["recall"])
+    print(
+        f"\n## Detection benchmark: {ours['records']:,} shipment records, {facilities:,} declared facilities"
+    )
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, polars {pl.__version__}; generation {gen_s:.1f} s\n"
+    )
+    print("| | precursor-watch | reference (z-score + IsolationForest) |")
+    print("|---|---:|---:|")
+    print(f"| time on the frames | {ours['seconds']:.1f} s | {ref['seconds']:.1f} s |")
+    print(f"| peak memory (process) | {ours['peak_mb']:.0f} MB | {ref['peak_mb']:.0f} MB |")
+    print(f"| alerts | {ours['alerts']:,} | {ref['alerts']:,} |")
+    print(
+        f"| alerts per 10,000 records | {ours['alerts_per_10k']:.1f} | {ref['alerts_per_10k']:.1f} |"
+    )
+    print(f"| precision among top K | {ours['precision_at_k']:.2f} | {ref['precision_at_k']:.2f} |")
+    for p in patterns:
+        print(f"| recall: {p} | {ours['recall'][p]:.2f} | {ref['recall'].get(p, 0.0):.2f} |")
+    sys.stdout.flush()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -171,9 +193,11 @@ def main() -> None:
         sample.answer_key.write_parquet(folder / "answer_key.parquet")
         ours = _child("frames", folder)
         ref = _child("reference", folder)
+        _print_frames(ours, ref, facilities, gen_s)
         e2e = []
         if sqlite:
             e2e.append(_end_to_end(f"sqlite:///{folder / 'bench.db'}", sample, "SQLite"))
+            print(json.dumps(e2e[-1]), file=sys.stderr, flush=True)
         if args.postgres:
             from sqlalchemy import create_engine, text
 
@@ -184,6 +208,7 @@ def main() -> None:
             try:
                 url = args.postgres.rsplit("/", 1)[0] + "/" + name
                 e2e.append(_end_to_end(url, sample, "PostgreSQL"))
+                print(json.dumps(e2e[-1]), file=sys.stderr, flush=True)
             finally:
                 from registry import db as regdb
 
@@ -198,24 +223,6 @@ def main() -> None:
                     )
                     c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
                 admin.dispose()
-    patterns = sorted(ours["recall"])
-    print(
-        f"\n## Detection benchmark: {ours['records']:,} shipment records, {facilities:,} declared facilities"
-    )
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, polars {pl.__version__}; generation {gen_s:.1f} s\n"
-    )
-    print("| | precursor-watch | reference (z-score + IsolationForest) |")
-    print("|---|---:|---:|")
-    print(f"| time on the frames | {ours['seconds']:.1f} s | {ref['seconds']:.1f} s |")
-    print(f"| peak memory (process) | {ours['peak_mb']:.0f} MB | {ref['peak_mb']:.0f} MB |")
-    print(f"| alerts | {ours['alerts']:,} | {ref['alerts']:,} |")
-    print(
-        f"| alerts per 10,000 records | {ours['alerts_per_10k']:.1f} | {ref['alerts_per_10k']:.1f} |"
-    )
-    print(f"| precision among top K | {ours['precision_at_k']:.2f} | {ref['precision_at_k']:.2f} |")
-    for p in patterns:
-        print(f"| recall: {p} | {ours['recall'][p]:.2f} | {ref['recall'].get(p, 0.0):.2f} |")
     if e2e:
         print(
             "\n| end to end | load (not detection) | `run_detection` (read, detect, upsert) | re-run (cached screen) | alerts |"

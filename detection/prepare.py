@@ -70,6 +70,8 @@ def _resolve_substances(
             pl.lit(None, dtype=pl.String).alias("designer"),
             pl.lit(None, dtype=pl.Boolean).alias("plain_name"),
             pl.lit(None, dtype=pl.String).alias("screen_method"),
+            pl.lit(None, dtype=pl.Float64).alias("screen_score"),
+            pl.lit(None, dtype=pl.String).alias("screen_explanation"),
         )
     pairs = distinct.select(pl.col("product").fill_null(""), "cas").unique()
     # One screening call over (product, cas) and (product alone): the name-only verdict
@@ -82,6 +84,8 @@ def _resolve_substances(
         pl.col("verdict"),
         pl.col("substance_cas").alias("_scas"),
         pl.col("method").alias("screen_method"),
+        pl.col("score").cast(pl.Float64).alias("screen_score"),
+        pl.col("explanation").alias("screen_explanation"),
     )
     d = distinct.with_columns(pl.col("product").fill_null("").alias("_p")).join(
         screened.rename({"product": "_p"}), on=["_p", "cas"], how="left", nulls_equal=True
@@ -140,8 +144,9 @@ def _resolve_substances(
         .alias("plain_name")
     )
     d = d.select(
-        "product", "cas", "hs_code", "substance", "designer", "plain_name", "screen_method"
-    )
+        "product", "cas", "hs_code", "substance", "designer", "plain_name", "screen_method",
+        "screen_score", "screen_explanation",
+    )  # fmt: skip
     out = ship.join(d, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
     # An import record of a consignment whose export record names a listed substance carries it.
     ref_sub = (

@@ -15,7 +15,7 @@ from detection.prepare import Context, Screener, prepare
 from detection.schema import ALERT_SCHEMA
 from detection.scoring import apply_outlier_signal, relation_outlier_scores
 
-__all__ = ["configs", "detect", "run_detectors"]
+__all__ = ["configs", "detect", "prepare_for", "run_detectors"]
 
 
 def configs(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
@@ -71,8 +71,24 @@ def detect(
     screener: Screener | None = None,
 ) -> pl.DataFrame:
     """Prepare the frames and run every detector: the whole pipeline for one call."""
+    return run_detectors(
+        prepare_for(shipments, declarations, overrides, as_of=as_of, screener=screener),
+        overrides,
+        progress=progress,
+    )
+
+
+def prepare_for(
+    shipments: pl.DataFrame,
+    declarations: pl.DataFrame,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    as_of: dt.date | None = None,
+    screener: Screener | None = None,
+) -> Context:
+    """The prepared context with the thresholds in force (pairing window, grace, masking)."""
     cfgs = configs(overrides)
-    ctx = prepare(
+    return prepare(
         shipments,
         declarations,
         as_of=as_of,
@@ -81,4 +97,3 @@ def detect(
         masked=cfgs["masked_listed_substance"],
         screener=screener,
     )
-    return run_detectors(ctx, overrides, progress=progress)

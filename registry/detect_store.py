@@ -22,8 +22,9 @@ import polars as pl
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from detection.detectors import early_warnings
 from detection.prepare import default_screener
-from detection.run import configs, detect
+from detection.run import configs, prepare_for, run_detectors
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
 from registry.db import session_scope
 from registry.models import (
@@ -32,6 +33,7 @@ from registry.models import (
     Declaration,
     DetectionRun,
     DetectorSetting,
+    EarlyWarning,
     Facility,
     ScreenResult,
     Shipment,
@@ -69,6 +71,7 @@ class RunSummary:
     seconds: float
     per_detector: dict[str, dict[str, int]] = field(default_factory=dict)
     screened_new: int = 0
+    early_warnings: int = 0
 
     @property
     def new(self) -> int:
@@ -231,9 +234,11 @@ def run_detection(
         session.add(run)
         session.flush()
         screener = _CachedScreener(session)
-        alerts = detect(ships, decls, overrides, as_of=as_of, progress=progress, screener=screener)
+        ctx = prepare_for(ships, decls, overrides, as_of=as_of, screener=screener)
+        alerts = run_detectors(ctx, overrides, progress=progress)
         summary = RunSummary(run.id, ships.height, 0.0, screened_new=screener.new_rows)
         _upsert(session, alerts, run.id, now, summary)
+        summary.early_warnings = _upsert_early_warnings(session, early_warnings(ctx))
         run.finished_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         run.alerts_new = summary.new
         run.alerts_updated = summary.updated
@@ -350,6 +355,45 @@ def _upsert(
             )
     if new_links:
         session.execute(insert(AlertShipment), new_links)
+
+
+def _upsert_early_warnings(session: Session, ew: pl.DataFrame) -> int:
+    """Designer-precursor names seen: insert new ones, refresh counts; status stays with triage."""
+    if ew.height == 0:
+        return 0
+    known = {
+        k: i
+        for k, i in session.execute(
+            select(EarlyWarning.name_key, EarlyWarning.id).where(
+                EarlyWarning.name_key.in_(ew["name_key"].to_list())
+            )
+        ).all()
+    }
+    for r in ew.iter_rows(named=True):
+        values = {
+            "name": r["name"],
+            "nearest_cas": r["nearest_cas"],
+            "similarity": r["similarity"],
+            "explanation": r["explanation"],
+            "first_seen": r["first_seen"],
+            "last_seen": r["last_seen"],
+            "shipment_count": int(r["shipment_count"]),
+            "total_kg": float(r["total_kg"] or 0.0),
+            "parties": list(r["parties"] or []),
+            "countries": list(r["countries"] or []),
+        }
+        if r["name_key"] in known:
+            session.execute(
+                update(EarlyWarning)
+                .where(EarlyWarning.id == known[r["name_key"]])
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        else:
+            session.execute(
+                insert(EarlyWarning).values(name_key=r["name_key"], status="new", **values)
+            )
+    return ew.height
 
 
 def alerts_frame(engine: Engine, status: str | None = None) -> pl.DataFrame:

@@ -80,6 +80,19 @@ def load_shipments(engine: Engine, frame: pl.DataFrame, *, chunk: int = 50_000) 
             pl.col("importer_norm").fill_null(""),
         )
         cols = [c.name for c in Shipment.__table__.columns if c.name in rows.columns]
-        for i in range(0, rows.height, chunk):
-            session.execute(insert(Shipment), rows.slice(i, chunk).select(cols).to_dicts())
+        if engine.dialect.name == "postgresql":
+            # COPY is an order of magnitude faster than INSERT for a million rows.
+            raw = session.connection().connection.dbapi_connection
+            assert raw is not None
+            with raw.cursor() as cur:  # type: ignore[attr-defined]
+                with cur.copy(f"COPY shipments ({', '.join(cols)}) FROM STDIN") as cp:
+                    for row in rows.select(cols).iter_rows():
+                        cp.write_row(row)
+                cur.execute(
+                    "SELECT setval(pg_get_serial_sequence('shipments', 'id'), "
+                    "(SELECT max(id) FROM shipments))"
+                )
+        else:
+            for i in range(0, rows.height, chunk):
+                session.execute(insert(Shipment), rows.slice(i, chunk).select(cols).to_dicts())
     return bid

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from registry.db import init_db, make_engine, session_scope
 from registry.detect_store import alerts_frame, run_detection
-from registry.models import AlertRow, AlertShipment
+from registry.models import AlertRow, AlertShipment, EarlyWarning
 from sample_data.generate import generate
 from sample_data.registry_load import load_facilities, load_shipments
 
@@ -68,6 +68,9 @@ def test_rerun_is_idempotent_and_keeps_triage(sample, tmp_path) -> None:
         row = s.get(AlertRow, aid)
         assert row is not None and (row.status, row.assignee) == ("claimed", "ines")
         assert s.query(AlertRow).count() == first.new
+        # Designer analogues also become early-warning records, once per name.
+        assert first.early_warnings > 0
+        assert s.query(EarlyWarning).count() == first.early_warnings
 
 
 def test_incremental_load_gives_the_same_alerts_as_a_full_run(sample, tmp_path) -> None:

@@ -18,9 +18,10 @@ from registry.db import init_db, make_engine, session_scope
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
-CHUNKS = 4
-CHUNK_ROWS = 1_500
-BASE_ROWS = 3_000
+CHUNKS = 3
+CHUNK_ROWS = 1_000
+BASE_ROWS = 2_000
+DETECT_RUNS = 2  # the second overlaps the later ingests (the first screens every text)
 
 # One statement each, so each check reads one consistent snapshot on both backends.
 _TORN_BATCHES = text(
@@ -99,7 +100,7 @@ def test_ingest_and_detect_while_the_console_reads(
             results["ingest"].append(f"{done.returncode}: {done.stderr.strip()}")
 
     def detect() -> None:
-        for _ in range(2):
+        for _ in range(DETECT_RUNS):
             done = run_pwatch(db_url, "detect")
             results["detect"].append(f"{done.returncode}: {done.stderr.strip()}")
 

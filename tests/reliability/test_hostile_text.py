@@ -77,6 +77,10 @@ def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
 @pytest.fixture
 def hostile_registry(engine: Engine, tmp_path: Path) -> Engine:
     """The registry (both backends) with hostile facilities and shipments loaded by ingest."""
+    return _load_hostile(engine, tmp_path)
+
+
+def _load_hostile(engine: Engine, tmp_path: Path) -> Engine:
     facs = [
         {"facility_id": f"FH{i}", "name": v, "country": "IND", "activity": "trade",
          "substance": "4-ANPP", "cas": "21409-26-7", "declared_annual_kg": "100", "address": v}
@@ -233,3 +237,51 @@ def test_any_upload_name_stays_in_the_folder(
     folder = tmp_path_factory.mktemp("up")
     saved = save_upload(folder, name, b"x")
     assert saved.parent == folder.resolve()
+
+
+_LIVE_MARKUP = [
+    re.compile(r"(?<!\\)<\s*(script|img|b)\b", re.I),  # an HTML tag Markdown would pass on
+    re.compile(r"(?<!\\)\]\((?:http|javascript)", re.I),  # a live link or image
+    re.compile(r"(?<![\\*])\*\*bold(?<!\\)\*\*"),  # Markdown emphasis from the data
+]
+
+
+def _markdown_texts(at: object) -> list[str]:
+    out: list[str] = []
+    for kind in ("markdown", "caption", "title", "header", "subheader", "success", "info",
+                 "warning", "error"):  # fmt: skip
+        out += [str(e.value) for e in getattr(at, kind)]
+    return out
+
+
+@pytest.mark.slow
+def test_console_pages_show_hostile_data_as_text(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queue, detail and facility pages with the hostile records loaded through ingest."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
+    import console_factories as cf
+
+    cf.standard_users(sqlite_engine)
+    _load_hostile(sqlite_engine, tmp_path)
+    alert_id = _hostile_alert(sqlite_engine)
+    monkeypatch.setenv("PWATCH_DATABASE_URL", str(sqlite_engine.url))
+    monkeypatch.setenv("PWATCH_DATA_DIR", str(tmp_path / "data"))
+
+    at = cf.login("ines")
+    at.switch_page("views/queue.py").run()
+    assert not at.exception, at.exception
+    pages = {"queue": _markdown_texts(at)}
+    at = cf.open_detail(at, alert_id)
+    pages["detail"] = _markdown_texts(at)
+    at.switch_page("views/facilities.py").run()
+    at.text_input(key="f_search").input("FH0").run()
+    assert not at.exception, at.exception
+    pages["facility"] = _markdown_texts(at)
+    # The hostile text is on the pages, as text.
+    assert any("HYPERLINK" in t for t in pages["detail"]), pages["detail"]
+    assert any("script" in t for t in pages["facility"]), pages["facility"]
+    for page, texts in pages.items():
+        for t in texts:
+            for pattern in _LIVE_MARKUP:
+                assert not pattern.search(t), f"{page}: live markup in {t[:200]!r}"

@@ -110,24 +110,26 @@ yearly = pd.DataFrame(
     ]
 )
 if not yearly.empty:
-    st.altair_chart(
-        alt.Chart(yearly)
-        .mark_bar()
-        .encode(
-            x=alt.X("year:N", title="year"),
-            xOffset=alt.XOffset("measure:N", sort=["declared", "moved", "caught"]),
-            y=alt.Y("kg:Q", title="kg (log scale)", scale=alt.Scale(type="symlog")),
-            color=alt.Color(
-                "measure:N",
-                sort=["declared", "moved", "caught"],
-                scale=alt.Scale(
-                    domain=["declared", "moved", "caught"], range=["#4c78a8", "#9ecae9", "#e45756"]
-                ),
-            ),
-            tooltip=["year", "measure", alt.Tooltip("kg:Q", format=",.0f")],
+    yearly["tonnes"] = yearly["kg"] / 1000
+    order = ["declared", "moved", "caught"]
+    base = alt.Chart(yearly).encode(
+        x=alt.X("year:N", title="year"),
+        xOffset=alt.XOffset("measure:N", sort=order),
+        y=alt.Y("tonnes:Q", title="tonnes"),
+        tooltip=["year", "measure", alt.Tooltip("tonnes:Q", format=",.1f")],
+    )
+    bars = base.mark_bar().encode(
+        color=alt.Color(
+            "measure:N",
+            sort=order,
+            scale=alt.Scale(domain=order, range=["#4c78a8", "#9ecae9", "#e45756"]),
         )
-        .properties(height=260),
-        width="stretch",
+    )
+    labels = base.mark_text(dy=-6, fontSize=11).encode(text=alt.Text("tonnes:Q", format=",.1f"))
+    st.altair_chart((bars + labels).properties(height=260), width="stretch")
+    st.caption(
+        "Declared: annual quantities in the declarations of that year. Moved: export-side "
+        "records. Caught: export-side records that an alert rests on."
     )
 if not moved.empty:
     monthly = pd.concat([moved.assign(measure="moved"), caught.assign(measure="caught")])

@@ -93,6 +93,11 @@ def load_shipments(engine: Engine, frame: pl.DataFrame, *, chunk: int = 50_000) 
                     "(SELECT max(id) FROM shipments))"
                 )
         else:
+            raw = session.connection().connection.dbapi_connection
+            assert raw is not None
+            sql = f"INSERT INTO shipments ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            cur = raw.cursor()
             for i in range(0, rows.height, chunk):
-                session.execute(insert(Shipment), rows.slice(i, chunk).select(cols).to_dicts())
+                cur.executemany(sql, rows.slice(i, chunk).select(cols).rows())
+            cur.close()
     return bid

@@ -40,11 +40,18 @@ def _lock_head(session: Session) -> AuditHead:
         stmt = stmt.with_for_update()
     head = session.scalars(stmt).first()
     if head is None:
-        head = AuditHead(id=1, last_event_id=None, last_hash=GENESIS)
-        session.add(head)
-        session.flush()
+        # The first appends on a fresh registry race to create the head (a plain INSERT made
+        # all but one fail with a duplicate key): create it unless it exists, then lock it.
         if session.get_bind().dialect.name == "postgresql":
-            session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+            from sqlalchemy.dialects.postgresql import insert as insert_new
+        else:
+            from sqlalchemy.dialects.sqlite import insert as insert_new
+        session.execute(
+            insert_new(AuditHead)
+            .values(id=1, last_event_id=None, last_hash=GENESIS)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        head = session.scalars(stmt).one()
     return head
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import queue
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,9 @@ __all__ = ["LoadReport", "load_file", "preview", "relink_shipments"]
 
 _SQLITE_CACHE_KB = 512 * 1024
 _DEFER_INDEX_MIN_ROWS = 100_000
+_MAX_SEGMENTS = 8  # staging files attached per load (SQLite allows 10 attached databases)
+# Staged columns: batch_id and file_hash are the same on every row and inlined as literals.
+_STAGED = [c for c in SHIPMENT_COLUMNS if c not in ("batch_id", "file_hash")]
 
 Progress = Callable[[int, int | None], None]  # (rows done, estimated total rows or None)
 
@@ -221,43 +226,81 @@ def load_file(
             file_hash=src.file_hash,
             source=ctx.source,
         )
-        with engine.begin() as conn:
-            batch_id = conn.execute(
-                insert(IngestBatch).returning(IngestBatch.id),
-                {
-                    "kind": kind,
-                    "source": ctx.source,
-                    "file_name": path.name,
-                    "file_hash": src.file_hash,
-                    "profile": {**(prof.as_dict() if prof else {}), "mapping": mapping},
-                    "loaded_by": loaded_by,
-                },
-            ).scalar_one()
-            ctx.batch_id = batch_id
-            report.batch_id = batch_id
-            if kind == "shipments":
-                ctx.link_index = _load_link_index(conn, link_config)
-                _load_shipments(conn, src, ctx, report, progress, chunk_size)
-            else:
-                _load_facilities(conn, src, ctx, report, progress, chunk_size)
-                relinked = relink_shipments(conn, batch_id, link_config)
-                report.linked = relinked
-            if report.rows_total == 0:
-                raise ReadError(f"{path.name} has a header but no data rows; nothing was loaded")
-            report.ambiguous += _store_ambiguous(conn, ctx)
-            conn.execute(
-                update(IngestBatch)
-                .where(IngestBatch.id == batch_id)
-                .values(
-                    finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                    rows_total=report.rows_total,
-                    rows_loaded=report.rows_loaded,
-                    rows_duplicate=report.rows_duplicate,
-                    rows_quarantined=report.rows_quarantined,
-                )
-            )
+        cleanups: list[Callable[[], None]] = []
+        with engine.connect() as conn:
+            try:
+                with conn.begin():
+                    _load_in_transaction(
+                        conn,
+                        src,
+                        ctx,
+                        report,
+                        prof,
+                        mapping,
+                        path,
+                        kind,
+                        progress,
+                        chunk_size,
+                        loaded_by,
+                        link_config,
+                        cleanups,
+                    )
+            finally:
+                for cleanup in cleanups:
+                    cleanup()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _load_in_transaction(
+    conn: Connection,
+    src: SourceFile,
+    ctx: Context,
+    report: LoadReport,
+    prof: Profile | None,
+    mapping: dict[str, str],
+    path: Path,
+    kind: str,
+    progress: Progress | None,
+    chunk_size: int,
+    loaded_by: str | None,
+    link_config: LinkConfig | None,
+    cleanups: list[Callable[[], None]],
+) -> None:
+    batch_id = conn.execute(
+        insert(IngestBatch).returning(IngestBatch.id),
+        {
+            "kind": kind,
+            "source": ctx.source,
+            "file_name": path.name,
+            "file_hash": src.file_hash,
+            "profile": {**(prof.as_dict() if prof else {}), "mapping": mapping},
+            "loaded_by": loaded_by,
+        },
+    ).scalar_one()
+    ctx.batch_id = batch_id
+    report.batch_id = batch_id
+    if kind == "shipments":
+        ctx.link_index = _load_link_index(conn, link_config)
+        _load_shipments(conn, src, ctx, report, progress, chunk_size, cleanups)
+    else:
+        _load_facilities(conn, src, ctx, report, progress, chunk_size)
+        relinked = relink_shipments(conn, batch_id, link_config)
+        report.linked = relinked
+    if report.rows_total == 0:
+        raise ReadError(f"{path.name} has a header but no data rows; nothing was loaded")
+    report.ambiguous += _store_ambiguous(conn, ctx)
+    conn.execute(
+        update(IngestBatch)
+        .where(IngestBatch.id == batch_id)
+        .values(
+            finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            rows_total=report.rows_total,
+            rows_loaded=report.rows_loaded,
+            rows_duplicate=report.rows_duplicate,
+            rows_quarantined=report.rows_quarantined,
+        )
+    )
 
 
 def _estimate_total(src: SourceFile, first: pl.DataFrame) -> int | None:
@@ -313,31 +356,61 @@ def _load_shipments(
     report: LoadReport,
     progress: Progress | None,
     chunk_size: int,
+    cleanups: list[Callable[[], None]],
 ) -> None:
     reasons: dict[str, int] = {}
-    writer = _ShipmentWriter(conn)
+    writer = _ShipmentWriter(conn, ctx.batch_id, ctx.file_hash)
+    stager = _Stager.for_writer(writer, chunk_size)
+    if stager is not None:
+        cleanups.append(lambda: writer.release(stager))
 
-    def shaped_chunks() -> Iterator[tuple[int, pl.DataFrame, Any]]:
-        for i, chunk in enumerate(_chunks(src, chunk_size, progress)):
-            estimate = (_estimate_total(src, chunk) or chunk.height) if i == 0 else 0
-            yield estimate, chunk, shape(chunk, ctx)
+    def shaped_chunks() -> Iterator[tuple[int, Any, int, Any]]:
+        """(estimate, shaped, links counted, staged segment or the good rows) per chunk."""
+        try:
+            for i, chunk in enumerate(_chunks(src, chunk_size, progress)):
+                estimate = (_estimate_total(src, chunk) or chunk.height) if i == 0 else 0
+                shaped = shape(chunk, ctx)
+                good = shaped.good
+                linked = (
+                    good.select(
+                        pl.col("exporter_facility_id").is_not_null().sum()
+                        + pl.col("importer_facility_id").is_not_null().sum()
+                    ).item()
+                    if good.height
+                    else 0
+                )
+                shaped.good = good.clear()
+                if stager is None:
+                    yield estimate, shaped, linked, good
+                    continue
+                if estimate:
+                    stager.plan(estimate)
+                yield estimate, shaped, linked, stager.add(good)
+            if stager is not None:
+                yield 0, None, 0, stager.seal()
+        finally:
+            if stager is not None:
+                stager.close()
 
-    # Reading and shaping the next batch (polars, GIL released) overlaps the database write
-    # of this one (sqlite3 releases the GIL while stepping; psycopg while copying).
-    for estimate, _chunk, shaped in _prefetch(shaped_chunks()):
-        if estimate:
-            writer.defer_indexes(estimate)
-        report.rows_total += shaped.rows
-        _store_quarantine(conn, ctx, shaped, report, reasons)
-        good = shaped.good
-        if good.height:
-            inserted = writer.write(good)
+    # Reading, shaping and staging the next batch (polars and ADBC, GIL released) overlap
+    # the database write of the previous one (sqlite3 releases the GIL while stepping;
+    # psycopg while copying).
+    items = _prefetch(shaped_chunks())
+    try:
+        for estimate, shaped, linked, rows in items:
+            if estimate:
+                writer.defer_indexes(estimate)
+            if shaped is not None:
+                report.rows_total += shaped.rows
+                _store_quarantine(conn, ctx, shaped, report, reasons)
+                report.linked += linked
+            if rows is None:
+                continue
+            offered, inserted = writer.write(rows)
             report.rows_loaded += inserted
-            report.rows_duplicate += good.height - inserted
-            report.linked += good.select(
-                pl.col("exporter_facility_id").is_not_null().sum()
-                + pl.col("importer_facility_id").is_not_null().sum()
-            ).item()
+            report.rows_duplicate += offered - inserted
+    finally:
+        items.close()
     writer.finish()
     report.top_reasons = top_reasons(reasons)
 
@@ -345,7 +418,7 @@ def _load_shipments(
 _DONE = object()
 
 
-def _prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+def _prefetch(items: Iterator[Any], depth: int = 1) -> Generator[Any, None, None]:
     """Iterate `items` in a helper thread, `depth` items ahead; errors re-raised here."""
     q: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -364,6 +437,10 @@ def _prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
             q.put(("done", _DONE))
         except BaseException as exc:  # handed to the consumer, which re-raises it
             q.put(("error", exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a generator's finally runs here, in its own thread
 
     thread = threading.Thread(target=run, name="pwatch-ingest-reader", daemon=True)
     thread.start()
@@ -384,17 +461,105 @@ def _prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
                 thread.join(0.05)
 
 
+@dataclass
+class _Segment:
+    """A staging SQLite file holding shaped rows (table t), ready to be copied by SQL."""
+
+    path: Path
+    rows: int
+
+
+class _Stager:
+    """Writes shaped shipment rows into scratch SQLite files through ADBC (Arrow, bound in C),
+    from the reader thread. The load's own connection then ATTACHes each sealed file and
+    copies it with one INSERT ... SELECT inside the load's transaction: the registry is only
+    ever written by that transaction; the scratch files are outside it (no journal, deleted
+    after the load; one left behind by a kill -9 holds nothing the registry depends on).
+
+    A connection cannot see tables created after it first read an attached file, so every
+    handover is a new file; SQLite allows 10 attached files, so a big load is cut into at
+    most _MAX_SEGMENTS files (the last takes whatever the size estimate missed)."""
+
+    def __init__(self, adbc: Any, chunk_size: int) -> None:
+        self._adbc = adbc
+        self._dir = Path(tempfile.mkdtemp(prefix="pwatch-stage-"))
+        self._chunk_size = chunk_size
+        self._per_segment = 1  # chunks per file, set by plan()
+        self._made = 0
+        self._chunks_in_current = 0
+        self._rows_in_current = 0
+        self._conn: Any = None
+        self._path: Path | None = None
+
+    @classmethod
+    def for_writer(cls, writer: _ShipmentWriter, chunk_size: int) -> _Stager | None:
+        if writer.dialect != "sqlite":
+            return None
+        try:
+            import adbc_driver_sqlite.dbapi as adbc
+        except ImportError:  # pragma: no cover - a declared dependency; executemany then
+            return None
+        return cls(adbc, chunk_size)
+
+    def plan(self, estimate: int) -> None:
+        chunks = max(1, -(-estimate // max(self._chunk_size, 1)))
+        self._per_segment = max(1, -(-chunks // (_MAX_SEGMENTS - 1)))
+
+    def add(self, good: pl.DataFrame) -> _Segment | None:
+        """Stage `good`; returns the file to copy now when this chunk completes one."""
+        if good.height:
+            if self._conn is None:
+                self._made += 1
+                self._path = self._dir / f"stage{self._made}.db"
+                self._conn = self._adbc.connect(str(self._path), autocommit=True)
+                cur = self._conn.cursor()
+                cur.execute("PRAGMA journal_mode = OFF")
+                cur.execute("PRAGMA synchronous = OFF")
+                cur.close()
+            table = good.select(_STAGED).to_arrow(compat_level=pl.CompatLevel.oldest())
+            cur = self._conn.cursor()
+            cur.adbc_ingest("t", table, mode="create_append")
+            cur.close()
+            self._rows_in_current += good.height
+        self._chunks_in_current += 1
+        if self._chunks_in_current >= self._per_segment and self._made < _MAX_SEGMENTS:
+            return self.seal()
+        return None
+
+    def seal(self) -> _Segment | None:
+        self._chunks_in_current = 0
+        if self._conn is None or self._path is None:
+            return None
+        self._conn.close()
+        self._conn = None
+        seg = _Segment(self._path, self._rows_in_current)
+        self._rows_in_current = 0
+        return seg
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def remove(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
 class _ShipmentWriter:
     """Bulk insert of shaped shipment rows through the raw DBAPI connection (same transaction).
 
     (source, shipment_id) already present (in the registry or earlier in the file) is skipped
-    by ON CONFLICT DO NOTHING; the number actually inserted is returned."""
+    by ON CONFLICT DO NOTHING; write() returns (rows offered, rows actually inserted)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, batch_id: int, file_hash: str) -> None:
+        if not file_hash.isalnum():  # a SHA-256 hex digest; never anything to quote
+            raise ValueError("unexpected file hash")
         self.conn = conn
+        self._consts = f"{int(batch_id)}, '{file_hash}'"
         self.dialect = conn.dialect.name
         self.raw = conn.connection.driver_connection
         self._deferred: list[tuple[str, str]] = []
+        self._attached: list[str] = []
         cols = ", ".join(SHIPMENT_COLUMNS)
         if self.dialect == "postgresql":
             cur = self.raw.cursor()  # type: ignore[union-attr]
@@ -414,7 +579,7 @@ class _ShipmentWriter:
             cur.execute("PRAGMA threads = 2")  # index builds sort with a helper thread
             cur.close()
             # batch_id and file_hash are the same on every row: inlined, not bound per row.
-            self._bound = [c for c in SHIPMENT_COLUMNS if c not in ("batch_id", "file_hash")]
+            self._bound = list(_STAGED)
 
     def defer_indexes(self, expected_rows: int) -> None:
         """For a load bigger than the table, drop the secondary indexes now and rebuild them in
@@ -442,18 +607,38 @@ class _ShipmentWriter:
                 cur.execute(f'DROP INDEX "{name}"')
         cur.close()
 
-    def write(self, good: pl.DataFrame) -> int:
+    def write(self, rows: pl.DataFrame | _Segment) -> tuple[int, int]:
+        """Insert one chunk (a frame) or one staged file; (rows offered, rows inserted)."""
+        if isinstance(rows, _Segment):
+            return rows.rows, self._copy_segment(rows)
+        if not rows.height:
+            return 0, 0
         if self.dialect == "postgresql":
-            return self._write_pg(good)
-        batch_id = int(good.get_column("batch_id")[0])
-        file_hash = str(good.get_column("file_hash")[0])
-        if not file_hash.isalnum():  # a SHA-256 hex digest; never anything to quote
-            raise ValueError("unexpected file hash")
-        sql = (
+            return rows.height, self._write_pg(rows)
+        return rows.height, self._write_sqlite(rows)
+
+    def _insert_sql(self, values: str) -> str:
+        return (
             f"INSERT INTO shipments ({', '.join([*self._bound, 'batch_id', 'file_hash'])}) "
-            f"VALUES ({', '.join('?' * len(self._bound))}, {batch_id}, '{file_hash}') "
+            f"{values.format(consts=self._consts)} "
             "ON CONFLICT (source, shipment_id) DO NOTHING"
         )
+
+    def _copy_segment(self, seg: _Segment) -> int:
+        alias = f"pwatch_stage{len(self._attached) + 1}"
+        cur = self.raw.cursor()  # type: ignore[union-attr]
+        # Only read by this transaction (which writes nothing but the registry).
+        cur.execute(f"ATTACH DATABASE ? AS {alias}", (str(seg.path),))
+        self._attached.append(alias)
+        cols = ", ".join(self._bound)
+        # WHERE true: SQLite's parser needs it before an upsert clause on INSERT ... SELECT.
+        cur.execute(self._insert_sql(f"SELECT {cols}, {{consts}} FROM {alias}.t WHERE true"))
+        inserted = int(cur.rowcount)
+        cur.close()
+        return inserted
+
+    def _write_sqlite(self, good: pl.DataFrame) -> int:
+        sql = self._insert_sql(f"VALUES ({', '.join('?' * len(self._bound))}, {{consts}})")
         cur = self.raw.cursor()  # type: ignore[union-attr]
         step = 50_000
         inserted = 0
@@ -464,6 +649,19 @@ class _ShipmentWriter:
             inserted += cur.rowcount
         cur.close()
         return inserted
+
+    def release(self, stager: _Stager) -> None:
+        """After the transaction ended (either way): detach the scratch files, delete them."""
+        try:
+            cur = self.raw.cursor()  # type: ignore[union-attr]
+            for alias in self._attached:
+                cur.execute(f"DETACH DATABASE {alias}")
+            cur.close()
+            self._attached = []
+        except Exception:  # a broken connection: never hand it back with files attached
+            self.conn.invalidate()
+        finally:
+            stager.remove()
 
     def _write_pg(self, good: pl.DataFrame) -> int:
         cols = ", ".join(SHIPMENT_COLUMNS)

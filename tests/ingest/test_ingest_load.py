@@ -319,3 +319,34 @@ def test_failure_with_deferred_indexes_restores_them(
     monkeypatch.setattr(load_mod._ShipmentWriter, "finish", real)
     assert load_file(engine, path, "shipments", chunk_size=10).rows_loaded == 29
     assert indexes() == before
+
+
+def test_staged_load_in_many_segments(
+    engine: Engine, feed: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """SQLite loads go through scratch files (ADBC) copied by INSERT ... SELECT in the load's
+    transaction: more chunks than attachable files, in-file and registry duplicates, row order
+    (the first occurrence wins) and no scratch file left behind."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "scratch"))
+    (tmp_path / "scratch").mkdir()
+    rows = [shipment(i, quantity=str(i)) for i in range(1, 120)]
+    rows += [shipment(5, quantity="999"), shipment(200, quantity="-1")]  # duplicate, bad
+    path = feed(rows)
+    rep = load_file(engine, path, "shipments", chunk_size=7)  # 18 chunks
+    assert (rep.rows_total, rep.rows_loaded, rep.rows_duplicate, rep.rows_quarantined) == (
+        121,
+        119,
+        1,
+        1,
+    )
+    got = _shipments(engine)
+    assert got["S5"].quantity == 5.0 and got["S5"].row_number == 5
+    assert {s.batch_id for s in got.values()} == {rep.batch_id}
+    assert {s.file_hash for s in got.values()} == {rep.file_hash}
+    again = feed([shipment(i, quantity=str(i)) for i in range(110, 130)], name="more.csv")
+    rep2 = load_file(engine, again, "shipments", source="ship", chunk_size=3)
+    assert (rep2.rows_loaded, rep2.rows_duplicate) == (10, 10)
+    assert _count(engine, Shipment) == 129
+    assert list((tmp_path / "scratch").iterdir()) == []

@@ -7,7 +7,6 @@ whole frames with polars expressions (group_by, rolling windows, joins), never r
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +37,6 @@ __all__ = [
     "Detector",
     "declared_quantity_exceeded",
     "designer_analogue",
-    "early_warnings",
     "export_never_arrived",
     "masked_listed_substance",
     "mirror_quantity_gap",
@@ -731,43 +729,6 @@ def designer_analogue(ctx: Context, cfg: DesignerAnalogueConfig) -> pl.DataFrame
         cfg,
         ["products", "importers", "count", "total_kg", "first_date", "listed_parent"],
     )
-
-
-def early_warnings(ctx: Context) -> pl.DataFrame:
-    """One early-warning record per designer-precursor name seen in the feed (for the registry)."""
-    s = ctx.shipments.filter(pl.col("designer").is_not_null())
-    schema: dict[str, Any] = {
-        "name_key": pl.String, "name": pl.String, "nearest_cas": pl.String, "similarity": pl.Float64,
-        "explanation": pl.String, "first_seen": pl.Date, "last_seen": pl.Date,
-        "shipment_count": pl.Int64, "total_kg": pl.Float64, "parties": pl.List(pl.String),
-        "countries": pl.List(pl.String),
-    }  # fmt: skip
-    if s.height == 0:
-        return pl.DataFrame(schema=schema)
-    key = pl.col("product").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
-    parents = {d: surveillance_parent(d) or d for d in s["designer"].unique().to_list()}
-    g = (
-        s.with_columns(key.alias("_k"))
-        .group_by("_k")
-        .agg(
-            pl.col("product").first().alias("name"),
-            pl.col("designer").first().alias("_d"),
-            pl.col("screen_score").max().alias("similarity"),
-            pl.col("screen_explanation").drop_nulls().first().alias("explanation"),
-            pl.col("date").min().alias("first_seen"),
-            pl.col("date").max().alias("last_seen"),
-            pl.len().cast(pl.Int64).alias("shipment_count"),
-            pl.col("quantity_kg").sum().alias("total_kg"),
-            pl.concat_list("exporter", "importer").explode().drop_nulls().unique().sort().head(20).alias("parties"),
-            pl.concat_list("exporter_country", "importer_country").explode().drop_nulls().unique().sort().alias("countries"),
-        )
-        .with_columns(
-            pl.col("_k").map_elements(lambda k: hashlib.sha256(k.encode()).hexdigest(), return_dtype=pl.String).alias("name_key"),
-            pl.col("_d").replace_strict(parents, default=pl.col("_d"), return_dtype=pl.String).alias("nearest_cas"),
-        )
-        .sort("name_key")
-    )  # fmt: skip
-    return g.select(list(schema))
 
 
 # --------------------------------------------------------------------------------- registry

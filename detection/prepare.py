@@ -7,7 +7,7 @@ distinct (product, cas) pairs only, never per record.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -16,7 +16,7 @@ from detection.config import ExportNeverArrivedConfig, MaskedNameConfig, MirrorG
 from detection.parties import normalise_party
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
 from detection.screening import screen_frame
-from detection.screening.watchlist import load_watchlist
+from detection.screening.watchlist import Substance, load_watchlist
 from detection.surveillance import SURVEILLANCE, SURVEILLANCE_IDS
 
 __all__ = ["Context", "Screener", "default_screener", "prepare"]
@@ -46,14 +46,15 @@ def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFram
     return frame.select(cols)
 
 
-def default_screener(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Screen distinct (product, cas) pairs with the surveillance list as extra substances."""
+def default_screener(pairs: pl.DataFrame, extra: Sequence[Substance] = ()) -> pl.DataFrame:
+    """Screen distinct (product, cas) pairs with the surveillance list (and `extra`, e.g.
+    analogues a supervisor promoted to the watchlist) as extra substances."""
     if pairs.height == 0:
         return pairs.with_columns(
             pl.lit(None, dtype=pl.String).alias(c)
             for c in ("verdict", "substance_cas", "substance_name", "method", "explanation")
         ).with_columns(pl.lit(None, dtype=pl.Float64).alias("score"))
-    return screen_frame(pairs, name_col="product", cas_col="cas", extra=SURVEILLANCE)
+    return screen_frame(pairs, name_col="product", cas_col="cas", extra=(*SURVEILLANCE, *extra))
 
 
 Screener = Callable[[pl.DataFrame], pl.DataFrame]

@@ -22,7 +22,6 @@ import polars as pl
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from detection.detectors import early_warnings
 from detection.prepare import default_screener
 from detection.run import configs, prepare_for, run_detectors
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
@@ -137,13 +136,21 @@ class _CachedScreener:
     """Screens only (product, cas) pairs without a current cached verdict; remembers new ones."""
 
     def __init__(self, session: Session) -> None:
+        from registry.early_warning import promoted_substances
+
         self.session = session
+        # Analogues promoted to the watchlist screen as controlled; a promotion must
+        # invalidate every cached verdict, so the promoted list is part of the version.
+        self.extra = promoted_substances(session)
+        promoted = ",".join(sorted(f"{p.cas}:{p.smiles}" for p in self.extra))
         self.version = _screen_version()
+        if promoted:
+            self.version = hashlib.sha256(f"{self.version}|{promoted}".encode()).hexdigest()[:16]
         self.new_rows = 0
 
     def __call__(self, pairs: pl.DataFrame) -> pl.DataFrame:
         if pairs.height == 0:
-            return default_screener(pairs)
+            return default_screener(pairs, self.extra)
         pairs = pairs.with_columns(
             pl.struct("product", "cas")
             .map_elements(lambda r: _text_hash(r["product"], r["cas"]), return_dtype=pl.String)
@@ -174,7 +181,7 @@ class _CachedScreener:
         )
         hit = pairs.join(cached, on="_h", how="inner")
         miss = pairs.join(cached.select("_h"), on="_h", how="anti")
-        fresh = default_screener(miss.select("product", "cas")) if miss.height else None
+        fresh = default_screener(miss.select("product", "cas"), self.extra) if miss.height else None
         parts = [hit.drop("_h")]
         if fresh is not None and fresh.height:
             fresh = fresh.join(miss, on=["product", "cas"], how="left", nulls_equal=True)
@@ -238,7 +245,7 @@ def run_detection(
         alerts = run_detectors(ctx, overrides, progress=progress)
         summary = RunSummary(run.id, ships.height, 0.0, screened_new=screener.new_rows)
         _upsert(session, alerts, run.id, now, summary)
-        summary.early_warnings = _upsert_early_warnings(session, early_warnings(ctx))
+        summary.early_warnings = _record_early_warnings(session, ctx.shipments)
         run.finished_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         run.alerts_new = summary.new
         run.alerts_updated = summary.updated
@@ -357,43 +364,41 @@ def _upsert(
         session.execute(insert(AlertShipment), new_links)
 
 
-def _upsert_early_warnings(session: Session, ew: pl.DataFrame) -> int:
-    """Designer-precursor names seen: insert new ones, refresh counts; status stays with triage."""
-    if ew.height == 0:
+def _record_early_warnings(session: Session, shipments: pl.DataFrame) -> int:
+    """Designer-precursor names seen become (or refresh) early-warning records, with the
+    structure the screen read, so a supervisor can promote them to the watchlist."""
+    from detection.screening import screen_names
+    from detection.surveillance import surveillance_parent
+    from registry.early_warning import name_key, record_early_warnings
+
+    seen = shipments.filter(pl.col("designer").is_not_null())
+    if seen.height == 0:
         return 0
+    names = seen["product"].unique().to_list()
+    # Names already on record with a structure need no second structure read.
     known = {
-        k: i
-        for k, i in session.execute(
-            select(EarlyWarning.name_key, EarlyWarning.id).where(
-                EarlyWarning.name_key.in_(ew["name_key"].to_list())
-            )
-        ).all()
+        k
+        for (k,) in session.execute(
+            select(EarlyWarning.name_key).where(EarlyWarning.smiles.is_not(None))
+        )
     }
-    for r in ew.iter_rows(named=True):
-        values = {
-            "name": r["name"],
-            "nearest_cas": r["nearest_cas"],
-            "similarity": r["similarity"],
-            "explanation": r["explanation"],
-            "first_seen": r["first_seen"],
-            "last_seen": r["last_seen"],
-            "shipment_count": int(r["shipment_count"]),
-            "total_kg": float(r["total_kg"] or 0.0),
-            "parties": list(r["parties"] or []),
-            "countries": list(r["countries"] or []),
-        }
-        if r["name_key"] in known:
-            session.execute(
-                update(EarlyWarning)
-                .where(EarlyWarning.id == known[r["name_key"]])
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-        else:
-            session.execute(
-                insert(EarlyWarning).values(name_key=r["name_key"], status="new", **values)
-            )
-    return ew.height
+    todo = [n for n in names if name_key(n) not in known]
+    structure = pl.DataFrame(
+        schema={"product": pl.String(), "smiles": pl.String(), "nearest_similarity": pl.Float64()}
+    )
+    if todo:
+        structure = screen_names(todo).select(
+            pl.col("name").alias("product"), "smiles", "nearest_similarity"
+        )
+    parents = {d: surveillance_parent(d) or d for d in seen["designer"].unique().to_list()}
+    rows = seen.select(
+        "product",
+        pl.col("designer").replace_strict(parents, return_dtype=pl.String).alias("substance_cas"),
+        pl.col("screen_explanation").alias("explanation"),
+        "date", "quantity_kg", "shipment_id", "exporter", "importer",
+        "exporter_country", "importer_country",
+    ).join(structure, on="product", how="left")  # fmt: skip
+    return record_early_warnings(session, rows)
 
 
 def alerts_frame(engine: Engine, status: str | None = None) -> pl.DataFrame:

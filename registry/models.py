@@ -223,7 +223,7 @@ class Shipment(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(200))
     shipment_id: Mapped[str] = mapped_column(String(200))
-    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    date: Mapped[dt.date] = mapped_column(Date)  # no index: nothing seeks by date (0002)
     exporter: Mapped[str] = mapped_column(Text)
     exporter_norm: Mapped[str] = mapped_column(String(500))
     exporter_country: Mapped[str] = mapped_column(String(3))
@@ -245,7 +245,7 @@ class Shipment(Base):
     importer_facility_id: Mapped[str | None] = mapped_column(String(100), index=True)
     importer_link_score: Mapped[float | None] = mapped_column(Float)
     importer_link_method: Mapped[str | None] = mapped_column(String(32))
-    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"))  # no index (0002)
     file_hash: Mapped[str] = mapped_column(String(64))
     row_number: Mapped[int] = mapped_column(BigInteger)
 

@@ -171,14 +171,24 @@ def test_inspector_proposes_supervisor_approves(console) -> None:  # type: ignor
         expect(page.get_by_text("Claim recorded")).to_be_visible()
         _click_key(page, f"t_start_review_{alert_id}")
         expect(page.get_by_text("Start review recorded")).to_be_visible()
-        page.locator(f".st-key-t_reason_{alert_id}").click()
+        reason = page.locator(f".st-key-t_reason_{alert_id}")
+        reason.click()
         page.get_by_role("option", name=re.compile("Data error in the feed")).click()
         _settle(page)
+        expect(reason.locator("input")).to_have_value(re.compile("Data error in the feed"))
         note = page.locator(f".st-key-t_dnote_{alert_id} textarea")
         note.fill("Duplicate rows in the feed; the authority confirmed.")
         note.press("Control+Enter")
         _settle(page)
+        page.get_by_role("heading", name="Triage").click()  # blur: the note is sent
+        _settle(page)
+        expect(note).to_have_value("Duplicate rows in the feed; the authority confirmed.")
         _click_key(page, f"t_dismiss_{alert_id}")
+        try:
+            expect(page.get_by_text("Dismiss recorded")).to_be_visible()
+        except AssertionError:
+            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
+            raise
         expect(page.get_by_text("Dismiss recorded")).to_be_visible()
         status = page.locator('[data-testid="stMetric"]').filter(has_text="Status")
         expect(status).to_contain_text(re.compile("pending dismissal|dismissed"))

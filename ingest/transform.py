@@ -88,11 +88,6 @@ class Shaped:
     rows: int
 
 
-def _clean(expr: pl.Expr) -> pl.Expr:
-    s = expr.str.strip_chars()
-    return pl.when(s.str.len_bytes() == 0).then(None).otherwise(s)
-
-
 def _map_distinct(
     frame: pl.DataFrame, col: str, fn: Callable[[str], Any], dtype: pl.DataType
 ) -> pl.Expr:
@@ -126,29 +121,43 @@ def _number(expr: pl.Expr, decimal_comma: bool) -> pl.Expr:
     return pl.when(ok).then(s.cast(pl.Float64, strict=False)).otherwise(None)
 
 
-Reason = tuple[pl.Expr, pl.Expr]  # (row fails, message) - messages built for failing rows only
+# (row may fail, message). The test may be a cheap superset (a byte length for a character
+# limit): a row it flags whose messages are all null is not quarantined. Messages are built
+# for the flagged rows only.
+Reason = tuple[pl.Expr, pl.Expr]
 
 
 def _r(cond: pl.Expr, message: pl.Expr) -> Reason:
     return (cond.fill_null(False), message)
 
 
-def _with_reasons(frame: pl.DataFrame, reasons: list[Reason]) -> pl.DataFrame:
-    """Add `__reasons` (list of messages); formatting runs only on the rows that fail."""
+def _too_long(col: pl.Expr, limit: int, message: pl.Expr) -> Reason:
+    """More than `limit` characters: tested on the byte length (free: string offsets), counted
+    in characters only on the rows that have more bytes than that."""
+    return _r(col.str.len_bytes() > limit, pl.when(col.str.len_chars() > limit).then(message))
+
+
+def _with_reasons(
+    frame: pl.DataFrame, reasons: list[Reason], raw: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(good rows, bad rows with `__reasons`, their list of messages); the raw source columns
+    (`raw`, needed by the tests and messages only) are dropped from the good rows."""
     failing = pl.any_horizontal([c for c, _ in reasons])
     frame = frame.with_columns(failing.alias("__bad"))
+    good = frame.filter(~pl.col("__bad")).drop([*raw, "__bad"])
     bad = frame.filter(pl.col("__bad"))
-    good = frame.filter(~pl.col("__bad")).with_columns(
-        pl.lit([], dtype=pl.List(pl.String)).alias("__reasons")
-    )
-    if bad.height:
-        bad = bad.with_columns(
-            pl.concat_list([pl.when(c).then(m) for c, m in reasons])
-            .list.drop_nulls()
-            .alias("__reasons")
-        )
-        return pl.concat([good, bad], how="vertical").drop("__bad")
-    return good.drop("__bad")
+    if not bad.height:
+        return good, bad.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("__reasons"))
+    bad = bad.with_columns(
+        pl.concat_list([pl.when(c).then(m) for c, m in reasons])
+        .list.drop_nulls()
+        .alias("__reasons")
+    ).drop("__bad")
+    flagged_only = bad.filter(pl.col("__reasons").list.len() == 0)
+    if flagged_only.height:
+        good = pl.concat([good, flagged_only.drop([*raw, "__reasons"])]).sort("__row")
+        bad = bad.filter(pl.col("__reasons").list.len() > 0)
+    return good, bad
 
 
 def _common_reasons(frame: pl.DataFrame, ctx: Context) -> list[Reason]:
@@ -156,8 +165,9 @@ def _common_reasons(frame: pl.DataFrame, ctx: Context) -> list[Reason]:
     for i, name in enumerate(ctx.columns):
         c = f"c{i}"
         reasons.append(
-            _r(
-                pl.col(c).str.len_chars() > MAX_FIELD_CHARS,
+            _too_long(
+                pl.col(c),
+                MAX_FIELD_CHARS,
                 pl.format(
                     "field '{}' is {} characters long (limit {})",
                     pl.lit(name[:60]),
@@ -187,8 +197,9 @@ def _common_reasons(frame: pl.DataFrame, ctx: Context) -> list[Reason]:
             reasons.append(_r(pl.col(spec.name).is_null(), pl.lit(f"missing {spec.name}")))
         if spec.max_len and spec.name in ctx.mapping:
             reasons.append(
-                _r(
-                    pl.col(spec.name).str.len_chars() > spec.max_len,
+                _too_long(
+                    pl.col(spec.name),
+                    spec.max_len,
                     pl.lit(f"{spec.name} longer than {spec.max_len} characters"),
                 )
             )
@@ -197,14 +208,22 @@ def _common_reasons(frame: pl.DataFrame, ctx: Context) -> list[Reason]:
 
 def _canonical_frame(chunk: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     exprs: list[pl.Expr] = [pl.col("__row")]
+    mapped: list[str] = []
     for spec in fields_of(ctx.kind):
         src = ctx.src(spec.name)
-        exprs.append(
-            (_clean(pl.col(src)) if src else pl.lit(None, dtype=pl.String)).alias(spec.name)
-        )
+        if src:
+            exprs.append(pl.col(src).str.strip_chars().alias(spec.name))
+            mapped.append(spec.name)
+        else:
+            exprs.append(pl.lit(None, dtype=pl.String).alias(spec.name))
     extras = [pl.col(c) for c in chunk.columns if c.startswith("x")]
     lengths = [pl.col(c) for c in chunk.columns if c.startswith("c")]
-    return chunk.select(*exprs, *lengths, *extras)
+    frame = chunk.select(*exprs, *lengths, *extras)
+    # Empty once stripped -> null: a second pass over the stripped values (one when/then
+    # around the stripping expression costs twice as much).
+    return frame.with_columns(
+        pl.when(pl.col(n).str.len_bytes() > 0).then(pl.col(n)).alias(n) for n in mapped
+    )
 
 
 def shape(chunk: pl.DataFrame, ctx: Context) -> Shaped:
@@ -215,9 +234,9 @@ def shape(chunk: pl.DataFrame, ctx: Context) -> Shaped:
 
 
 def _split(
-    chunk: pl.DataFrame, frame: pl.DataFrame, ctx: Context
-) -> tuple[pl.DataFrame, list[tuple[int, dict[str, Any], list[str]]]]:
-    bad = frame.filter(pl.col("__reasons").list.len() > 0)
+    chunk: pl.DataFrame, bad: pl.DataFrame, ctx: Context
+) -> list[tuple[int, dict[str, Any], list[str]]]:
+    """The quarantine records (row, raw values, reasons) of the bad rows."""
     quarantined: list[tuple[int, dict[str, Any], list[str]]] = []
     if bad.height:
         raw_cols = [c for c in chunk.columns if c != "__row"]
@@ -236,8 +255,7 @@ def _split(
                     v = v[:_RAW_SHOWN] + f"...[truncated, {len(v)} characters]"
                 raw[names[c]] = v
             quarantined.append((int(rec["__row"]), raw, list(rec["__reasons"])))
-    good = frame.filter(pl.col("__reasons").list.len() == 0)
-    return good, quarantined
+    return quarantined
 
 
 def _cas_findings(frame: pl.DataFrame) -> list[tuple[int, str, str, str]]:
@@ -424,8 +442,9 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
         _r(pl.col("__source").str.len_chars() > 200, pl.lit("source longer than 200 characters")),
         _r(pl.col("__unit").str.len_chars() > 32, pl.lit("unit longer than 32 characters")),
     ]
-    frame = _with_reasons(frame, reasons)
-    good, quarantined = _split(chunk, frame, ctx)
+    raw = [c for c in chunk.columns if c != "__row" and c in frame.columns]
+    good, bad = _with_reasons(frame, reasons, raw)
+    quarantined = _split(chunk, bad, ctx)
     findings = _cas_findings(good)
     good = good.with_columns(
         pl.col("__exc").alias("exporter_country"),
@@ -529,8 +548,9 @@ def _shape_facilities(chunk: pl.DataFrame, ctx: Context) -> Shaped:
             pl.format("impossible lon '{}'", _shown(pl.col("lon"))),
         ),
     ]
-    frame = _with_reasons(frame, reasons)
-    good, quarantined = _split(chunk, frame, ctx)
+    raw = [c for c in chunk.columns if c != "__row" and c in frame.columns]
+    good, bad = _with_reasons(frame, reasons, raw)
+    quarantined = _split(chunk, bad, ctx)
     findings = _cas_findings(good)
     out = good.select(
         "facility_id",

@@ -350,3 +350,16 @@ def test_staged_load_in_many_segments(
     assert (rep2.rows_loaded, rep2.rows_duplicate) == (10, 10)
     assert _count(engine, Shipment) == 129
     assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_field_limit_counts_characters_not_bytes(engine: Engine, feed: Callable[..., Path]) -> None:
+    from ingest.transform import MAX_FIELD_CHARS
+
+    wide = "é" * (MAX_FIELD_CHARS - 10)  # more bytes than the limit, fewer characters
+    rows = [shipment(1, product=wide), shipment(2, product="x" * (MAX_FIELD_CHARS + 1))]
+    rows += [shipment(3)]
+    rep = load_file(engine, feed(rows), "shipments")
+    assert (rep.rows_loaded, rep.rows_quarantined) == (2, 1)
+    got = _shipments(engine)
+    assert set(got) == {"S1", "S3"} and got["S1"].product == wide
+    assert got["S1"].row_number == 1 and got["S3"].row_number == 3

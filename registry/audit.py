@@ -42,15 +42,21 @@ def _lock_head(session: Session) -> AuditHead:
     if head is None:
         # The first appends on a fresh registry race to create the head (a plain INSERT made
         # all but one fail with a duplicate key): create it unless it exists, then lock it.
+        values = {"id": 1, "last_event_id": None, "last_hash": GENESIS}
         if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as insert_new
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            session.execute(
+                pg_insert(AuditHead).values(values).on_conflict_do_nothing(index_elements=["id"])
+            )
         else:
-            from sqlalchemy.dialects.sqlite import insert as insert_new
-        session.execute(
-            insert_new(AuditHead)
-            .values(id=1, last_event_id=None, last_hash=GENESIS)
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            session.execute(
+                sqlite_insert(AuditHead)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
         head = session.scalars(stmt).one()
     return head
 

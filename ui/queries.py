@@ -227,9 +227,7 @@ def queue_options(session: Session) -> dict[str, list[Any]]:
     names = dict(
         session.execute(
             select(SubstanceRow.cas, SubstanceRow.name).where(SubstanceRow.cas.in_(cas))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     users = list(
         session.scalars(

@@ -46,6 +46,14 @@ def setup(url: str, n_alerts: int = 50) -> list[str]:
 
 
 def worker(url: str, username: str, seconds: float, seed: int, out: Any) -> None:
+    """Run the load as one user; an unexpected error is reported, never swallowed."""
+    try:
+        _work(url, username, seconds, seed, out)
+    except Exception as exc:
+        out.put(json.dumps({"user": username, "error": f"{type(exc).__name__}: {exc}"}))
+
+
+def _work(url: str, username: str, seconds: float, seed: int, out: Any) -> None:
     """Hammer random alerts with whatever this user may do; report every outcome."""
     from registry.db import make_engine, session_scope
     from registry.errors import PermissionDenied, RegistryError, StaleAlert, TransitionNotAllowed
@@ -105,6 +113,9 @@ def run(url: str, seconds: float) -> dict[str, Any]:
     reports = [json.loads(queue.get(timeout=seconds + 120)) for _ in procs]
     for p in procs:
         p.join(timeout=60)
+    errors = [f"{r['user']}: {r['error']}" for r in reports if "error" in r]
+    if errors:
+        raise RuntimeError("load workers failed: " + "; ".join(errors))
     return {"reports": reports, "seconds": time.monotonic() - start}
 
 

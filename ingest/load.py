@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import queue
 import shutil
 import tempfile
@@ -482,7 +483,8 @@ class _Stager:
 
     def __init__(self, adbc: Any, chunk_size: int) -> None:
         self._adbc = adbc
-        self._dir = Path(tempfile.mkdtemp(prefix="pwatch-stage-"))
+        _remove_orphan_staging()
+        self._dir = Path(tempfile.mkdtemp(prefix=f"pwatch-stage-{os.getpid()}-"))
         self._chunk_size = chunk_size
         self._per_segment = 1  # chunks per file, set by plan()
         self._made = 0
@@ -543,6 +545,19 @@ class _Stager:
 
     def remove(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _remove_orphan_staging() -> None:
+    """Scratch directories left by a load that was killed (kill -9, power loss): removed once
+    the process named in the directory is gone."""
+    for d in Path(tempfile.gettempdir()).glob("pwatch-stage-*-*"):
+        try:
+            pid = int(d.name.split("-")[2])
+            os.kill(pid, 0)  # raises if there is no such process
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except (ValueError, OSError):
+            continue  # not ours to judge, or another user's live process
 
 
 class _ShipmentWriter:

@@ -363,3 +363,23 @@ def test_field_limit_counts_characters_not_bytes(engine: Engine, feed: Callable[
     got = _shipments(engine)
     assert set(got) == {"S1", "S3"} and got["S1"].product == wide
     assert got["S1"].row_number == 1 and got["S3"].row_number == 3
+
+
+def test_scratch_left_by_a_killed_load_is_removed(
+    engine: Engine, feed: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import os
+    import tempfile
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("scratch files are SQLite's")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    dead = scratch / "pwatch-stage-999999999-abc"  # no such process
+    alive = scratch / f"pwatch-stage-{os.getppid()}-abc"  # a live process: left alone
+    for d in (dead, alive):
+        d.mkdir()
+        (d / "stage1.db").write_bytes(b"x")
+    load_file(engine, feed([shipment(1)]), "shipments")
+    assert sorted(p.name for p in scratch.iterdir()) == [alive.name]

@@ -150,8 +150,10 @@ def _assert_one_clear_line(code: int, stderr: str) -> None:
     assert all(line == "detecting..." or line.startswith("  ") for line in lines[:-1]), stderr
 
 
-def _when_in_transaction(url: str, _seen: list[str]) -> bool:
-    return _in_transaction(url)
+def _when_in_transaction(url: str, seen: list[str]) -> bool:
+    # Only once detection itself has started: the schema check before it also opens a short
+    # transaction, and killing that pooled connection lets detect reconnect and succeed.
+    return any(line.strip() == "detecting..." for line in seen) and _in_transaction(url)
 
 
 def _after_load_step(url: str, seen: list[str]) -> bool:

@@ -88,9 +88,10 @@ class SourceFile:
                 quote_char='"',
                 raise_if_empty=False,
             )
-            # A blank line is not a record.
-            return lf.filter(~pl.all_horizontal(pl.all().is_null())).with_row_index(
-                "__row", offset=1
+            # A blank line (or a row of empty fields: nothing in it to load or lose) is not a
+            # record; rows are numbered before it is dropped, so numbers stay the source's.
+            return lf.with_row_index("__row", offset=1).filter(
+                ~pl.all_horizontal(pl.exclude("__row").is_null())
             )
         if self.fmt == "parquet":
             lf = pl.scan_parquet(self._data)
@@ -412,9 +413,9 @@ def _read_excel(data: Path, path: Path, sheet: Any) -> tuple[pl.DataFrame, list[
     body = raw.slice(1)
     body.columns = [f"c{i}" for i in range(len(header))]
     body = body.with_columns(pl.all().cast(pl.String))
-    body = body.filter(~pl.all_horizontal(pl.all().is_null()))
     body = body.with_columns(pl.all().str.strip_chars().replace("", None))
-    return body.with_row_index("__row", offset=1), header
+    body = body.with_row_index("__row", offset=1)
+    return body.filter(~pl.all_horizontal(pl.exclude("__row").is_null())), header
 
 
 def _read_json(data: Path, path: Path) -> tuple[pl.DataFrame, list[str]]:

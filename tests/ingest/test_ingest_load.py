@@ -366,13 +366,16 @@ def test_field_limit_counts_characters_not_bytes(engine: Engine, feed: Callable[
 
 
 def test_scratch_left_by_a_killed_load_is_removed(
-    engine: Engine, feed: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sqlite_engine: Engine,
+    feed: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    """Scratch staging files exist only for SQLite loads."""
     import os
     import tempfile
 
-    if engine.dialect.name != "sqlite":
-        pytest.skip("scratch files are SQLite's")
+    engine = sqlite_engine
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))

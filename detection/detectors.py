@@ -412,15 +412,16 @@ def _poisson_tail(count: pl.Series, lam: pl.Series) -> pl.Series:
     return pl.Series(poisson.sf(count.to_numpy() - 1, lam.to_numpy()))
 
 
-def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
-    """A relation shipped far more often in a short window than its normal cadence explains."""
+def _window_tails(
+    ctx: Context, window_days: int, min_history: int
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
+    """Listed shipments per relation, each relation's cadence, and its rolling windows with
+    the Poisson tail probability `p` of their counts given that cadence (None: nothing listed)."""
     cons = _listed(ctx).with_columns(_relation().alias("_relation"))
     if cons.height == 0:
-        return _empty()
-    cad = _cadence(cons).filter(pl.col("history") >= cfg.min_history)
-    w = _expected(
-        _windows(cons, cfg.window_days).join(cad, on="_relation"), cfg.window_days, ctx.as_of
-    )
+        return None
+    cad = _cadence(cons).filter(pl.col("history") >= min_history)
+    w = _expected(_windows(cons, window_days).join(cad, on="_relation"), window_days, ctx.as_of)
     w = w.filter(pl.col("baseline_shipments") >= 2)
     w = w.with_columns(
         pl.struct("w_count", "expected")
@@ -430,6 +431,15 @@ def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
         )
         .alias("p")
     )
+    return cons, cad, w
+
+
+def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
+    """A relation shipped far more often in a short window than its normal cadence explains."""
+    found = _window_tails(ctx, cfg.window_days, cfg.min_history)
+    if found is None:
+        return _empty()
+    cons, cad, w = found
     flagged = w.filter(pl.col("w_count") >= cfg.min_count, pl.col("p") <= cfg.max_tail_probability)
     if flagged.height == 0:
         return _empty()
@@ -463,22 +473,10 @@ def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
 
 def split_series(ctx: Context, cfg: SplitSeriesConfig) -> pl.DataFrame:
     """A series of orders in a few days that together are far above one usual shipment (DEA 'series of orders')."""
-    cons = _listed(ctx).with_columns(_relation().alias("_relation"))
-    if cons.height == 0:
+    found = _window_tails(ctx, cfg.window_days, cfg.min_history)
+    if found is None:
         return _empty()
-    cad = _cadence(cons).filter(pl.col("history") >= cfg.min_history)
-    w = _expected(
-        _windows(cons, cfg.window_days).join(cad, on="_relation"), cfg.window_days, ctx.as_of
-    )
-    w = w.filter(pl.col("baseline_shipments") >= 2)
-    w = w.with_columns(
-        pl.struct("w_count", "expected")
-        .map_batches(
-            lambda s: _poisson_tail(s.struct.field("w_count"), s.struct.field("expected")),
-            return_dtype=pl.Float64,
-        )
-        .alias("p")
-    )
+    cons, cad, w = found
     flagged = w.filter(
         pl.col("w_count") >= cfg.min_count,
         pl.col("w_kg") >= cfg.min_total_ratio * pl.col("usual_kg"),

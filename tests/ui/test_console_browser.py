@@ -136,7 +136,7 @@ def _settle(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def _click_key(page, key: str) -> None:  # type: ignore[no-untyped-def]
-    page.locator(f".st-key-{key} button").click()
+    page.locator(f".st-key-{key} button").last.click()  # the newest copy while rerunning
     _settle(page)
 
 
@@ -171,12 +171,14 @@ def test_inspector_proposes_supervisor_approves(console) -> None:  # type: ignor
         expect(page.get_by_text("Claim recorded")).to_be_visible()
         _click_key(page, f"t_start_review_{alert_id}")
         expect(page.get_by_text("Start review recorded")).to_be_visible()
-        reason = page.locator(f".st-key-t_reason_{alert_id}")
+        # While Streamlit reruns, a stale copy of a widget can sit beside the new one for a
+        # moment: always act on the newest (last) copy.
+        reason = page.locator(f".st-key-t_reason_{alert_id}").last
         reason.click()
         page.get_by_role("option", name=re.compile("Data error in the feed")).click()
         _settle(page)
-        expect(reason.locator("input")).to_have_value(re.compile("Data error in the feed"))
-        note = page.locator(f".st-key-t_dnote_{alert_id} textarea")
+        expect(reason.locator("input").last).to_have_value(re.compile("Data error in the feed"))
+        note = page.locator(f".st-key-t_dnote_{alert_id} textarea").last
         note.fill("Duplicate rows in the feed; the authority confirmed.")
         note.press("Control+Enter")
         _settle(page)

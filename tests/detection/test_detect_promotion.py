@@ -61,3 +61,40 @@ def test_promoted_analogue_screens_as_controlled_in_detection(
         alerts = s.scalars(select(AlertRow).where(AlertRow.substance_cas == promoted_id)).all()
         assert alerts, "after promotion the analogue's shipments must count as a listed substance"
         assert any(a.detector == "undeclared_party" for a in alerts)
+
+
+def test_screen_cli_knows_promoted_analogues_only_with_a_registry(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    fac = tmp_path / "facilities.csv"
+    fac.write_text(FACILITIES, encoding="utf-8")
+    ingest.load_file(sqlite_engine, fac, "facilities")
+    ingest.load_file(sqlite_engine, _feed(tmp_path / "feed.csv"), "shipments")
+    run_detection(sqlite_engine)
+    with session_scope(sqlite_engine) as s:
+        ew = s.scalars(select(EarlyWarning)).one()
+        promoted_id = promote(s, ew.id, add_user(s, "boss", "supervisor", "boss-pw-1")).cas
+    url = str(sqlite_engine.url)
+    runner = CliRunner()
+
+    def verdict(*db: str) -> dict:
+        res = runner.invoke(
+            app, [*db, "screen", ANALOGUE, "--format", "json"], env={"PWATCH_DATABASE_URL": ""}
+        )
+        assert res.exit_code == 0, res.stderr
+        return json.loads(res.stdout)[0]
+
+    assert verdict()["verdict"] == "analogue"  # no registry: the watchlist alone
+    with_db = verdict("--db", url)
+    assert with_db["verdict"] == "controlled"
+    assert with_db["substance_cas"] == promoted_id
+
+    res = runner.invoke(app, ["--db", f"sqlite:///{tmp_path / 'nowhere.db'}", "screen", "ANPP"])
+    assert res.exit_code != 0
+    assert "Traceback" not in res.output

@@ -1,4 +1,7 @@
-"""`pwatch screen`: screen product names against the watchlist (needs no database)."""
+"""`pwatch screen`: screen product names against the watchlist (needs no database).
+
+Given a registry (`pwatch --db URL screen ...` or PWATCH_DATABASE_URL), the analogues a
+supervisor promoted from early warning screen as controlled too, as they do in detection."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from ui.cli.common import OutputFormat, PwatchError, emit_frame, fail, user_errors
+from ui.cli.common import OutputFormat, PwatchError, emit_frame, fail, state, user_errors
 
 __all__ = ["read_names", "register"]
 
@@ -58,6 +61,21 @@ def _collect(
     return values
 
 
+def _promoted(url: str | None) -> list:
+    """Substances promoted to the watchlist in the registry at `url` (none without a URL)."""
+    if not url:
+        return []
+    from registry.db import open_registry, session_scope
+    from registry.early_warning import promoted_substances
+
+    engine = open_registry(url)
+    try:
+        with session_scope(engine) as session:
+            return promoted_substances(session)
+    finally:
+        engine.dispose()
+
+
 def register(app: typer.Typer) -> None:
     @app.command("screen")
     def screen(
@@ -70,7 +88,10 @@ def register(app: typer.Typer) -> None:
             OutputFormat.table, "--format", help="table, csv or json."
         ),
     ) -> None:
-        """Screen product names: controlled, analogue or clear, with the reason."""
+        """Screen product names: controlled, analogue or clear, with the reason.
+
+        Needs no database; with `pwatch --db URL screen ...` (or PWATCH_DATABASE_URL) the
+        analogues promoted to the watchlist in that registry count as controlled too."""
         with user_errors():
             try:
                 values = _collect(names, input_file, column)
@@ -78,7 +99,7 @@ def register(app: typer.Typer) -> None:
                 fail(str(exc))
             from detection.screening import screen_names, structure_layer_status
 
-            result = screen_names(values)
+            result = screen_names(values, extra=_promoted(state.db))
             if (result["method"] == "structure-unavailable").any():
                 typer.echo(f"warning: {structure_layer_status()[1]}", err=True)
             if fmt is OutputFormat.table:

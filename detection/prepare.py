@@ -36,6 +36,10 @@ class Context:
     declarations: pl.DataFrame
     as_of: dt.date
     substance_names: dict[str, str]
+    # Bookkeeping for incremental detection (registry/detect_store.py): the transit time
+    # pairing assumed, and how each distinct (product, cas, hs_code) resolved.
+    typical_lag: float = 14.0
+    resolved: pl.DataFrame | None = None
 
 
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -62,8 +66,10 @@ Screener = Callable[[pl.DataFrame], pl.DataFrame]
 
 def _resolve_substances(
     ship: pl.DataFrame, mcfg: MaskedNameConfig, screener: Screener
-) -> pl.DataFrame:
-    """Screen distinct (product, cas); adds substance (listed CAS), designer, plain_name, screen_*."""
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Screen distinct (product, cas); adds substance (listed CAS), designer, plain_name, screen_*.
+
+    Also returns the resolution of each distinct (product, cas, hs_code)."""
     distinct = ship.select("product", "cas", "hs_code").unique()
     if distinct.height == 0:
         return ship.with_columns(
@@ -73,7 +79,7 @@ def _resolve_substances(
             pl.lit(None, dtype=pl.String).alias("screen_method"),
             pl.lit(None, dtype=pl.Float64).alias("screen_score"),
             pl.lit(None, dtype=pl.String).alias("screen_explanation"),
-        )
+        ), pl.DataFrame()
     pairs = distinct.select(pl.col("product").fill_null(""), "cas").unique()
     # One screening call over (product, cas) and (product alone): the name-only verdict
     # tells whether the text itself names the substance (see masked_listed_substance).
@@ -158,11 +164,13 @@ def _resolve_substances(
         .then(ref_sub)
         .otherwise(pl.col("substance"))
         .alias("substance")
-    )
+    ), d
 
 
-def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> pl.DataFrame:
-    """Pair export (X) records with import (M) records: by consignment_ref, else by parties and date."""
+def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFrame, float]:
+    """Pair export (X) records with import (M) records: by consignment_ref, else by parties and date.
+
+    Also returns the typical transit time (days) the pairing by parties and date assumed."""
     cols = ["id", "date", "exp_key", "imp_key", "sub_key", "consignment_ref", "quantity_kg"]
     x = ship.filter(pl.col("flow") == "X").select(cols)
     m = ship.filter(pl.col("flow") == "M").select(cols)
@@ -236,7 +244,9 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> pl.DataFrame:
     q = ship.select("id", "quantity_kg", "date")
     return pairs.join(
         q.rename({"id": "x_id", "quantity_kg": "x_kg", "date": "x_date"}), on="x_id"
-    ).join(q.rename({"id": "m_id", "quantity_kg": "m_kg", "date": "m_date"}), on="m_id")
+    ).join(
+        q.rename({"id": "m_id", "quantity_kg": "m_kg", "date": "m_date"}), on="m_id"
+    ), typical_lag
 
 
 def _coverage(
@@ -285,14 +295,15 @@ def prepare(
     if as_of is None:
         as_of = ship["date"].max() if ship.height else dt.date.today()  # type: ignore[assignment]
     assert as_of is not None
-    ship = _resolve_substances(ship, masked, screener or default_screener).with_columns(
+    ship, resolved = _resolve_substances(ship, masked, screener or default_screener)
+    ship = ship.with_columns(
         pl.coalesce("exporter_facility_id", "exporter_norm").alias("exp_key"),
         pl.coalesce("importer_facility_id", "importer_norm").alias("imp_key"),
     )
     ship = ship.with_columns(
         pl.coalesce("substance", "designer", pl.lit("other")).alias("sub_key"),
     )
-    pairs = _pair_mirrors(ship, mirror)
+    pairs, typical_lag = _pair_mirrors(ship, mirror)
     coverage = _coverage(ship, pairs, as_of, never)
     # One row per consignment: the export record stands for a paired import record.
     paired_m = pairs.select(pl.col("m_id").alias("id"), pl.col("x_id").alias("_x"))
@@ -334,4 +345,6 @@ def prepare(
         .sort("date", "cons_id")
     )
     names = {s.cas: s.name for s in [*load_watchlist(), *SURVEILLANCE]}
-    return Context(ship, cons, pairs, coverage, decl, as_of, names)
+    return Context(
+        ship, cons, pairs, coverage, decl, as_of, names, typical_lag=typical_lag, resolved=resolved
+    )

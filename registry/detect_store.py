@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from detection.prepare import default_screener
+from detection.incremental import Affected, affected
+from detection.prepare import Context, default_screener
 from detection.run import configs, prepare_for, run_detectors
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
 from registry.db import session_scope
@@ -34,6 +35,7 @@ from registry.models import (
     DetectorSetting,
     EarlyWarning,
     Facility,
+    IngestBatch,
     ScreenResult,
     Shipment,
 )
@@ -71,6 +73,9 @@ class RunSummary:
     per_detector: dict[str, dict[str, int]] = field(default_factory=dict)
     screened_new: int = 0
     early_warnings: int = 0
+    mode: str = "full"  # or "incremental"
+    reason: str = ""  # why this mode ran
+    scope: dict[str, dict[str, Any]] = field(default_factory=dict)  # per detector
 
     @property
     def new(self) -> int:
@@ -215,37 +220,213 @@ def _overrides(session: Session) -> dict[str, dict[str, Any]]:
     return {d: dict(v or {}) for d, v in rows}
 
 
+def _digest(frame: pl.DataFrame) -> str:
+    """Content digest of a frame in its given row order (stable within one polars version)."""
+    if frame.height == 0:
+        return "empty"
+    hashes = frame.hash_rows(seed=0)
+    return hashlib.sha256(hashes.to_numpy().tobytes()).hexdigest()
+
+
+def _code_version() -> str:
+    """Changes whenever the detection code (outside the screen) or this module changes."""
+    import detection
+
+    h = hashlib.sha256()
+    for p in [*sorted(Path(detection.__file__).parent.glob("*.py")), Path(__file__)]:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _thresholds(cfgs: dict[str, Any]) -> dict[str, Any]:
+    return {k: json.loads(json.dumps(v.__dict__, default=str)) for k, v in cfgs.items()}
+
+
+def _resolution_digest(ctx: Context, ships: pl.DataFrame | None = None) -> str:
+    """Digest of how each distinct (product, cas, hs_code) resolved (of `ships` only, if given)."""
+    res = ctx.resolved if ctx.resolved is not None else pl.DataFrame()
+    if res.height == 0:
+        return "empty"
+    if ships is not None:
+        res = res.join(
+            ships.select("product", "cas", "hs_code").unique(),
+            on=["product", "cas", "hs_code"],
+            how="semi",
+            nulls_equal=True,
+        )
+    return _digest(res.sort(["product", "cas", "hs_code"], nulls_last=True))
+
+
+def _declarations_digest(decls: pl.DataFrame) -> str:
+    return _digest(decls.sort(decls.columns, nulls_last=True))
+
+
+def _shipments_digest(ships: pl.DataFrame) -> str:
+    return _digest(ships.sort("id"))
+
+
+def _blocker(
+    session: Session,
+    prev: DetectionRun | None,
+    thresholds: dict[str, Any],
+    ships: pl.DataFrame,
+    decls: pl.DataFrame,
+    as_of: dt.date,
+    screen_version: str,
+) -> str | None:
+    """Why this run cannot be incremental (None: it can, as far as can be told before
+    preparing; `_blocker_after` checks the rest)."""
+    if prev is None:
+        return "no earlier finished detection run"
+    state = (prev.config or {}).get("_incremental")
+    if not state:
+        return "the last run recorded no incremental state"
+    if state.get("code_version") != _code_version() or state.get("polars") != pl.__version__:
+        return "the detection code changed since the last run"
+    if {k: v for k, v in prev.config.items() if not k.startswith("_")} != thresholds:
+        return "detector thresholds changed since the last run"
+    if state.get("as_of") != as_of.isoformat():
+        return (
+            f"the reference date moved from {state.get('as_of')} to {as_of.isoformat()} "
+            "(new records are later than the latest one of the last run, or as_of was given)"
+        )
+    if state.get("screen_version") != screen_version:
+        return (
+            "the watchlist or the screen changed (or an analogue was promoted) since the last run"
+        )
+    promoted = session.execute(
+        select(EarlyWarning.id).where(EarlyWarning.promoted_at >= prev.started_at).limit(1)
+    ).first()
+    if promoted is not None:
+        return "an early warning was promoted to the watchlist since the last run"
+    batch_high = state.get("batch_high") or 0
+    other = session.execute(
+        select(IngestBatch.id, IngestBatch.kind)
+        .where(IngestBatch.id > batch_high, IngestBatch.kind != "shipments")
+        .order_by(IngestBatch.id)
+        .limit(1)
+    ).first()
+    if other is not None:
+        return f"a {other[1]} batch ({other[0]}) was loaded since the last run"
+    if state.get("declarations_digest") != _declarations_digest(decls):
+        return "declared facilities or declarations changed since the last run"
+    old = ships.filter(pl.col("batch_id") <= (prev.max_batch_id or 0))
+    if state.get("shipments_digest") != _shipments_digest(old):
+        return "records of earlier batches changed or were removed since the last run"
+    return None
+
+
+def _blocker_after(prev: DetectionRun, ctx: Context, ships: pl.DataFrame) -> str | None:
+    """What only the prepared context tells: pairing and product-text assumptions."""
+    state = prev.config["_incremental"]
+    if state.get("typical_lag") != ctx.typical_lag:
+        return (
+            f"the typical transit time used for pairing moved from {state.get('typical_lag')} "
+            f"to {ctx.typical_lag} days (pairing may change anywhere)"
+        )
+    old = ships.filter(pl.col("batch_id") <= (prev.max_batch_id or 0))
+    if state.get("resolution_digest") != _resolution_digest(ctx, old):
+        return "new records change how known product texts resolve to substances"
+    return None
+
+
 def run_detection(
     engine: Engine,
     *,
     as_of: dt.date | None = None,
     progress: Callable[[str, int, float], None] | None = None,
+    full: bool = False,
 ) -> RunSummary:
-    """Run every detector on what is loaded and upsert the alerts (one transaction)."""
+    """Run every detector on what is loaded and upsert the alerts (one transaction).
+
+    Incremental by default: when the last finished run saw everything loaded before the
+    new shipment batches and nothing else changed (thresholds, as_of, declarations, earlier
+    records, screen, pairing assumptions), the scoped detectors reconsider only the keys
+    the new records can affect (detection/incremental.py) and alerts of other keys stay as
+    they are. Otherwise, or with `full=True`, every detector runs over everything; the
+    summary says which mode ran and why."""
     t0 = time.perf_counter()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with session_scope(engine) as session:
         overrides = _overrides(session)
         cfgs = configs(overrides)  # raises ValueError on a bad stored override
+        thresholds = _thresholds(cfgs)
         ships = load_shipments(session)
         decls = load_declarations(session)
         if progress:
             progress("load", ships.height, time.perf_counter() - t0)
+        prev = session.execute(
+            select(DetectionRun)
+            .where(DetectionRun.finished_at.is_not(None))
+            .order_by(DetectionRun.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        screener = _CachedScreener(session)
+        dated = ships.filter(pl.col("date").is_not_null())
+        effective_as_of = as_of or (dated["date"].max() if dated.height else dt.date.today())
+        assert isinstance(effective_as_of, dt.date)
+        reason = (
+            "full run requested"
+            if full
+            else _blocker(
+                session, prev, thresholds, ships, decls, effective_as_of, screener.version
+            )
+        )
         run = DetectionRun(
             started_at=now,
             mode="full",
             shipments_seen=ships.height,
-            config={k: json.loads(json.dumps(v.__dict__, default=str)) for k, v in cfgs.items()},
+            config=dict(thresholds),
             max_batch_id=int(ships["batch_id"].max()) if ships.height else None,  # type: ignore[arg-type]
         )
         session.add(run)
         session.flush()
-        screener = _CachedScreener(session)
         ctx = prepare_for(ships, decls, overrides, as_of=as_of, screener=screener)
-        alerts = run_detectors(ctx, overrides, progress=progress)
+        if reason is None:
+            assert prev is not None
+            reason = _blocker_after(prev, ctx, ships)
+        scope: Affected | None = None
+        if reason is None:
+            assert prev is not None
+            new_ids = ships.filter(pl.col("batch_id") > (prev.max_batch_id or 0))["id"]
+            scope = affected(ctx, new_ids)
+            reason = (
+                f"{scope.new_records} new records since run {prev.id}; "
+                f"{scope.records.height} records affected"
+            )
+        report: dict[str, dict[str, Any]] = {}
+        alerts = run_detectors(ctx, overrides, progress=progress, scope=scope, report=report)
         summary = RunSummary(run.id, ships.height, 0.0, screened_new=screener.new_rows)
+        summary.mode = "incremental" if scope is not None else "full"
+        summary.reason = reason
+        summary.scope = report
         _upsert(session, alerts, run.id, now, summary)
         summary.early_warnings = _record_early_warnings(session, ctx.shipments)
+        batch_high = session.execute(select(func.max(IngestBatch.id))).scalar()
+        run.mode = summary.mode
+        run.shipments_seen = scope.records.height if scope is not None else ships.height
+        run.config = {
+            **thresholds,
+            "_mode_reason": reason,
+            "_scope": {
+                "records": ships.height,
+                "new_records": scope.new_records if scope is not None else None,
+                "affected_records": scope.records.height if scope is not None else None,
+                "detectors": report,
+            },
+            "_incremental": {
+                "as_of": ctx.as_of.isoformat(),
+                "shipments_digest": _shipments_digest(ships),
+                "declarations_digest": _declarations_digest(decls),
+                "resolution_digest": _resolution_digest(ctx),
+                "typical_lag": ctx.typical_lag,
+                "batch_high": int(batch_high) if batch_high is not None else None,
+                "screen_version": screener.version,
+                "code_version": _code_version(),
+                "polars": pl.__version__,
+            },
+        }
         run.finished_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         run.alerts_new = summary.new
         run.alerts_updated = summary.updated

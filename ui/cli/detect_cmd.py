@@ -13,7 +13,14 @@ STATUSES = ("new", "claimed", "in_review", "escalated", "dismissed", "closed", "
 
 def register(app: typer.Typer) -> None:
     @app.command("detect")
-    def detect() -> None:
+    def detect(
+        full: bool = typer.Option(
+            False,
+            "--full",
+            help="Run every detector over everything, even when only new shipment batches "
+            "were loaded since the last run (default: incremental then).",
+        ),
+    ) -> None:
         """Run every detector on what is loaded; store new alerts, keep triage state of known ones."""
         with user_errors():
             from registry.db import open_registry
@@ -26,7 +33,8 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"  {step}: {count} {what} ({seconds:.1f} s)", err=True)
 
             typer.echo("detecting...", err=True)
-            s = run_detection(engine, progress=progress)
+            s = run_detection(engine, progress=progress, full=full)
+            typer.echo(f"{s.mode} run: {s.reason}", err=True)
             typer.echo(
                 f"detection run {s.run_id}: {s.shipments} shipment records, {s.new} new and "
                 f"{s.updated} updated alerts, {s.early_warnings} early-warning names, "
@@ -34,10 +42,19 @@ def register(app: typer.Typer) -> None:
                 f"{s.seconds:.1f} s",
                 err=True,
             )
-            typer.echo(f"{'detector':<28} {'new':>5} {'updated':>8} {'unchanged':>10}", err=True)
+            typer.echo(
+                f"{'detector':<28} {'new':>5} {'updated':>8} {'unchanged':>10}  scope", err=True
+            )
             for name, c in s.per_detector.items():
+                sc = s.scope.get(name, {})
+                where = (
+                    f"{sc.get('input_rows', 0)} rows, {sc.get('scope', '')}"
+                    if s.mode == "incremental"
+                    else ""
+                )
                 typer.echo(
-                    f"{name:<28} {c['new']:>5} {c['updated']:>8} {c['unchanged']:>10}", err=True
+                    f"{name:<28} {c['new']:>5} {c['updated']:>8} {c['unchanged']:>10}  {where}",
+                    err=True,
                 )
 
     @app.command("alerts")

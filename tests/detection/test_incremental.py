@@ -1,0 +1,250 @@
+"""Incremental detection: after new shipment batches it gives the alerts of a full run, and
+it falls back to a full run whenever it cannot prove that safe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, select, update
+from typer.testing import CliRunner
+
+import ingest
+from registry.db import init_db, make_engine, session_scope
+from registry.detect_store import RunSummary, run_detection
+from registry.models import AlertRow, AlertShipment, DetectionRun, DetectorSetting
+from sample_data.generate import generate
+from sample_data.registry_load import load_facilities, load_shipments
+
+
+@pytest.fixture(scope="module")
+def sample():  # type: ignore[no-untyped-def]
+    return generate(5, 2500)
+
+
+def _fresh(path: Path) -> Engine:
+    eng = make_engine(f"sqlite:///{path}")
+    init_db(eng)
+    return eng
+
+
+def _steps(ships: pl.DataFrame, cuts: tuple[int, ...] = (850, 930)) -> list[pl.DataFrame]:
+    """Disjoint loads spread over the whole period (a seeded shuffle by id); the latest record
+    is in the first, so later loads fill in the period and the reference date stays put."""
+    latest = ships["date"].max()
+    u = ships.with_columns(((pl.col("id") * 2654435761) % 1000).alias("_u"))
+    first = (pl.col("_u") < cuts[0]) | (pl.col("date") == latest)
+    out = [u.filter(first)]
+    lo = cuts[0]
+    for hi in (*cuts[1:], 1000):
+        out.append(u.filter(~first, pl.col("_u") >= lo, pl.col("_u") < hi))
+        lo = hi
+    return [f.drop("_u") for f in out]
+
+
+def _state(eng: Engine) -> pl.DataFrame:
+    """Every stored alert with what detection owns plus its triage status and version."""
+    with session_scope(eng) as s:
+        rows = s.execute(
+            select(
+                AlertRow.fingerprint,
+                AlertRow.detector,
+                AlertRow.score,
+                AlertRow.severity,
+                AlertRow.summary,
+                AlertRow.evidence,
+                AlertRow.status,
+                AlertRow.version,
+                AlertRow.id,
+            )
+        ).all()
+        links = s.execute(select(AlertShipment.alert_id, AlertShipment.shipment_pk)).all()
+    lk: dict[int, list[int]] = {}
+    for a, p in links:
+        lk.setdefault(a, []).append(p)
+    return pl.DataFrame(
+        [
+            {
+                "fingerprint": f,
+                "detector": d,
+                "score": sc,
+                "severity": sv,
+                "summary": su,
+                "evidence": json.dumps(ev, sort_keys=True),
+                "status": st,
+                "version": v,
+                "links": sorted(lk.get(i, [])),
+            }
+            for f, d, sc, sv, su, ev, st, v, i in rows
+        ]
+    ).sort("fingerprint")
+
+
+def _run_row(eng: Engine, run_id: int) -> DetectionRun:
+    with session_scope(eng) as s:
+        run = s.get(DetectionRun, run_id)
+        assert run is not None
+        s.expunge(run)
+        return run
+
+
+def test_incremental_steps_give_the_alerts_of_full_runs(
+    engine: Engine, sample, tmp_path: Path
+) -> None:
+    steps = _steps(sample.registry_shipments.sort("id"))
+    assert all(s.height for s in steps)
+    full = _fresh(tmp_path / "full_each_step.db")
+    load_facilities(engine, sample)
+    load_facilities(full, sample)
+    runs: list[RunSummary] = []
+    for i, part in enumerate(steps):
+        load_shipments(engine, part)
+        load_shipments(full, part)
+        runs.append(run_detection(engine))
+        assert run_detection(full, full=True).mode == "full"
+        if i == 0:
+            # Triage state survives incremental runs.
+            with session_scope(engine) as s:
+                aid = s.execute(select(AlertRow.id).order_by(AlertRow.id).limit(1)).scalar_one()
+                s.execute(
+                    update(AlertRow)
+                    .where(AlertRow.id == aid)
+                    .values(status="escalated", assignee="omar")
+                )
+            with session_scope(full) as s:
+                s.execute(
+                    update(AlertRow)
+                    .where(AlertRow.id == aid)
+                    .values(status="escalated", assignee="omar")
+                )
+        # The same alerts as full runs after the same loads: content, links, triage, versions.
+        a, b = _state(engine), _state(full)
+        assert a.height == b.height
+        assert a.to_dicts() == b.to_dicts(), f"step {i}"
+    assert runs[0].mode == "full" and "no earlier" in runs[0].reason
+    for i, r in enumerate(runs[1:], start=1):
+        assert r.mode == "incremental", r.reason
+        row = _run_row(engine, r.run_id)
+        assert row.mode == "incremental"
+        scope = row.config["_scope"]
+        assert scope["records"] == sum(s.height for s in steps[: i + 1])
+        assert scope["new_records"] == steps[i].height
+        assert 0 < scope["new_records"] <= scope["affected_records"] == row.shipments_seen
+        assert row.shipments_seen < scope["records"]  # fewer records reconsidered than loaded
+        for name in ("declared_quantity_exceeded", "undeclared_party", "masked_listed_substance"):
+            d = scope["detectors"][name]
+            assert d["scope"] == "affected keys"
+        assert scope["detectors"]["masked_listed_substance"]["input_rows"] < scope["records"]
+    # And the same alerts as one full run over everything on a fresh database.
+    once = _fresh(tmp_path / "once.db")
+    load_facilities(once, sample)
+    load_shipments(once, pl.concat(steps))
+    run_detection(once)
+    a, c = _state(engine), _state(once)
+    joined = c.join(a, on="fingerprint", how="left", suffix="_inc")
+    assert joined["score_inc"].null_count() == 0
+    for col in ("detector", "score", "severity", "summary", "evidence", "links"):
+        assert joined[col].to_list() == joined[f"{col}_inc"].to_list(), col
+    with session_scope(engine) as s:
+        row = s.get(AlertRow, aid)
+        assert row is not None and (row.status, row.assignee) == ("escalated", "omar")
+
+
+def test_rerun_without_new_records_is_incremental_and_changes_nothing(
+    sample, tmp_path: Path
+) -> None:
+    eng = _fresh(tmp_path / "a.db")
+    load_facilities(eng, sample)
+    load_shipments(eng, sample.registry_shipments)
+    first = run_detection(eng)
+    before = _state(eng)
+    again = run_detection(eng)
+    assert again.mode == "incremental" and again.new == 0 and again.updated == 0
+    assert _run_row(eng, again.run_id).shipments_seen == 0
+    assert _state(eng).to_dicts() == before.to_dicts()
+    assert first.mode == "full"
+    # A threshold change makes the next run full, and it applies the new threshold.
+    with session_scope(eng) as s:
+        s.add(
+            DetectorSetting(
+                detector="undeclared_party", values={"min_total_kg": 50.0}, updated_by="boss"
+            )
+        )
+    changed = run_detection(eng)
+    assert changed.mode == "full" and "thresholds" in changed.reason
+    assert run_detection(eng).mode == "incremental"
+    forced = run_detection(eng, full=True)
+    assert forced.mode == "full" and forced.reason == "full run requested"
+    assert _run_row(eng, forced.run_id).mode == "full"
+
+
+FACILITIES = """facility_id,name,country,activity,substance,cas,declared_annual_kg,declaration_year
+F1,Declared Chem GmbH,DEU,trade,ANPP,21409-26-7,1000,2025
+F2,Other Chem BV,NLD,trade,NPP,40064-34-4,500,2025
+"""
+
+MORE_FACILITIES = """facility_id,name,country,activity,substance,cas,declared_annual_kg,declaration_year
+F3,Third Chem AG,CHE,trade,ANPP,21409-26-7,200,2025
+"""
+
+
+def _feed(path: Path, rows: list[tuple[str, str, str, int]]) -> Path:
+    lines = [
+        "shipment_id,date,exporter,exporter_country,importer,importer_country,product,quantity,unit,flow"
+    ]
+    for sid, date, exporter, kg in rows:
+        lines.append(f"{sid},{date},{exporter},DEU,Somebody SA,MEX,ANPP,{kg},kg,X")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_facility_batch_or_later_records_force_a_full_run(engine: Engine, tmp_path: Path) -> None:
+    fac = tmp_path / "facilities.csv"
+    fac.write_text(FACILITIES, encoding="utf-8")
+    ingest.load_file(engine, fac, "facilities")
+    first = [(f"S{i}", f"2025-0{i + 1}-10", "Declared Chem GmbH", 300) for i in range(6)]
+    ingest.load_file(engine, _feed(tmp_path / "a.csv", first), "shipments")
+    assert run_detection(engine).mode == "full"
+    # Records inside the known period: incremental.
+    ingest.load_file(
+        engine,
+        _feed(tmp_path / "b.csv", [("T1", "2025-02-11", "Nowhere Trading Ltd", 40)]),
+        "shipments",
+    )
+    inc = run_detection(engine)
+    assert inc.mode == "incremental", inc.reason
+    assert inc.per_detector["undeclared_party"]["new"] == 1
+    # A facilities batch (it may relink old records): full.
+    more = tmp_path / "more.csv"
+    more.write_text(MORE_FACILITIES, encoding="utf-8")
+    ingest.load_file(engine, more, "facilities")
+    after = run_detection(engine)
+    assert after.mode == "full" and "facilities batch" in after.reason, after.reason
+    # Records later than the latest one move the reference date: full.
+    ingest.load_file(
+        engine,
+        _feed(tmp_path / "c.csv", [("U1", "2025-08-01", "Declared Chem GmbH", 10)]),
+        "shipments",
+    )
+    later = run_detection(engine)
+    assert later.mode == "full" and "reference date" in later.reason, later.reason
+    assert run_detection(engine).mode == "incremental"
+
+
+def test_cli_reports_the_mode_and_full_forces_it(sample, tmp_path: Path) -> None:
+    from ui.cli import app
+
+    path = tmp_path / "cli.db"
+    eng = _fresh(path)
+    load_facilities(eng, sample)
+    load_shipments(eng, sample.registry_shipments)
+    url = f"sqlite:///{path}"
+    runner = CliRunner()
+    r = runner.invoke(app, ["--db", url, "detect"])
+    assert r.exit_code == 0 and "full run: no earlier finished detection run" in r.stderr
+    r = runner.invoke(app, ["--db", url, "detect"])
+    assert r.exit_code == 0 and "incremental run: 0 new records" in r.stderr, r.stderr
+    r = runner.invoke(app, ["--db", url, "detect", "--full"])
+    assert r.exit_code == 0 and "full run: full run requested" in r.stderr, r.stderr

@@ -133,6 +133,7 @@ COUNTRY_ALIASES: dict[str, str] = {
     "slovak republic": "SVK",
     "macedonia": "MKD",
     "fyrom": "MKD",
+    "former yugoslav republic of macedonia": "MKD",
     "cape verde": "CPV",
     "ivory coast": "CIV",
     "cote divoire": "CIV",
@@ -157,6 +158,12 @@ COUNTRY_ALIASES: dict[str, str] = {
     "mainland china": "CHN",
     "china mainland": "CHN",
     "hong kong sar": "HKG",
+    "hong kong china": "HKG",
+    "china hong kong sar": "HKG",
+    "macao china": "MAC",
+    "china macao sar": "MAC",
+    "republic of ireland": "IRL",
+    "eire": "IRL",
     "hongkong": "HKG",
     "macau": "MAC",
     "macao sar": "MAC",
@@ -237,12 +244,63 @@ def to_alpha3(value: str) -> str | None:
     for k in (key, " ".join(raw.casefold().split())):
         if k in endonyms:
             return endonyms[k]
+    # Statistical-agency styles: "Congo, Dem. Rep.", "Korea, Dem. People's Rep.",
+    # "Micronesia, Fed. Sts.", "Netherlands (Kingdom of the)": the same words in any order,
+    # abbreviations spelled out, "of"/"the" ignored.
+    loose = _loose_names().get(_loose_key(raw))
+    if loose:
+        return loose
     # "Korea, Republic of" style: try the words reversed around the comma.
     if "," in raw:
         a, _, b = raw.partition(",")
         swapped = f"{b.strip()} {a.strip()}"
         return to_alpha3(swapped) if swapped.strip() != raw else None
+    # "Hong Kong (China)", "Congo (Brazzaville)": the qualifier first, then the name alone.
+    m = re.fullmatch(r"\s*([^()]+?)\s*\(([^()]+)\)\s*", raw)
+    if m:
+        return to_alpha3(f"{m.group(2)} {m.group(1)}") or to_alpha3(m.group(1))
     return None
+
+
+# Abbreviations of official-name words used by statistical agencies (World Bank, UN
+# Comtrade, WTO); "of", "the", "and" and "SAR" carry no identity.
+_ABBREVIATIONS = {
+    "dem": "democratic",
+    "rep": "republic",
+    "fed": "federated",
+    "sts": "states",
+    "is": "islands",
+    "isl": "islands",
+    "st": "saint",
+    "ste": "sainte",
+    "pdr": "peoples democratic republic",
+    "dpr": "democratic peoples republic",
+    "rb": "bolivarian republic",
+    "utd": "united",
+    "fyr": "former yugoslav republic",
+}
+_LOOSE_STOPWORDS = frozenset({"of", "the", "and", "sar"})
+
+
+def _loose_key(value: str) -> str:
+    words: list[str] = []
+    for w in _country_key(value).split():
+        words.extend(_ABBREVIATIONS.get(w, w).split())
+    return " ".join(sorted(w for w in words if w not in _LOOSE_STOPWORDS))
+
+
+@lru_cache(maxsize=1)
+def _loose_names() -> dict[str, str]:
+    """Every English name pycountry and the alias table know, by loose key (unambiguous only)."""
+    found: dict[str, set[str]] = {}
+    for c in pycountry.countries:
+        for attr in ("name", "official_name", "common_name"):
+            name = getattr(c, attr, None)
+            if name:
+                found.setdefault(_loose_key(name), set()).add(c.alpha_3)
+    for alias, code in COUNTRY_ALIASES.items():
+        found.setdefault(_loose_key(alias), set()).add(code)
+    return {k: next(iter(v)) for k, v in found.items() if k and len(v) == 1}
 
 
 # Legal-form tokens removed from the END of a company name (after dots are dropped, so

@@ -31,13 +31,21 @@ __all__ = [
     "unit_factor",
 ]
 
-# Factor to kg; keys are lower-case with dots and spaces removed.
+# Factor to kg; keys are lower-case with dots and spaces removed. The three-letter codes are
+# UN/ECE Recommendation 20 (customs declarations: KGM, GRM, TNE, LBR, LTR, MLT, MTQ...).
 MASS_UNITS: dict[str, float] = {
     **dict.fromkeys(
-        ["kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "kilogramme", "kilogrammes"], 1.0
+        ["kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "kilogramme", "kilogrammes", "kgm"],
+        1.0,
     ),
-    **dict.fromkeys(["g", "gr", "grs", "gram", "grams", "gramme", "grammes", "gm", "gms"], 1e-3),
-    **dict.fromkeys(["mg", "milligram", "milligrams", "milligramme", "milligrammes"], 1e-6),
+    **dict.fromkeys(
+        ["g", "gr", "grs", "gram", "grams", "gramme", "grammes", "gm", "gms", "grm"], 1e-3
+    ),
+    **dict.fromkeys(["mg", "milligram", "milligrams", "milligramme", "milligrammes", "mgm"], 1e-6),
+    **dict.fromkeys(["µg", "μg", "ug", "mcg", "microgram", "micrograms"], 1e-9),
+    **dict.fromkeys(["dtn", "quintal", "quintals", "decitonne", "decitonnes"], 100.0),
+    **dict.fromkeys(["shortton", "shorttons", "uston", "ustons", "stn"], 907.18474),
+    **dict.fromkeys(["longton", "longtons", "ukton", "uktons", "lton"], 1016.0469088),
     **dict.fromkeys(
         [
             "t",
@@ -46,6 +54,7 @@ MASS_UNITS: dict[str, float] = {
             "tons",
             "tonne",
             "tonnes",
+            "tne",
             "metricton",
             "metrictons",
             "metrictonne",
@@ -53,25 +62,31 @@ MASS_UNITS: dict[str, float] = {
         ],
         1000.0,
     ),
-    **dict.fromkeys(["lb", "lbs", "pound", "pounds", "#"], 0.45359237),
-    **dict.fromkeys(["oz", "ounce", "ounces"], 0.028349523125),
+    **dict.fromkeys(["lb", "lbs", "pound", "pounds", "#", "lbr"], 0.45359237),
+    **dict.fromkeys(["oz", "ounce", "ounces", "onz"], 0.028349523125),
 }
 # Factor to litres; a density (kg/L) for the substance turns these into kg.
 VOLUME_UNITS: dict[str, float] = {
     **dict.fromkeys(["l", "lt", "ltr", "ltrs", "litre", "litres", "liter", "liters", "lts"], 1.0),
-    **dict.fromkeys(["ml", "millilitre", "millilitres", "milliliter", "milliliters"], 1e-3),
-    **dict.fromkeys(["m3", "cubicmetre", "cubicmeter", "cbm"], 1000.0),
+    **dict.fromkeys(["ml", "millilitre", "millilitres", "milliliter", "milliliters", "mlt"], 1e-3),
+    **dict.fromkeys(["m3", "cubicmetre", "cubicmeter", "cbm", "mtq"], 1000.0),
     **dict.fromkeys(["gal", "gallon", "gallons", "usgal"], 3.785411784),
 }
 
 
+# "kg net", "net kg", "kg (net weight)", "N.W. kg": the mass is net, the unit is what is left.
+_NET = re.compile(r"\(?\b(?:net(?:\s*weight|\s*wt)?|nw|n\s*w)\b\)?", re.IGNORECASE)
+
+
 def _unit_key(unit: str) -> str:
-    return re.sub(r"[\s.\-_]+", "", unit.strip().casefold())
+    return re.sub(r"[\s.\-_()\[\]]+", "", unit.strip().casefold())
 
 
 def unit_factor(unit: str) -> tuple[str, float] | None:
     """('mass', factor to kg) or ('volume', factor to litres); None for an unknown unit."""
     key = _unit_key(unit)
+    if key not in MASS_UNITS and key not in VOLUME_UNITS:
+        key = _unit_key(_NET.sub(" ", unit.replace(".", "")))
     if key in MASS_UNITS:
         return ("mass", MASS_UNITS[key])
     if key in VOLUME_UNITS:

@@ -315,7 +315,7 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
     frame = _canonical_frame(chunk, ctx)
     # Quantity and unit: "25 kg" in the quantity column is split when no unit is given.
     split = pl.col("quantity").str.extract_groups(
-        r"^([-+]?[\d.,\s']*\d\.?)\s*([A-Za-z#µ][\w .#/]*)$"
+        r"^([-+]?[\d.,\s']*\d\.?)\s*([A-Za-z#µ(][\w .#/()]*)$"
     )
     default_unit = opts.get("default_unit")
     frame = frame.with_columns(

@@ -37,6 +37,24 @@ from ingest.normalise import (
         ("lb", ("mass", 0.45359237)),
         ("LBS", ("mass", 0.45359237)),
         ("pounds", ("mass", 0.45359237)),
+        # UN/ECE Recommendation 20 codes, as on customs declarations
+        ("KGM", ("mass", 1.0)),
+        ("GRM", ("mass", 0.001)),
+        ("TNE", ("mass", 1000.0)),
+        ("LBR", ("mass", 0.45359237)),
+        ("DTN", ("mass", 100.0)),
+        ("LTR", ("volume", 1.0)),
+        ("MLT", ("volume", 0.001)),
+        ("MTQ", ("volume", 1000.0)),
+        # net-weight qualifiers name the same unit; gross weight is not the substance's mass
+        ("kg net", ("mass", 1.0)),
+        ("Kgs (Net Weight)", ("mass", 1.0)),
+        ("N.W. KG", ("mass", 1.0)),
+        ("kg gross", None),
+        ("net", None),
+        ("mcg", ("mass", 1e-9)),
+        ("short ton", ("mass", 907.18474)),
+        ("long ton", ("mass", 1016.0469088)),
         ("L", ("volume", 1.0)),
         ("litres", ("volume", 1.0)),
         ("ml", ("volume", 0.001)),
@@ -178,3 +196,31 @@ def test_normalise_activity(value: str, activity: str | None) -> None:
 )
 def test_cas_ok(cas: str, ok: bool) -> None:
     assert cas_ok(cas) is ok
+
+
+def test_quantity_with_unit_and_net_qualifier_in_one_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A feed that writes "25 kg (net)" or "1,000 KGM" in the quantity column loads in kg."""
+    from ingest import load_file
+    from registry.db import init_db, make_engine
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        "shipment_id,date,exporter,exporter_country,importer,importer_country,product,quantity,unit\n"
+        "A1,2025-01-02,Alpha Ltd,CHN,Beta SA,MEX,4-piperidone,25 kg (net),\n"
+        'A2,2025-01-03,Alpha Ltd,CHN,Beta SA,MEX,4-piperidone,"1,000 KGM",\n'
+        "A3,2025-01-04,Alpha Ltd,CHN,Beta SA,MEX,4-piperidone,2,TNE\n"
+        "A4,2025-01-05,Alpha Ltd,CHN,Beta SA,MEX,4-piperidone,5 kg gross,\n",
+        encoding="utf-8",
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    init_db(engine)
+    rep = load_file(engine, feed, "shipments")
+    assert (rep.rows_loaded, rep.rows_quarantined) == (3, 1)
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        kg = dict(conn.execute(text("SELECT shipment_id, quantity_kg FROM shipments")).all())
+        reasons = conn.execute(text("SELECT reasons FROM quarantined_rows")).scalar_one()
+    assert kg == {"A1": 25.0, "A2": 1000.0, "A3": 2000.0}
+    assert "unknown unit 'kg gross'" in str(reasons)
+    engine.dispose()

@@ -71,9 +71,16 @@ class BurstConfig:
     min_count: int = _t(4, "Fewest shipments in the window that can make a burst.")
     max_tail_probability: float = _t(
         1e-4,
-        "Alert when so many shipments in the window are less likely than this under the relation's normal cadence (Poisson).",
+        "Alert when so many shipments in the window are less likely than this under the relation's normal cadence (its rate and regularity).",
     )
     min_history: int = _t(4, "Shipments of history needed to know the relation's cadence.")
+    max_regularity: float = _t(
+        1.0,
+        "Most regular cadence assumed: the gamma shape of the gaps between a relation's shipments, read from their quartiles (1 = Poisson, gaps as irregular as chance; above 1 a clockwork relation makes a cluster less likely than Poisson says). Never below 1.",
+    )
+    min_gaps_for_regularity: int = _t(
+        8, "Gaps between shipments needed before a relation's regularity is trusted (else Poisson)."
+    )
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,13 @@ class SplitSeriesConfig:
         "And that many shipments in the window must be less likely than this under the normal cadence.",
     )
     min_history: int = _t(4, "Shipments of history needed to know the usual shipment.")
+    max_regularity: float = _t(
+        1.5,
+        "Most regular cadence assumed: the gamma shape of the gaps between a relation's shipments, read from their quartiles (1 = Poisson, gaps as irregular as chance; 1.5 = gaps vary about 0.8 times their mean). A clockwork relation makes a cluster of orders less likely than Poisson says; 1 restores the Poisson test. Never below 1.",
+    )
+    min_gaps_for_regularity: int = _t(
+        8, "Gaps between shipments needed before a relation's regularity is trusted (else Poisson)."
+    )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.stats import poisson
+from scipy.stats import gamma
 
 from detection.config import (
     BurstConfig,
@@ -335,14 +335,62 @@ def unusual_shipment_size(ctx: Context, cfg: UnusualSizeConfig) -> pl.DataFrame:
 
 
 def _cadence(cons: pl.DataFrame) -> pl.DataFrame:
-    """Per relation: history size, median gap between shipments (robust to bursts), usual size."""
+    """Per relation: history size, median gap between shipments (robust to bursts), usual size,
+    and the quartiles of its gaps (how regular the cadence is)."""
     gaps = cons.with_columns(pl.col("date").diff().dt.total_days().over("_relation").alias("_gap"))
     return gaps.group_by("_relation").agg(
         pl.len().alias("history"),
         pl.col("_gap").filter(pl.col("_gap") > 0).median().alias("median_gap_days"),
+        pl.col("_gap").quantile(0.25, "linear").alias("_gap_q1"),
+        pl.col("_gap").quantile(0.5, "linear").alias("_gap_q2"),
+        pl.col("_gap").quantile(0.75, "linear").alias("_gap_q3"),
+        pl.col("_gap").count().alias("_gaps"),
         pl.col("quantity_kg").median().alias("usual_kg"),
         pl.col("date").min().alias("first_seen"),
     )
+
+
+# Interquartile range over median of a gamma(shape) variable, to read a relation's cadence
+# regularity (the gamma shape of its gaps) off robust quartiles; decreasing in the shape.
+_SHAPES = np.exp(np.linspace(math.log(0.2), math.log(50.0), 400))
+_IQR_OVER_MEDIAN = (gamma.ppf(0.75, _SHAPES) - gamma.ppf(0.25, _SHAPES)) / gamma.ppf(0.5, _SHAPES)
+_NODES = (np.arange(64) + 0.5) / 64
+
+
+def _regularity(
+    q1: pl.Series, q2: pl.Series, q3: pl.Series, gaps: pl.Series, cap: float, min_gaps: int
+) -> np.ndarray:
+    """Gamma shape of each relation's gaps between shipments, from their quartiles.
+
+    1 is a Poisson cadence (gaps as irregular as chance), above 1 more regular. Read from
+    quartiles so a burst's own short gaps barely move it; capped at `cap`, 1 (Poisson) when
+    fewer than `min_gaps` gaps are known, and never below 1: the gaps include the window under
+    test, so a short relation's own burst would read as "clustered" and excuse itself."""
+    med = q2.fill_null(0).to_numpy().astype(float)
+    iqr = (q3 - q1).fill_null(0).to_numpy().astype(float)
+    ratio = np.divide(iqr, med, out=np.full(med.shape, np.inf), where=med > 0)
+    # The table decreases with the shape: negate both to interpolate.
+    shape = np.interp(-ratio, -_IQR_OVER_MEDIAN, _SHAPES)
+    known = (gaps.fill_null(0).to_numpy() >= min_gaps) & (med > 0)
+    return np.where(known, np.clip(shape, 1.0, max(cap, 1.0)), 1.0)
+
+
+def _renewal_tail(count: np.ndarray, expected: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """P(at least `count` shipments in a window expected to hold `expected`) when gaps between
+    shipments are gamma(`shape`) (a stationary renewal process); shape 1 is the Poisson tail.
+
+    Sum over where the first shipment falls: the forward recurrence time has density
+    (1 - G(x)) / mean gap, and the remaining count - 1 gaps must fit in what is left."""
+    k = count.astype(float)
+    lam = np.clip(expected.astype(float), 1e-9, None)
+    a = shape.astype(float)[:, None]
+    scale = (1.0 / lam / shape)[:, None]  # the window is one unit long
+    x = _NODES[None, :]
+    first = gamma.sf(x, a, scale=scale) * lam[:, None]
+    rest_shape = (np.maximum(k - 1, 1.0))[:, None] * a
+    rest = np.where(k[:, None] > 1, gamma.cdf(1.0 - x, rest_shape, scale=scale), 1.0)
+    p = (first * rest).mean(axis=1)
+    return np.where(k <= 0, 1.0, np.clip(p, 0.0, 1.0))
 
 
 def _expected(cad_window: pl.DataFrame, days: int, as_of: dt.date) -> pl.DataFrame:
@@ -408,35 +456,50 @@ def _episodes(flagged: pl.DataFrame, cons: pl.DataFrame, days: int) -> pl.DataFr
     return ep.join(members, on=["_relation", "_ep"])
 
 
-def _poisson_tail(count: pl.Series, lam: pl.Series) -> pl.Series:
-    return pl.Series(poisson.sf(count.to_numpy() - 1, lam.to_numpy()))
-
-
 def _window_tails(
-    ctx: Context, window_days: int, min_history: int
+    ctx: Context, window_days: int, min_history: int, max_regularity: float, min_gaps: int
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
     """Listed shipments per relation, each relation's cadence, and its rolling windows with
-    the Poisson tail probability `p` of their counts given that cadence (None: nothing listed)."""
+    the tail probability `p` of their counts given that cadence: its rate outside the window
+    and its regularity (gamma renewal; Poisson when the regularity is 1 or unknown).
+    None: nothing listed."""
     cons = _listed(ctx).with_columns(_relation().alias("_relation"))
     if cons.height == 0:
         return None
     cad = _cadence(cons).filter(pl.col("history") >= min_history)
+    cad = cad.with_columns(
+        pl.Series(
+            "regularity",
+            _regularity(
+                cad["_gap_q1"],
+                cad["_gap_q2"],
+                cad["_gap_q3"],
+                cad["_gaps"],
+                max_regularity,
+                min_gaps,
+            ),
+            dtype=pl.Float64,
+        )
+    ).drop("_gap_q1", "_gap_q2", "_gap_q3", "_gaps")
     w = _expected(_windows(cons, window_days).join(cad, on="_relation"), window_days, ctx.as_of)
     w = w.filter(pl.col("baseline_shipments") >= 2)
     w = w.with_columns(
-        pl.struct("w_count", "expected")
-        .map_batches(
-            lambda s: _poisson_tail(s.struct.field("w_count"), s.struct.field("expected")),
-            return_dtype=pl.Float64,
+        pl.Series(
+            "p",
+            _renewal_tail(
+                w["w_count"].to_numpy(), w["expected"].to_numpy(), w["regularity"].to_numpy()
+            ),
+            dtype=pl.Float64,
         )
-        .alias("p")
     )
     return cons, cad, w
 
 
 def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
     """A relation shipped far more often in a short window than its normal cadence explains."""
-    found = _window_tails(ctx, cfg.window_days, cfg.min_history)
+    found = _window_tails(
+        ctx, cfg.window_days, cfg.min_history, cfg.max_regularity, cfg.min_gaps_for_regularity
+    )
     if found is None:
         return _empty()
     cons, cad, w = found
@@ -466,6 +529,7 @@ def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
             "cadence_days",
             "expected_in_window",
             "p",
+            "regularity",
             "history",
         ],
     )
@@ -473,7 +537,9 @@ def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
 
 def split_series(ctx: Context, cfg: SplitSeriesConfig) -> pl.DataFrame:
     """A series of orders in a few days that together are far above one usual shipment (DEA 'series of orders')."""
-    found = _window_tails(ctx, cfg.window_days, cfg.min_history)
+    found = _window_tails(
+        ctx, cfg.window_days, cfg.min_history, cfg.max_regularity, cfg.min_gaps_for_regularity
+    )
     if found is None:
         return _empty()
     cons, cad, w = found
@@ -510,6 +576,7 @@ def split_series(ctx: Context, cfg: SplitSeriesConfig) -> pl.DataFrame:
             "last_date",
             "cadence_days",
             "p",
+            "regularity",
         ],
     )
 
@@ -756,5 +823,3 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("masked_listed_substance", masked_listed_substance, MaskedNameConfig()),
     Detector("designer_analogue", designer_analogue, DesignerAnalogueConfig()),
 )
-
-_ = np  # numpy is used through scipy arrays

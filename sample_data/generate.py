@@ -552,7 +552,9 @@ class _Injector:
                 str(r["sub"]),
             )
             idx = pl.int_range(pl.len()) == i
-            self._mark(idx, aid, qty=pl.col("qty") * f)
+            # f times the relation's usual (median) size, as labelled: scaling the chosen
+            # consignment instead planted a small one at 2.5-3x usual, inside normal spread.
+            self._mark(idx, aid, qty=pl.lit(float(r["med"]) * f))
 
     def frequency_burst(self) -> None:
         for _ in range(self.k):

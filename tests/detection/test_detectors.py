@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -342,3 +343,63 @@ def test_override_silences_a_detector() -> None:
     assert run_detectors(ctx, detectors=det).height == 1
     quiet = run_detectors(ctx, {"unusual_shipment_size": {"min_ratio": 50}}, detectors=det)
     assert quiet.height == 0
+
+
+# ----------------------------------------------------------------- cadence regularity
+
+
+def _cadence(gaps: list[int], n: int = 50) -> list[dict[str, Any]]:
+    """`n` shipments of 100 kg, the gaps between them cycling through `gaps` (days)."""
+    rows, day = [], 0
+    for k in range(n):
+        rows.append(ship(k + 1, day, 100.0))
+        day += gaps[k % len(gaps)]
+    return rows
+
+
+# Four orders of 80 kg on four days: 3.2 times one usual shipment. Against a 12-day cadence
+# a 7-day window expects 0.58 shipments; Poisson puts four at p = 0.003 (above 1e-3).
+SERIES = [ship(500 + k, 304 + k, 80.0) for k in range(4)]
+
+
+def _split(rows: list[dict[str, Any]], **overrides: Any) -> pl.DataFrame:
+    ctx = prepare(frame(rows), decls(), screener=fake_screener)
+    det = tuple(d for d in DETECTORS if d.name == "split_series")
+    return run_detectors(ctx, {"split_series": overrides}, detectors=det)
+
+
+def test_series_against_a_clockwork_cadence_fires() -> None:
+    fired = _split([*_cadence([12]), *SERIES])
+    assert fired.height == 1
+    ev = json.loads(fired["evidence"][0])
+    assert ev["numbers"]["regularity"] == 1.5 and ev["numbers"]["p"] <= 1e-3
+    assert {500, 501, 502, 503} <= set(fired["shipment_pks"][0])
+    # The same series under the Poisson assumption (regularity 1) is not evidence enough.
+    assert _split([*_cadence([12]), *SERIES], max_regularity=1.0).height == 0
+
+
+def test_series_against_an_irregular_cadence_stays_silent() -> None:
+    # Gaps of 1, 3, 20 and 24 days (same 12-day mean): as irregular as chance, so Poisson.
+    assert _split([*_cadence([1, 3, 20, 24]), *SERIES]).height == 0
+
+
+def test_clockwork_cadence_without_a_series_stays_silent() -> None:
+    assert _split(_cadence([12])).height == 0
+    assert run("shipment_burst", _cadence([12])).height == 0
+
+
+def test_renewal_tail_is_poisson_at_regularity_one() -> None:
+    from scipy.stats import poisson
+
+    from detection.detectors import _regularity, _renewal_tail
+
+    k = np.array([1, 3, 4, 7])
+    lam = np.array([0.5, 0.3, 0.58, 0.5])
+    got = _renewal_tail(k, lam, np.ones(4))
+    assert np.allclose(got, poisson.sf(k - 1, lam), rtol=1e-3)
+    # More regular gaps make a cluster rarer, never commoner.
+    assert (_renewal_tail(k[1:], lam[1:], np.full(3, 1.5)) < got[1:]).all()
+    # Regularity: constant gaps hit the cap, chance-like gaps stay at 1, too few gaps -> 1.
+    q = pl.Series
+    reg = _regularity(q([12.0, 2.5, 12.0]), q([12.0, 11.5, 12.0]), q([12.0, 21.0, 12.0]), q([40, 40, 3]), 1.5, 8)  # fmt: skip
+    assert reg.tolist() == [1.5, 1.0, 1.0]

@@ -490,12 +490,35 @@ def _try(value: str, fmt: str) -> dt.date | None:
         return None
 
 
+def date_order_evidence(values: list[str]) -> set[str]:
+    """Which day/month orders the numeric dates among `values` prove: 'dmy' for 13/01/2025,
+    'mdy' for 01/13/2025 (both: the column mixes them; none: no date decides)."""
+    found: set[str] = set()
+    for value in values:
+        v = value.strip()
+        for sep in ("/", "-", "."):
+            parts = v.split(sep)
+            if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) in (2, 4):
+                a, b = int(parts[0]), int(parts[1])
+                if 12 < a <= 31 and 1 <= b <= 12:
+                    found.add("dmy")
+                elif 12 < b <= 31 and 1 <= a <= 12:
+                    found.add("mdy")
+                break
+        if len(found) == 2:
+            break
+    return found
+
+
 @lru_cache(maxsize=262144)
-def parse_date(value: str, date_format: str | None = None) -> tuple[dt.date | None, str | None]:
+def parse_date(
+    value: str, date_format: str | None = None, order: str | None = None
+) -> tuple[dt.date | None, str | None]:
     """(date, None) or (None, reason). The profile's format first, then ISO and unambiguous forms.
 
     Day/month-order forms (03/04/2024) are accepted without a profile format only when the
-    reading is unambiguous (a part above 12, or both readings equal)."""
+    reading is unambiguous (a part above 12, or both readings equal), or when `order` ('dmy' or
+    'mdy', as the other dates of the same feed prove: see date_order_evidence) decides."""
     v = value.strip()
     m = _ISO_DT.match(v)
     if m:
@@ -521,6 +544,8 @@ def parse_date(value: str, date_format: str | None = None) -> tuple[dt.date | No
             dmy = _try(v, f"%d{sep}%m{sep}{yfmt}")
             mdy = _try(v, f"%m{sep}%d{sep}{yfmt}")
             if dmy and mdy and dmy != mdy:
+                if order in ("dmy", "mdy"):
+                    return (dmy if order == "dmy" else mdy), None
                 return None, (
                     f"ambiguous date '{v}' (day/month order unknown): "
                     'set date_format = "%d/%m/%Y" or "%m/%d/%Y" under [options]'

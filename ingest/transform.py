@@ -13,6 +13,7 @@ from ingest.fields import fields_of
 from ingest.link import Link, LinkIndex
 from ingest.normalise import (
     cas_ok,
+    date_order_evidence,
     normalise_activity,
     normalise_company,
     normalise_flow,
@@ -73,6 +74,7 @@ class Context:
     file_hash: str = ""
     link_index: LinkIndex | None = None
     ambiguous: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    date_orders: set[str] = field(default_factory=set)  # day/month orders the feed proved
 
     def src(self, canon: str) -> str | None:
         """Internal column name (c<i>) feeding `canon`, if mapped."""
@@ -356,7 +358,13 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
         density = pl.lit(None, dtype=pl.Float64)
     date_format = opts.get("date_format")
     dates = frame.get_column("date").drop_nulls().unique().to_list()
-    parsed = {d: parse_date(d, date_format) for d in dates}
+    order = None
+    if not date_format:
+        # 13/01/2025 elsewhere in the feed settles 02/01/2025 as day first (and 01/13/2025 as
+        # month first); a feed that proves both orders leaves such dates quarantined.
+        ctx.date_orders |= date_order_evidence(dates)
+        order = next(iter(ctx.date_orders)) if len(ctx.date_orders) == 1 else None
+    parsed = {d: parse_date(d, date_format, order) for d in dates}
     countries = (
         pl.concat([frame.get_column("exporter_country"), frame.get_column("importer_country")])
         .drop_nulls()

@@ -224,3 +224,41 @@ def test_quantity_with_unit_and_net_qualifier_in_one_column(tmp_path) -> None:  
     assert kg == {"A1": 25.0, "A2": 1000.0, "A3": 2000.0}
     assert "unknown unit 'kg gross'" in str(reasons)
     engine.dispose()
+
+
+def _date_feed(tmp_path, dates: list[str]):  # type: ignore[no-untyped-def]
+    from ingest import load_file
+    from registry.db import init_db, make_engine
+
+    rows = [
+        "shipment_id,date,exporter,exporter_country,importer,importer_country,product,quantity,unit"
+    ]
+    rows += [f"D{i},{d},Alpha Ltd,CHN,Beta SA,MEX,acetone,5,kg" for i, d in enumerate(dates)]
+    feed = tmp_path / f"dates{len(list(tmp_path.iterdir()))}.csv"
+    feed.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    engine = make_engine(f"sqlite:///{tmp_path / 'd.db'}")
+    init_db(engine)
+    rep = load_file(engine, feed, "shipments", source=feed.stem)
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        got = dict(
+            conn.execute(
+                text("SELECT shipment_id, date FROM shipments WHERE source = :s"), {"s": feed.stem}
+            ).all()
+        )
+    engine.dispose()
+    return rep, {k: str(v) for k, v in got.items()}
+
+
+def test_day_month_order_is_settled_by_the_rest_of_the_feed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rep, got = _date_feed(tmp_path, ["13/01/2025", "02/01/2025", "28/02/2025"])
+    assert rep.rows_quarantined == 0
+    assert got == {"D0": "2025-01-13", "D1": "2025-01-02", "D2": "2025-02-28"}
+    rep, got = _date_feed(tmp_path, ["01/13/2025", "02/01/2025"])
+    assert got == {"D0": "2025-01-13", "D1": "2025-02-01"}
+    # Nothing decides, or the feed proves both orders: such dates are quarantined, not guessed.
+    rep, got = _date_feed(tmp_path, ["02/01/2025", "03/04/2025"])
+    assert rep.rows_quarantined == 2 and got == {}
+    rep, got = _date_feed(tmp_path, ["13/01/2025", "01/13/2025", "02/01/2025"])
+    assert rep.rows_quarantined == 1 and set(got) == {"D0", "D1"}

@@ -52,6 +52,7 @@ from detection.screening.text import (
     CONTROL_PATTERN_PL,
     DASH_PATTERN_PL,
     EDGE_PUNCT,
+    FOREIGN_PATTERN_PL,
     MAX_NAME_CHARS,
     compact,
     tokens,
@@ -696,6 +697,15 @@ def _screen_distinct(
                     )
                 ),
                 pl.when(pl.col("had_control")).then(pl.lit("control characters were removed")),
+                pl.when(
+                    pl.col("text").str.contains(FOREIGN_PATTERN_PL)
+                    & pl.col("verdict").is_in(["controlled", "analogue"])
+                ).then(
+                    pl.format(
+                        "read as '{}' (Spanish/Portuguese/French/German spelling)",
+                        pl.col("cleaned").str.slice(0, 120),
+                    )
+                ),
                 pl.col("cas_note"),
             ],
             separator="; ",

@@ -77,9 +77,62 @@ _EMPTY_BRACKETS_PATTERN = r"\(\s*[,;/]*\s*\)|\[\s*[,;/]*\s*\]"
 _SALT_RE = re.compile(_SALT_PATTERN)
 _SALT_SUFFIX_RE = re.compile(_SALT_SUFFIX_PATTERN)
 
+# Names written in Spanish, Portuguese, French or German (feeds of Latin American and
+# European authorities): accents dropped and the name-building morphemes put into English, so
+# "clorhidrato de N-fenetil-4-piperidona" reads "hydrochloride N-phenethyl-4-piperidone" and
+# "4-(fenilamino)piperidina-1-carboxilato de terc-butilo" reads "tert-butyl
+# 4-(phenylamino)piperidine-1-carboxylate". Only non-English morphemes match, so English
+# names pass unchanged. Replacements use polars' ${n} group syntax (converted for `re`).
+_ACCENT_STEPS: tuple[tuple[str, str], ...] = (
+    (r"[éèêëÉÈÊË]", "e"),
+    (r"[áàâäãÁÀÂÄÃ]", "a"),
+    (r"[íìîïÍÌÎÏ]", "i"),
+    (r"[óòôöõÓÒÔÖÕ]", "o"),
+    (r"[úùûüÚÙÛÜ]", "u"),
+    (r"[ñÑ]", "n"),
+    (r"[çÇ]", "c"),
+)
+_FOREIGN_STEPS: tuple[tuple[str, str], ...] = (
+    (r"(?i)clorhidrato|cloridrato|chlorhydrate|hidrocloruro|hydrochlorid\b", "hydrochloride"),
+    (r"(?i)hidrato", "hydrate"),
+    (r"(?i)fentanilo?\b", "fentanyl"),
+    (r"(?i)feniletil", "phenylethyl"),
+    (r"(?i)fenetil", "phenethyl"),
+    (r"(?i)fenil", "phenyl"),
+    (r"(?i)bencil", "benzyl"),
+    (r"(?i)propionil", "propionyl"),
+    (r"(?i)acetil", "acetyl"),
+    (r"(?i)metil", "methyl"),
+    (r"(?i)etil", "ethyl"),
+    (r"(?i)propil", "propyl"),
+    (r"(?i)butil", "butyl"),
+    (r"(?i)oxicarbonil", "oxycarbonyl"),
+    (r"(?i)carbonil", "carbonyl"),
+    (r"(?i)carboxil", "carboxyl"),
+    (r"(?i)\bterc-", "tert-"),
+    (r"(?i)(yl)[oe]\b", "${1}"),
+    (r"(?i)piperidinona", "piperidinone"),
+    (r"(?i)piperidona", "piperidone"),
+    (r"(?i)piperidina", "piperidine"),
+    (r"(?i)anilina", "aniline"),
+    (r"(?i)amina\b", "amine"),
+    (r"(?i)-ona\b", "-one"),
+)
+# Does a name carry any of those morphemes (then its explanation says how it was read)?
+FOREIGN_PATTERN_PL = r"(?i)[éèêëáàâäãíìîïóòôöõúùûüñç]|" + "|".join(
+    p.removeprefix("(?i)") for p, _ in _FOREIGN_STEPS if "${" not in _
+)
+# "X-carboxilato de terc-butilo" (Spanish/Portuguese/French ester order) -> "tert-butyl X-carboxylate".
+_ESTER_STEPS: tuple[tuple[str, str], ...] = (
+    (r"(?i)^\s*(\S+?at)[oe]?\s+de\s+(\S+?)\s*$", "${2} ${1}e"),
+    (r"(?i)\b(?:de|del|do|da|du|des)\b", " "),
+)
+
 # The cleaning steps, in order, as (pattern, replacement); shared by the per-string
 # function and the vectorised polars expression so both give the same text.
 CLEAN_STEPS: tuple[tuple[str, str], ...] = (
+    *_ACCENT_STEPS,
+    *_FOREIGN_STEPS,
     (_CAS_SPAN_PATTERN, " "),
     (_TRADE_PATTERN, " "),
     (_NUMBER_PATTERN, " "),
@@ -88,8 +141,10 @@ CLEAN_STEPS: tuple[tuple[str, str], ...] = (
     (_SALT_PATTERN, " "),
     (_EMPTY_BRACKETS_PATTERN, " "),
     (r"\s+", " "),
+    *_ESTER_STEPS,
+    (r"\s+", " "),
 )
-_CLEAN_RES = tuple((re.compile(p), r) for p, r in CLEAN_STEPS)
+_CLEAN_RES = tuple((re.compile(p), re.sub(r"\$\{(\d+)\}", r"\\g<\1>", r)) for p, r in CLEAN_STEPS)
 EDGE_PUNCT = " ,;/|:-_.+*#"
 _TOKEN_SPLIT_RE = re.compile(r"[\s,;/|]+")
 _COMPACT_RE = re.compile(r"[^0-9a-z]+")

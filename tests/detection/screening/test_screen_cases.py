@@ -96,7 +96,7 @@ def test_cas_field_counts() -> None:
 
 
 def test_fuzzy_explanation_has_score() -> None:
-    row = screen_one("norfentanil")
+    row = screen_one("norfentnyl")
     assert row["method"] == "fuzzy"
     assert "score" in str(row["explanation"])
 
@@ -201,3 +201,30 @@ def test_nul_bytes_do_not_hide_a_listed_name() -> None:
 def test_huge_name_is_truncated_with_a_note() -> None:
     row = screen_one("ANPP " + "y" * 100_000)
     assert "first 500" in str(row["explanation"])
+
+
+@pytest.mark.parametrize(
+    ("name", "cas"),
+    [
+        ("N-fenetil-4-piperidona", "39742-60-4"),  # Spanish
+        ("clorhidrato de N-fenetil-4-piperidona", "39742-60-4"),
+        ("1-(2-feniletil)piperidin-4-ona", "39742-60-4"),
+        ("4-anilino-N-fenetilpiperidina", "21409-26-7"),
+        ("N-fenil-1-(2-feniletil)piperidin-4-amina", "21409-26-7"),
+        ("4-(fenilamino)piperidina-1-carboxilato de terc-butilo", "125541-22-2"),
+        ("norfentanilo", "1609-66-1"),
+        ("cloridrato de 4-piperidona", "41661-47-6"),  # Portuguese
+        ("N-fenetil-4-piperidinona", "39742-60-4"),
+        ("N-phénéthyl-4-pipéridone", "39742-60-4"),  # French
+        ("4-oxopipéridine-1-carboxylate de tert-butyle", "79099-07-3"),
+        ("N-Phenethyl-4-piperidon-hydrochlorid", "39742-60-4"),  # German
+    ],
+)
+def test_names_in_romance_languages_and_german(name: str, cas: str) -> None:
+    row = screen_one(name)
+    assert (row["verdict"], row["substance_cas"]) == ("controlled", cas), row["explanation"]
+
+
+@pytest.mark.parametrize("name", ["acetona", "tolueno", "fenol", "anilina", "metanol", "etanol"])
+def test_foreign_names_of_unlisted_chemicals_stay_clear(name: str) -> None:
+    assert screen_one(name)["verdict"] == "clear"

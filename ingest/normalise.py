@@ -385,9 +385,15 @@ LEGAL_FORMS = frozenset(
         "se",
         "eirl",
         "est",
+        "sp",  # sp. z o.o. (Poland)
+        "oo",
+        "s",  # s. de r.l. de c.v., s. en c. (Mexico and Latin America)
+        "rl",
+        "sapi",
+        "sab",
     ]
 )
-_LEGAL_JOINERS = frozenset({"de", "and", "y", "et", "und"})
+_LEGAL_JOINERS = frozenset({"de", "and", "y", "et", "und", "z", "en"})
 
 
 @lru_cache(maxsize=262144)
@@ -408,6 +414,8 @@ def normalise_company(name: str) -> str:
             stripped.pop()
         else:
             break
+    if len(stripped) > 1 and stripped[0] == "the":  # "The Acme Company" -> "acme"
+        stripped.pop(0)
     # A name that is nothing but legal forms keeps its tokens rather than becoming empty.
     return " ".join(stripped or tokens)[:500]
 
@@ -453,14 +461,27 @@ def normalise_activity(value: str) -> str | None:
     return ACTIVITIES.get(" ".join(value.strip().casefold().replace("_", " ").split()))
 
 
+# Keys casefolded with accents and punctuation dropped: "Exportación" -> "exportacion".
 _FLOWS = {
-    **dict.fromkeys(["x", "e", "export", "exports", "exp", "outbound"], "X"),
-    **dict.fromkeys(["m", "i", "import", "imports", "imp", "inbound"], "M"),
-}
+    **dict.fromkeys(
+        ["x", "e", "ex", "export", "exports", "exp", "expo", "outbound", "outward", "reexport",
+         "reexports", "exportation", "exportations", "exportacion", "exportaciones",
+         "exportacao", "exportacoes", "ausfuhr", "ausfuhren", "sortie", "uitvoer"],
+        "X",
+    ),
+    **dict.fromkeys(
+        ["m", "i", "im", "import", "imports", "imp", "impo", "inbound", "inward", "reimport",
+         "reimports", "importation", "importations", "importacion", "importaciones",
+         "importacao", "importacoes", "einfuhr", "einfuhren", "entree", "invoer"],
+        "M",
+    ),
+}  # fmt: skip
 
 
 def normalise_flow(value: str) -> str | None:
-    return _FLOWS.get(value.strip().casefold())
+    """X (export) or M (import) from the many ways feeds write a trade flow; None if unknown."""
+    key = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    return _FLOWS.get(re.sub(r"[\s.\-_]+", "", key.casefold()))
 
 
 # Unambiguous date formats tried when the profile names none (after ISO).

@@ -262,3 +262,23 @@ def test_day_month_order_is_settled_by_the_rest_of_the_feed(tmp_path) -> None:  
     assert rep.rows_quarantined == 2 and got == {}
     rep, got = _date_feed(tmp_path, ["13/01/2025", "01/13/2025", "02/01/2025"])
     assert rep.rows_quarantined == 1 and set(got) == {"D0", "D1"}
+
+
+@pytest.mark.parametrize(
+    ("value", "flow"),
+    [("Exportación", "X"), ("Importación", "M"), ("exportação", "X"), ("Ausfuhr", "X"),
+     ("Einfuhr", "M"), ("Re-export", "X"), ("re-import", "M"), ("EX", "X"), ("IM", "M"),
+     ("Exportations", "X"), ("transit", None), ("1", None)],
+)  # fmt: skip
+def test_flow_spellings(value: str, flow: str | None) -> None:
+    assert normalise_flow(value) == flow
+
+
+@pytest.mark.parametrize(
+    ("name", "norm"),
+    [("Acme Sp. z o.o.", "acme"), ("Acme S. de R.L. de C.V.", "acme"),
+     ("Acme SAPI de CV", "acme"), ("Acme S.A.B. de C.V.", "acme"), ("The Acme Company", "acme"),
+     ("Martinez y Hijos", "martinez y hijos"), ("Acme y Asociados S.A.", "acme y asociados")],
+)  # fmt: skip
+def test_more_legal_forms(name: str, norm: str) -> None:
+    assert normalise_company(name) == norm

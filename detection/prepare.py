@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from detection.config import ExportNeverArrivedConfig, MaskedNameConfig, MirrorGapConfig
+from detection.flows import infer_mirror_sides
 from detection.parties import normalise_party
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
 from detection.screening import screen_frame
@@ -292,6 +293,7 @@ def prepare(
         pl.coalesce("exporter_norm", normalise_party("exporter")).alias("exporter_norm"),
         pl.coalesce("importer_norm", normalise_party("importer")).alias("importer_norm"),
     ).filter(pl.col("date").is_not_null())
+    ship = infer_mirror_sides(ship)  # a feed without flow: a consignment's two records count once
     if as_of is None:
         as_of = ship["date"].max() if ship.height else dt.date.today()  # type: ignore[assignment]
     assert as_of is not None

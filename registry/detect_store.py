@@ -352,6 +352,8 @@ def run_detection(
         overrides = _overrides(session)
         cfgs = configs(overrides)  # raises ValueError on a bad stored override
         thresholds = _thresholds(cfgs)
+        # Read before the records: a batch committed meanwhile counts as loaded since.
+        batch_high = session.execute(select(func.max(IngestBatch.id))).scalar()
         ships = load_shipments(session)
         decls = load_declarations(session)
         if progress:
@@ -403,7 +405,6 @@ def run_detection(
         summary.scope = report
         _upsert(session, alerts, run.id, now, summary)
         summary.early_warnings = _record_early_warnings(session, ctx.shipments)
-        batch_high = session.execute(select(func.max(IngestBatch.id))).scalar()
         run.mode = summary.mode
         run.shipments_seen = scope.records.height if scope is not None else ships.height
         run.config = {

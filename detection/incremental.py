@@ -6,8 +6,9 @@ run). The context is still prepared over every record (pairing, learned product 
 coverage and the outlier model are global); what is scoped is the detectors' input.
 
 Which records can the new ones change? A new record joins a consignment (pairing by
-consignment reference, or by parties and date within one exporter-importer pair), and gives
-its substance to the other records of its consignment reference. So every record whose
+consignment reference, or by parties and date within one exporter-importer pair), gives
+its substance to the other records of its consignment reference, and can settle which side
+(export, import) flow-less records of its reference are (detection/flows.py). So every record whose
 prepared values (substance, consignment, partner) can differ from the last run lies in the
 exporter-importer pairs of the new records and of the records sharing a reference with
 them: the *affected records*. An alert can change only if one of its records is affected,

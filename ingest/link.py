@@ -6,7 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz, process
+
+from ingest.normalise import business_key
 
 __all__ = ["Link", "LinkConfig", "LinkIndex"]
 
@@ -44,9 +47,11 @@ class LinkIndex:
     def __post_init__(self) -> None:
         self._by_country: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
         self._exact: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        self._exact_key: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         for fid, name, norm, country in self.facilities:
             self._by_country[country].append((fid, name, norm))
             self._exact[(norm, country)].append((fid, name))
+            self._exact_key[(business_key(norm), country)].append((fid, name))
         self._cache: dict[tuple[str, str], Link] = {}
 
     def __bool__(self) -> bool:
@@ -60,7 +65,11 @@ class LinkIndex:
             if not norm or country not in self._by_country:
                 self._cache[(norm, country)] = _NONE
                 continue
-            exact = self._exact.get((norm, country), [])
+            # Exact after normalisation; else exact once "Chem."/"Chemicals" and the like
+            # are spelled one way (a pair of facilities may differ only there: "exact" wins).
+            exact = self._exact.get((norm, country)) or self._exact_key.get(
+                (business_key(norm), country), []
+            )
             if len(exact) == 1:
                 self._cache[(norm, country)] = Link(exact[0][0], 100.0, "exact")
             elif len(exact) > 1:
@@ -75,6 +84,15 @@ class LinkIndex:
             block = self._by_country[country]
             choices = [norm for _, _, norm in block]
             scores = process.cdist(queries, choices, scorer=fuzz.token_sort_ratio, workers=1)
+            # The better of the plain and the business-word reading: "Pharm. Tech." scores
+            # against "Pharmaceutical Technology", a typo in "Chemm" against "Chem".
+            keyed = process.cdist(
+                [business_key(q) for q in queries],
+                [business_key(c) for c in choices],
+                scorer=fuzz.token_sort_ratio,
+                workers=1,
+            )
+            scores = np.maximum(scores, keyed)
             for qi, norm in enumerate(queries):
                 row = scores[qi]
                 order = row.argsort()[::-1]

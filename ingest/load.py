@@ -19,6 +19,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from ingest.link import LinkConfig, LinkIndex
+from ingest.normalise import normalise_company
 from ingest.profile import Profile, ProfileError, read_profile, resolve_mapping
 from ingest.readers import ReadError, SourceFile, open_source
 from ingest.transform import (
@@ -167,7 +168,9 @@ def _load_link_index(conn: Connection, config: LinkConfig | None = None) -> Link
     rows = conn.execute(
         select(Facility.facility_id, Facility.name, Facility.name_norm, Facility.country)
     ).all()
-    return LinkIndex([tuple(r) for r in rows], config or LinkConfig())  # type: ignore[misc]
+    # Norms recomputed from the names: a registry loaded by an older release links the same way.
+    facilities = [(fid, name, normalise_company(name) or norm, c) for fid, name, norm, c in rows]
+    return LinkIndex(facilities, config or LinkConfig())
 
 
 def load_file(

@@ -393,6 +393,37 @@ LEGAL_FORMS = frozenset(
         "sab",
     ]
 )
+_BUSINESS_WORDS: dict[str, str] = {
+    **dict.fromkeys(["chem", "chems", "chemical", "chemicals", "chemie", "chemistry", "chimie", "chimica",
+         "quimica", "quimicas", "quimico", "quimicos"], "chemical"),
+    **dict.fromkeys(
+        ["pharm", "pharma", "pharmaceutical", "pharmaceuticals", "pharmaceutica", "farma",
+         "farmaceutica", "farmaceutico", "farmaceuticos", "pharmazie"], "pharmaceutical"
+    ),
+    **dict.fromkeys(["tech", "techn", "technology", "technologies", "technological"], "technology"),
+    **dict.fromkeys(["ind", "inds", "indus", "industry", "industries", "industrial"], "industrial"),
+    **dict.fromkeys(["intl", "int", "internat", "international", "inter"], "international"),
+    **dict.fromkeys(["trading", "trade", "traders", "trd"], "trading"),
+    **dict.fromkeys(["mfg", "manufacturing", "manufacturer", "manufacturers", "mfr"], "manufacturing"),
+    **dict.fromkeys(["lab", "labs", "laboratory", "laboratories", "lab."], "laboratory"),
+    **dict.fromkeys(["bio", "biotech", "biotechnology"], "biotechnology"),
+    **dict.fromkeys(["sci", "science", "sciences", "scientific"], "science"),
+    **dict.fromkeys(["dev", "development", "developments"], "development"),
+    **dict.fromkeys(["imp", "import", "imports", "importers"], "import"),
+    **dict.fromkeys(["exp", "export", "exports", "exporters"], "export"),
+    **dict.fromkeys(["grp", "group"], "group"),
+    **dict.fromkeys(["mat", "mats", "material", "materials"], "materials"),
+    **dict.fromkeys(["pdts", "prods", "product", "products"], "products"),
+}  # fmt: skip
+
+
+def business_key(norm: str) -> str:
+    """A company norm with one spelling per business word, for linking: "Chem."/"Chemicals",
+    "Pharm."/"Pharmaceutical", "Intl"/"International" name the same company. The long form,
+    so that a typo in the distinctive part of a name stays a small share of it."""
+    return " ".join(_BUSINESS_WORDS.get(t, t) for t in norm.split())
+
+
 _LEGAL_JOINERS = frozenset({"de", "and", "y", "et", "und", "z", "en"})
 
 

@@ -282,3 +282,33 @@ def test_flow_spellings(value: str, flow: str | None) -> None:
 )  # fmt: skip
 def test_more_legal_forms(name: str, norm: str) -> None:
     assert normalise_company(name) == norm
+
+
+def test_links_survive_abbreviated_business_words_and_typos() -> None:
+    """Customs records abbreviate ("Pharm. Tech.", "Ind. Intl"); a typo in a short name
+    must still link; two facilities that differ only by a business word stay apart."""
+    from ingest.link import LinkIndex
+
+    names = {
+        "F2": ("Hebei Yuanda Pharmaceutical Technology Co., Ltd.", "CHN"),
+        "F3": ("Wuhan Golden Industrial International Trading Co., Ltd.", "CHN"),
+        "F6": ("Ulevo Industrial S.A.", "HND"),
+        "F7": ("Hebei Chem Co., Ltd.", "CHN"),
+        "T1": ("Twin Chemicals Ltd", "IND"),
+        "T2": ("Twin Chemical Pvt Ltd", "IND"),
+    }
+    idx = LinkIndex([(f, n, normalise_company(n), c) for f, (n, c) in names.items()])
+
+    def link(name: str, country: str):  # type: ignore[no-untyped-def]
+        key = (normalise_company(name), country)
+        return idx.link_many([key])[key]
+
+    assert link("Hebei Yuanda Pharm. Tech. Co., Ltd.", "CHN").facility_id == "F2"
+    assert link("WUHAN GOLDEN IND. INTL TRADING CO", "CHN").facility_id == "F3"
+    assert link("Hebei Chemical Company", "CHN").facility_id == "F7"
+    typo = link("Hebei Chemm Co Ltd", "CHN")
+    assert (typo.facility_id, typo.method) == ("F7", "fuzzy")
+    assert link("Uleov Ind. S.A.", "HND").facility_id == "F6"
+    twin = link("Twin Chem Ltd", "IND")
+    assert twin.facility_id is None and {c["facility_id"] for c in twin.candidates} == {"T1", "T2"}
+    assert link("Yuanda Trading Co., Ltd.", "CHN").facility_id is None

@@ -451,45 +451,47 @@ def normalise_company(name: str) -> str:
     return " ".join(stripped or tokens)[:500]
 
 
+# Keys casefolded, accents dropped, separators as single spaces ("import/export" ->
+# "import export"). English plus the Spanish, Portuguese, French and German words registries
+# use for the same four activities.
 ACTIVITIES: dict[str, str] = {
     **dict.fromkeys(
-        [
-            "production",
-            "produce",
-            "producer",
-            "manufacture",
-            "manufacturer",
-            "manufacturing",
-            "synthesis",
-            "prod",
-        ],
+        ["production", "produce", "producer", "manufacture", "manufacturer", "manufacturing",
+         "synthesis", "prod", "produccion", "productor", "fabricacion", "fabricante",
+         "producao", "fabricacao", "fabrication", "fabricant", "producteur", "herstellung",
+         "hersteller", "produktion"],
         "production",
     ),
-    **dict.fromkeys(["processing", "process", "processor", "formulation", "proc"], "processing"),
     **dict.fromkeys(
-        [
-            "trade",
-            "trader",
-            "trading",
-            "distribution",
-            "distributor",
-            "wholesale",
-            "wholesaler",
-            "import",
-            "export",
-            "broker",
-        ],
+        ["processing", "process", "processor", "formulation", "proc", "procesamiento",
+         "transformacion", "formulacion", "processamento", "transformacao", "transformation",
+         "verarbeitung", "weiterverarbeitung"],
+        "processing",
+    ),
+    **dict.fromkeys(
+        ["trade", "trader", "trading", "distribution", "distributor", "wholesale", "wholesaler",
+         "import", "export", "importer", "exporter", "import export", "export import", "broker",
+         "brokerage", "comercio", "comercializacion", "comerciante", "distribuidor",
+         "distribucion", "importador", "exportador", "comercializacao", "distribuidora",
+         "negoce", "commerce", "negociant", "distributeur", "handel", "handler", "haendler",
+         "grosshandel", "vertrieb"],
         "trade",
     ),
     **dict.fromkeys(
-        ["consumption", "consume", "consumer", "use", "user", "end use", "end user"],
+        ["consumption", "consume", "consumer", "use", "user", "end use", "end user", "research",
+         "r and d", "r d", "laboratory", "lab", "consumo", "uso", "usuario", "usuario final",
+         "utilizacao", "consommation", "utilisation", "utilisateur", "verbrauch", "verwender",
+         "endverbraucher", "forschung"],
         "consumption",
     ),
-}
+}  # fmt: skip
 
 
 def normalise_activity(value: str) -> str | None:
-    return ACTIVITIES.get(" ".join(value.strip().casefold().replace("_", " ").split()))
+    """production, processing, trade or consumption; None for an activity no rule knows."""
+    key = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().casefold()
+    key = key.replace("&", " and ")
+    return ACTIVITIES.get(" ".join(re.sub(r"[\s/_\-.,;+]+", " ", key).split()))
 
 
 # Keys casefolded with accents and punctuation dropped: "Exportación" -> "exportacion".

@@ -312,3 +312,17 @@ def test_links_survive_abbreviated_business_words_and_typos() -> None:
     twin = link("Twin Chem Ltd", "IND")
     assert twin.facility_id is None and {c["facility_id"] for c in twin.candidates} == {"T1", "T2"}
     assert link("Yuanda Trading Co., Ltd.", "CHN").facility_id is None
+
+
+@pytest.mark.parametrize(
+    ("value", "activity"),
+    [("Producción", "production"), ("Herstellung", "production"), ("fabricação", "production"),
+     ("transformación", "processing"), ("Verarbeitung", "processing"), ("import/export", "trade"),
+     ("Import-Export", "trade"), ("Handel", "trade"), ("comercialización", "trade"),
+     ("distribuidor", "trade"), ("end-use", "consumption"), ("R&D", "consumption"),
+     ("consumo", "consumption"), ("storage", None), ("", None)],
+)  # fmt: skip
+def test_activity_spellings(value: str, activity: str | None) -> None:
+    from ingest.normalise import normalise_activity
+
+    assert normalise_activity(value) == activity

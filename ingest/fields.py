@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KINDS", "FieldSpec", "fields_of", "required_of"]
+__all__ = ["HEADER_SYNONYMS", "KINDS", "FieldSpec", "fields_of", "required_of"]
 
 KINDS = ("facilities", "shipments")
 
@@ -60,3 +60,56 @@ def fields_of(kind: str) -> tuple[FieldSpec, ...]:
 
 def required_of(kind: str) -> list[str]:
     return [f.name for f in fields_of(kind) if f.required]
+
+
+# Header names national feeds commonly use for a canonical field, as canonical keys (case,
+# spaces, underscores, dashes and dots ignored). Used without a profile, only when the field
+# has no column of its own name and exactly one column carries one of these names; the load
+# reports each such choice. Kept conservative: "origin" is not the exporting country, a bare
+# "quantity" of a declaration carries no unit, so neither is guessed.
+HEADER_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "shipments": {
+        "shipment_id": ("shipmentno", "shipmentnumber", "shipmentref", "recordid", "recordno",
+                        "declarationno", "declarationnumber", "declno", "entryno", "entrynumber",
+                        "transactionid", "id"),
+        "date": ("shipmentdate", "shipdate", "dateofshipment", "declarationdate",
+                 "transactiondate", "exportdate", "importdate"),
+        "exporter": ("exportername", "shipper", "shippername", "consignor", "consignorname",
+                     "seller"),
+        "importer": ("importername", "consignee", "consigneename", "buyer"),
+        "exporter_country": ("exportcountry", "exportingcountry", "countryofexport",
+                             "shippercountry", "consignorcountry", "sellercountry"),
+        "importer_country": ("importcountry", "importingcountry", "countryofimport",
+                             "destinationcountry", "countryofdestination", "consigneecountry",
+                             "buyercountry"),
+        "product": ("productdescription", "productname", "description", "goodsdescription",
+                    "descriptionofgoods", "commodity", "commoditydescription", "goods"),
+        "quantity": ("qty", "netquantity", "netqty", "quantitydeclared"),
+        "unit": ("uom", "unitofmeasure", "unitofmeasurement", "units", "qtyunit",
+                 "quantityunit", "measurementunit"),
+        "cas": ("casno", "casnumber", "casrn", "casregistrynumber", "cas#", "casno#"),
+        "hs_code": ("hs", "hts", "htscode", "hsheading", "tariffcode", "commoditycode",
+                    "customscode"),
+        "flow": ("direction", "tradeflow", "flowtype", "tradedirection"),
+        "consignment_ref": ("consignment", "consignmentno", "consignmentnumber", "consignmentid",
+                            "pen", "penno", "pennumber", "penref", "preexportnotification",
+                            "billoflading", "blno", "blnumber", "b/lno", "b/lnumber"),
+        "transit_countries": ("transit", "transitcountry", "transitcountries", "via"),
+    },
+    "facilities": {
+        "facility_id": ("facilityno", "facilitynumber", "facilitycode", "registrationno",
+                        "registrationnumber", "registrationid", "licenceno", "licenseno",
+                        "licencenumber", "licensenumber", "id"),
+        "name": ("facilityname", "companyname", "company", "operator", "operatorname"),
+        "country": ("facilitycountry", "countrycode", "countryname"),
+        "activity": ("activitytype", "declaredactivity", "typeofactivity"),
+        "substance": ("substancename", "chemical", "chemicalname", "precursor"),
+        "cas": ("casno", "casnumber", "casrn", "casregistrynumber", "cas#"),
+        "declared_annual_kg": ("declaredkg", "annualkg", "declaredquantitykg",
+                               "annualquantitykg", "declaredannualquantitykg", "kgperyear",
+                               "declaredannualkgs"),
+        "declaration_year": ("year", "reportingyear", "declaredyear"),
+        "lat": ("latitude",),
+        "lon": ("longitude", "lng", "long"),
+    },
+}  # fmt: skip

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from ingest.link import LinkConfig, LinkIndex
 from ingest.normalise import normalise_company
-from ingest.profile import Profile, ProfileError, read_profile, resolve_mapping
+from ingest.profile import Profile, ProfileError, canonical_key, read_profile, resolve_mapping
 from ingest.readers import ReadError, SourceFile, open_source
 from ingest.transform import (
     SHIPMENT_COLUMNS,
@@ -71,6 +71,10 @@ class LoadReport:
     ambiguous: int = 0
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     seconds: float = 0.0
+    # Without a profile: columns taken by a usual header name ("Consignee" -> importer), and
+    # the file's columns that feed no canonical field (not loaded).
+    mapped_by_synonym: dict[str, str] = field(default_factory=dict)
+    unused_columns: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.status == "already_loaded":
@@ -222,6 +226,7 @@ def load_file(
             )
         mapping = resolve_mapping(src.columns, kind, prof)
         ctx = _context(src, kind, mapping, prof, path, source)
+        profiled = set(prof.columns) if prof else set()
         report = LoadReport(
             batch_id=None,
             kind=kind,
@@ -229,6 +234,12 @@ def load_file(
             file_name=path.name,
             file_hash=src.file_hash,
             source=ctx.source,
+            mapped_by_synonym={
+                col: canon
+                for canon, col in mapping.items()
+                if canon not in profiled and canonical_key(col) != canonical_key(canon)
+            },
+            unused_columns=[c for c in src.columns if c not in set(mapping.values())],
         )
         cleanups: list[Callable[[], None]] = []
         with engine.connect() as conn:

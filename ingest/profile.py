@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.fields import KINDS, fields_of
+from ingest.fields import HEADER_SYNONYMS, KINDS, fields_of
 
 __all__ = ["Profile", "ProfileError", "canonical_key", "read_profile", "resolve_mapping"]
 
@@ -172,6 +172,17 @@ def resolve_mapping(
                 f'name one in the profile ({spec.name} = "<source column>" under [columns])'
             )
         if cands:
+            mapping[spec.name] = cands[0]
+            used.add(cands[0])
+    # Common header names of national feeds ("Consignee", "CAS No.", "UoM"): only for a field
+    # still unmapped, and only when exactly one unused column carries such a name.
+    synonyms = HEADER_SYNONYMS.get(kind, {})
+    for spec in specs:
+        if spec.name in mapping or spec.name not in synonyms:
+            continue
+        keys = set(synonyms[spec.name])
+        cands = [c for c in source_columns if c not in used and canonical_key(c) in keys]
+        if len(cands) == 1:
             mapping[spec.name] = cands[0]
             used.add(cands[0])
     default_unit = prof.options.get("default_unit")

@@ -25,6 +25,17 @@ def _run(kind: str, path: Path, profile: Path | None, source: str | None) -> Non
             )
         typer.echo(report.summary(), err=True)
         if report.status == "loaded":
+            if report.mapped_by_synonym:
+                shown = ", ".join(f"{c!r} as {f}" for c, f in report.mapped_by_synonym.items())
+                typer.echo(f"  columns read by their usual names: {shown}", err=True)
+            if report.unused_columns:
+                shown = ", ".join(repr(c) for c in report.unused_columns[:10])
+                more = len(report.unused_columns) - 10
+                typer.echo(
+                    f"  columns not loaded (no canonical field): {shown}"
+                    + (f" and {more} more" if more > 0 else ""),
+                    err=True,
+                )
             if report.kind == "shipments" and report.linked:
                 typer.echo(f"  {report.linked} party links to declared facilities", err=True)
             if report.kind == "facilities":

@@ -1,0 +1,69 @@
+"""Feeds without a profile whose headers use the usual names of national feeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ingest.profile import ProfileError, resolve_mapping
+
+USUAL = [
+    "Record ID", "Ship Date", "Shipper", "Shipper Country", "Consignee", "Consignee Country",
+    "Description of goods", "Qty", "UoM", "CAS #", "HTS", "Direction", "B/L No", "Remarks",
+]  # fmt: skip
+
+
+def test_usual_header_names_map_to_canonical_fields() -> None:
+    m = resolve_mapping(USUAL, "shipments", None)
+    assert m["exporter"] == "Shipper" and m["importer"] == "Consignee"
+    assert m["importer_country"] == "Consignee Country" and m["cas"] == "CAS #"
+    assert m["consignment_ref"] == "B/L No" and m["unit"] == "UoM" and m["flow"] == "Direction"
+    assert "Remarks" not in m.values()
+
+
+def test_a_column_of_the_canonical_name_wins_over_a_usual_name() -> None:
+    cols = ["shipment_id", "date", "exporter", "Shipper", "exporter_country", "importer",
+            "importer_country", "product", "quantity", "unit"]  # fmt: skip
+    assert resolve_mapping(cols, "shipments", None)["exporter"] == "exporter"
+
+
+def test_two_candidate_columns_are_not_guessed() -> None:
+    cols = ["shipment_id", "date", "Shipper", "Consignor", "exporter_country", "importer",
+            "importer_country", "product", "quantity", "unit"]  # fmt: skip
+    with pytest.raises(ProfileError, match='missing column for "exporter"'):
+        resolve_mapping(cols, "shipments", None)
+    opt = [*cols[:2], "exporter", *cols[4:], "CAS No", "CAS Number"]
+    assert "cas" not in resolve_mapping(opt, "shipments", None)
+
+
+def test_facility_registry_headers() -> None:
+    cols = ["Licence No", "Company Name", "Country", "Activity", "Chemical", "CAS No",
+            "Declared kg", "Year", "Latitude", "Longitude"]  # fmt: skip
+    m = resolve_mapping(cols, "facilities", None)
+    assert m == {
+        "facility_id": "Licence No", "name": "Company Name", "country": "Country",
+        "activity": "Activity", "substance": "Chemical", "cas": "CAS No",
+        "declared_annual_kg": "Declared kg", "declaration_year": "Year",
+        "lat": "Latitude", "lon": "Longitude",
+    }  # fmt: skip
+
+
+def test_cli_reports_usual_names_and_unloaded_columns(tmp_path: Path) -> None:
+    from ui.cli import app
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        ",".join(USUAL) + "\n"
+        "A1,2025-01-02,Alpha Ltd,CHN,Beta SA,MEX,4-piperidone,25,kg,41661-47-6,2933.39,X,PEN-1,hi\n",
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", db, "init"]).exit_code == 0
+    res = runner.invoke(app, ["--db", db, "ingest", "shipments", str(feed)])
+    assert res.exit_code == 0, res.output
+    assert "1 loaded" in res.stderr
+    assert "'Consignee' as importer" in res.stderr
+    assert "columns not loaded (no canonical field): 'Remarks'" in res.stderr

@@ -150,8 +150,8 @@ def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.
     tot = (
         vol.group_by("facility_id", "substance", "year", "role")
         .agg(pl.col("quantity_kg").sum().alias("shipped"), pl.len().alias("n"))
-        .sort("shipped", descending=True)
-        .unique(["facility_id", "substance", "year"], keep="first")
+        .sort(["shipped", "role"], descending=[True, False])
+        .unique(["facility_id", "substance", "year"], keep="first", maintain_order=True)
     )
     decl = ctx.declarations.filter(pl.col("facility_id").is_not_null())
     by_year = (
@@ -621,7 +621,8 @@ def undeclared_party(ctx: Context, cfg: UndeclaredPartyConfig) -> pl.DataFrame:
             pl.col("date").min().alias("first_date"),
             pl.col("date").max().alias("last_date"),
             pl.col("pks").list.explode(keep_nulls=False, empty_as_null=False).alias("shipment_pks"),
-            pl.col("counterpart").drop_nulls().unique().head(5).alias("counterparts"),
+            # Sorted: the evidence must not depend on the order rows came from the database.
+            pl.col("counterpart").drop_nulls().unique().sort().head(5).alias("counterparts"),
         )
         .filter(pl.col("total_kg") >= cfg.min_total_kg)
     )
@@ -768,11 +769,11 @@ def designer_analogue(ctx: Context, cfg: DesignerAnalogueConfig) -> pl.DataFrame
     if s.height == 0:
         return _empty()
     g = s.group_by("exp_key", "designer").agg(
-        pl.col("product").unique().head(5).alias("products"),
+        pl.col("product").unique().sort(nulls_last=True).head(5).alias("products"),
         pl.col("exporter").first(),
         pl.col("exporter_facility_id").first().alias("facility_id"),
         pl.col("exporter_country").first().alias("country"),
-        pl.col("importer").unique().head(5).alias("importers"),
+        pl.col("importer").unique().sort(nulls_last=True).head(5).alias("importers"),
         pl.len().alias("count"),
         pl.col("quantity_kg").sum().alias("total_kg"),
         pl.col("date").min().alias("first_date"),

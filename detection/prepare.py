@@ -181,6 +181,7 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFra
             m.filter(pl.col("consignment_ref").is_not_null()),
             on="consignment_ref",
             suffix="_m",
+            maintain_order="left_right",
         )
         .unique("id", keep="first", maintain_order=True)
         .unique("id_m", keep="first", maintain_order=True)
@@ -282,7 +283,9 @@ def prepare(
     mirror = mirror or MirrorGapConfig()
     never = never or ExportNeverArrivedConfig()
     masked = masked or MaskedNameConfig()
-    ship = _conform(shipments, SHIPMENT_SCHEMA)
+    # In id order: what "first" means in a group (a party's spelling, an evidence list's
+    # order) must not depend on the order the database returned the rows in.
+    ship = _conform(shipments, SHIPMENT_SCHEMA).sort("id", maintain_order=True)
     decl = _conform(declarations, DECLARATION_SCHEMA)
     ship = ship.with_columns(
         pl.col("flow")

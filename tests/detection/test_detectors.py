@@ -403,3 +403,49 @@ def test_renewal_tail_is_poisson_at_regularity_one() -> None:
     q = pl.Series
     reg = _regularity(q([12.0, 2.5, 12.0]), q([12.0, 11.5, 12.0]), q([12.0, 21.0, 12.0]), q([40, 40, 3]), 1.5, 8)  # fmt: skip
     assert reg.tolist() == [1.5, 1.0, 1.0]
+
+
+def _shuffled_runs(rows: list[dict[str, Any]], seeds: range) -> list[pl.DataFrame]:
+    """Every detector's alerts for the same records read in several row orders."""
+    base = frame(rows)
+    out = []
+    for seed in seeds:
+        order = base if seed == 0 else base.sample(fraction=1.0, shuffle=True, seed=seed)
+        out.append(detect(order, decls(), screener=fake_screener).sort("detector", "key"))
+    return out
+
+
+def test_evidence_does_not_depend_on_row_order() -> None:
+    """The database may return rows in any order (PostgreSQL does not keep insertion order):
+    lists in the evidence (a designer analogue's products and importers, an undeclared
+    party's counterparts) and every "first" value are the same whatever the order."""
+    rows = []
+    for i in range(12):  # one exporter, an analogue under 12 names to 12 importers
+        rows.append(
+            ship(i + 1, 10 * i, 5.0, product=f"N-Cbz variant {i:02d}", cas=None,
+                 importer=f"Importer {i:02d} SA", importer_norm=f"IMPORTER {i:02d}",
+                 importer_facility_id=None)
+        )  # fmt: skip
+    for i in range(12):  # an undeclared exporter with 12 counterparts
+        rows.append(
+            ship(100 + i, 5 * i, 20.0 + i, exporter="Nowhere Trading Ltd",
+                 exporter_norm="NOWHERE TRADING", exporter_facility_id=None,
+                 importer=f"Buyer {i:02d} Inc.", importer_norm=f"BUYER {i:02d}",
+                 importer_facility_id=None)
+        )  # fmt: skip
+    runs = _shuffled_runs(rows, range(6))
+    first = runs[0]
+    ev = {
+        d: json.loads(e)["numbers"]
+        for d, e in first.select("detector", "evidence").iter_rows()
+        if d in ("designer_analogue",)
+    }
+    assert ev["designer_analogue"]["products"] == [f"N-Cbz variant {i:02d}" for i in range(5)]
+    assert ev["designer_analogue"]["importers"] == [f"Importer {i:02d} SA" for i in range(5)]
+    party = first.filter(
+        pl.col("detector") == "undeclared_party", pl.col("key").str.contains("NOWHERE")
+    )
+    cps = [json.loads(e)["numbers"]["counterparts"] for e in party["evidence"]]
+    assert cps and all(c == sorted(c) and len(c) == 5 for c in cps)
+    for other in runs[1:]:
+        assert other.to_dicts() == first.to_dicts()

@@ -55,6 +55,8 @@ from detection.screening.text import (
     FOREIGN_PATTERN_PL,
     MAX_NAME_CHARS,
     compact,
+    digit_groups,
+    end_class,
     tokens,
 )
 from detection.screening.watchlist import Substance, cas_check_digit_ok, load_watchlist
@@ -447,6 +449,73 @@ def _layer_fallbacks(row: _Row, lex: Lexicon, six: StructureIndex, cfg: ScreenCo
         )
 
 
+_RING_WORD_RE = re.compile(r"(?i)piperid")
+_BARE_RING_RE = re.compile(r"(?i)^(?:piperid(?:ine|one|inone|inol|inamine))$")
+
+
+def _function(name: str) -> str | None:
+    """The functional class a name ends in, "oxo" names counting as ketones."""
+    key = compact(name)
+    return "ketone" if "oxo" in key else end_class(key)
+
+
+def _layer_no_locant(units: list[_Row], lex: Lexicon, cfg: ScreenConfig) -> None:
+    """A name with no ring position at all ("phenethyl piperidone", "anilinopiperidine",
+    "N-boc piperidone") that the other layers cleared: OPSIN reads such a name at a default
+    position, which is rarely what a trader meant. Read with the 4-position every listed
+    precursor has, it may be a listed substance: then flag it for review as an analogue (the
+    2- and 3-isomers are not listed, so it is not called controlled)."""
+    todo: list[tuple[_Row, _Row]] = []
+    for unit in units:
+        if unit.result is None or unit.result[0] != "clear" or unit.result[3] == "error":
+            continue
+        text = unit.cleaned
+        # No ring position: no digit at all, or only the ring nitrogen's "1-".
+        if set(digit_groups(compact(text))) - {"1"} or not _RING_WORD_RE.search(text):
+            continue
+        if _BARE_RING_RE.match(text.strip()):
+            continue  # "piperidine", "piperidone" alone: no substituent, nothing to read
+        words = text.split()
+        for i, w in enumerate(words):
+            if not _RING_WORD_RE.search(w):
+                continue
+            m = _RING_WORD_RE.search(w)
+            assert m is not None
+            variants = [w[: m.start()] + "4-" + w[m.start() :], "4-" + w]
+            for v in dict.fromkeys(variants):
+                cand = _Row(" ".join([*words[:i], v, *words[i + 1 :]]), unit.hs_support, unit.salts)
+                cand.key = compact(cand.cleaned)
+                cand.toks = tokens(cand.cleaned)[:_MAX_TOKENS]
+                cand.tok_keys = [compact(t) for t in cand.toks]
+                todo.append((unit, cand))
+            break
+    if not todo:
+        return
+    for _, cand in todo:
+        _layer_exact(cand, lex, cfg)
+    _layer_fuzzy([c for _, c in todo if c.result is None], lex, cfg)
+    for unit, cand in todo:
+        if unit.result is not None and unit.result[0] != "clear":
+            continue  # an earlier variant already decided
+        if cand.result is None or cand.result[0] != "controlled" or cand.result[1] is None:
+            continue
+        sub = cand.result[1]
+        ring = next(w for w in unit.cleaned.split() if _RING_WORD_RE.search(w))
+        matched = re.search(r"'([^']+)'", cand.result[4])
+        if matched is None or _function(ring) != _function(matched.group(1)):
+            continue  # a piperidine is not a piperidone: the reading must keep the function
+        unit.decide(
+            "analogue",
+            sub,
+            cfg.modified_name_score,
+            "no-locant",
+            f"The name gives no ring position; read as '{cand.cleaned}' (the 4-position every "
+            f"listed precursor has) it names {sub.name} (CAS {sub.cas}). Flagged for review: "
+            f"the 2- and 3-isomers are not listed.",
+        )
+        unit.candidate = sub
+
+
 def _unit_result(row: _Row) -> tuple[str, Substance | None, float, str, str]:
     if row.result is None:
         if row.structure_down and not row.structure_tried:
@@ -630,6 +699,7 @@ def _screen_distinct(
     for unit in open_rows:
         if unit.result is None:
             _layer_fallbacks(unit, lex, six, cfg)
+    _layer_no_locant(units, lex, cfg)
     unit_res = pl.DataFrame(
         [
             _result_tuple(

@@ -228,3 +228,31 @@ def test_names_in_romance_languages_and_german(name: str, cas: str) -> None:
 @pytest.mark.parametrize("name", ["acetona", "tolueno", "fenol", "anilina", "metanol", "etanol"])
 def test_foreign_names_of_unlisted_chemicals_stay_clear(name: str) -> None:
     assert screen_one(name)["verdict"] == "clear"
+
+
+@pytest.mark.parametrize(
+    ("name", "cas"),
+    [
+        ("phenethyl piperidone", "39742-60-4"),
+        ("N-phenethylpiperidone", "39742-60-4"),
+        ("1-phenethyl-piperidone", "39742-60-4"),
+        ("anilinopiperidine", "23056-29-3"),
+        ("N-boc piperidone", "79099-07-3"),
+        ("phenethyl anilinopiperidine", "21409-26-7"),
+    ],
+)
+def test_names_without_a_ring_position_are_flagged_for_review(name: str, cas: str) -> None:
+    """OPSIN reads "phenethyl piperidone" as the 2-one; a trader means NPP more often than
+    not: such a name is an analogue of the listed substance, with the reading explained."""
+    row = screen_one(name)
+    assert (row["verdict"], row["substance_cas"], row["method"]) == ("analogue", cas, "no-locant")
+    assert "4-position" in str(row["explanation"])
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["piperidine", "piperidone", "2-piperidone", "piperidine hydrochloride", "4-methylpiperidine",
+     "phenethyl piperidine", "1-methylpiperidine"],
+)  # fmt: skip
+def test_plain_piperidines_stay_clear(name: str) -> None:
+    assert screen_one(name)["verdict"] == "clear"

@@ -75,6 +75,7 @@ class Context:
     link_index: LinkIndex | None = None
     ambiguous: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     date_orders: set[str] = field(default_factory=set)  # day/month orders the feed proved
+    number_styles: set[str] = field(default_factory=set)  # decimal separators the feed proved
 
     def src(self, canon: str) -> str | None:
         """Internal column name (c<i>) feeding `canon`, if mapped."""
@@ -106,18 +107,72 @@ def _shown(expr: pl.Expr) -> pl.Expr:
     return expr.str.slice(0, 60)
 
 
-def _number(expr: pl.Expr, decimal_comma: bool) -> pl.Expr:
+_COMMA_DECIMAL = r"^[-+]?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))$"  # 1.234,5  12,5
+_DOT_DECIMAL = r"^[-+]?(\d{1,3}(,\d{3})+\.\d+|\d+\.(\d{1,2}|\d{4,}))$"  # 1,234.5  12.5
+
+
+def number_style_evidence(values: pl.Series) -> set[str]:
+    """Which decimal separator the numbers among `values` prove: 'comma' (1.234,5 or 12,5),
+    'dot' (1,234.5 or 12.5); both when the column mixes them, none when no number decides."""
+    s = values.drop_nulls().str.replace_all(r"[\s_'’]", "")
+    found = set()
+    if s.str.contains(_COMMA_DECIMAL).any():
+        found.add("comma")
+    if s.str.contains(_DOT_DECIMAL).any():
+        found.add("dot")
+    return found
+
+
+def _coordinate(expr: pl.Expr) -> pl.Expr:
+    """A latitude or longitude: never grouped in thousands, so a lone comma is the decimal."""
+    s = expr.str.strip_chars()
+    s = (
+        pl.when(s.str.count_matches(",") == 1)
+        .then(s.str.replace(",", ".", literal=True))
+        .otherwise(s)
+    )
+    ok = s.str.contains(r"^[-+]?(\d+\.?\d*|\.\d+)$")
+    return pl.when(ok).then(s.cast(pl.Float64, strict=False)).otherwise(None)
+
+
+def _decimal_comma(values: pl.Series, ctx: Context) -> bool:
+    """The profile's decimal_comma option when given; else what this feed's numbers prove so
+    far (1.234,5 or 12,5 elsewhere in the column make "1.234" read 1234)."""
+    given = ctx.options.get("decimal_comma")
+    if given is not None:
+        return bool(given)
+    ctx.number_styles |= number_style_evidence(values)
+    return ctx.number_styles == {"comma"}
+
+
+def _number(expr: pl.Expr, decimal_comma: bool | None) -> pl.Expr:
+    """A number written with either decimal separator. With both separators the last one is
+    the decimal one (1.234,5 and 1,234.5 are both 1234.5); repeated groups of three are
+    thousands (1.234.567); one separator followed by other than three digits is the decimal
+    one (12,5). Only "1,234" / "1.234" depend on the feed's style: `decimal_comma` (the
+    profile's option, or what the feed's other numbers prove), else a dot is the decimal."""
     s = expr.str.replace_all(r"[\s_'’]", "")
-    if decimal_comma:
-        s = s.str.replace_all(r"\.", "").str.replace(",", ".", literal=True)
-    else:
-        s = (
-            pl.when(s.str.contains(r"\.") & s.str.contains(","))
-            .then(s.str.replace_all(",", "", literal=True))
-            .when(s.str.contains(r"^[-+]?\d{1,3}(,\d{3})+$"))
-            .then(s.str.replace_all(",", "", literal=True))
-            .otherwise(s.str.replace(",", ".", literal=True))
+    sign = r"^[-+]?"
+    comma_is_decimal = bool(decimal_comma)
+    s = (
+        pl.when(s.str.contains(sign + r"\d{1,3}(\.\d{3})+,\d+$"))
+        .then(s.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
+        .when(s.str.contains(sign + r"\d{1,3}(,\d{3})+\.\d+$"))
+        .then(s.str.replace_all(",", "", literal=True))
+        .when(s.str.contains(sign + r"\d{1,3}(\.\d{3}){2,}$"))
+        .then(s.str.replace_all(".", "", literal=True))
+        .when(s.str.contains(sign + r"\d{1,3}(,\d{3}){2,}$"))
+        .then(s.str.replace_all(",", "", literal=True))
+        .when(s.str.contains(sign + r"\d{1,3}\.\d{3}$"))
+        .then(s.str.replace(".", "", literal=True) if comma_is_decimal else s)
+        .when(s.str.contains(sign + r"\d{1,3},\d{3}$"))
+        .then(
+            s.str.replace(",", ".", literal=True)
+            if comma_is_decimal
+            else s.str.replace(",", "", literal=True)
         )
+        .otherwise(s.str.replace(",", ".", literal=True))
+    )
     # Only plain decimal notation counts: no "nan", "inf" or hex.
     ok = s.str.contains(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
     return pl.when(ok).then(s.cast(pl.Float64, strict=False)).otherwise(None)
@@ -334,7 +389,7 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
         ).alias("__unit"),
     )
     frame = frame.with_columns(
-        _number(pl.col("__qty"), bool(opts.get("decimal_comma"))).alias("__q"),
+        _number(pl.col("__qty"), _decimal_comma(frame.get_column("__qty"), ctx)).alias("__q"),
         _map_distinct(
             frame, "__unit", lambda u: (unit_factor(u) or ("", 0.0))[0], pl.String()
         ).alias("__ukind"),
@@ -511,10 +566,13 @@ def _shape_facilities(chunk: pl.DataFrame, ctx: Context) -> Shaped:
     frame = frame.with_columns(
         country.alias("__country"),
         _map_distinct(frame, "activity", normalise_activity, pl.String()).alias("__activity"),
-        _number(pl.col("declared_annual_kg"), bool(ctx.options.get("decimal_comma"))).alias("__kg"),
+        _number(
+            pl.col("declared_annual_kg"),
+            _decimal_comma(frame.get_column("declared_annual_kg"), ctx),
+        ).alias("__kg"),
         year_num.alias("__year"),
-        _number(pl.col("lat"), False).alias("__lat"),
-        _number(pl.col("lon"), False).alias("__lon"),
+        _coordinate(pl.col("lat")).alias("__lat"),
+        _coordinate(pl.col("lon")).alias("__lon"),
         _map_distinct(frame, "name", normalise_company, pl.String()).alias("name_norm"),
     )
     reasons = _common_reasons(frame, ctx)

@@ -326,3 +326,48 @@ def test_activity_spellings(value: str, activity: str | None) -> None:
     from ingest.normalise import normalise_activity
 
     assert normalise_activity(value) == activity
+
+
+@pytest.mark.parametrize(
+    ("text", "dot_feed", "comma_feed"),
+    [("1.234,5", 1234.5, 1234.5), ("1,234.5", 1234.5, 1234.5), ("12,5", 12.5, 12.5),
+     ("12.5", 12.5, 12.5), ("1.234.567", 1234567.0, 1234567.0), ("1.234.567,89", 1234567.89, 1234567.89),
+     ("1,234", 1234.0, 1.234), ("1.234", 1.234, 1234.0), ("1 234,5", 1234.5, 1234.5),
+     ("1,2,3", None, None), ("nan", None, None)],
+)  # fmt: skip
+def test_numbers_with_either_decimal_separator(
+    text: str, dot_feed: float | None, comma_feed: float | None
+) -> None:
+    import polars as pl
+
+    from ingest.transform import _number
+
+    frame = pl.DataFrame({"q": [text]})
+    got = frame.select(
+        _number(pl.col("q"), False).alias("d"), _number(pl.col("q"), True).alias("c")
+    )
+    assert got.row(0) == (dot_feed, comma_feed)
+
+
+def test_decimal_comma_feed_is_recognised_without_a_profile(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A feed writing 1.234,5 and 12,5 reads its "2.500" as 2500 kg, not 2.5 kg."""
+    from sqlalchemy import text
+
+    from ingest import load_file
+    from registry.db import init_db, make_engine
+
+    feed = tmp_path / "eu.csv"
+    feed.write_text(
+        "shipment_id;date;exporter;exporter_country;importer;importer_country;product;quantity;unit\n"
+        "E1;2025-01-02;Alpha GmbH;DEU;Beta SA;MEX;acetone;1.234,5;kg\n"
+        "E2;2025-01-03;Alpha GmbH;DEU;Beta SA;MEX;acetone;12,5;kg\n"
+        "E3;2025-01-04;Alpha GmbH;DEU;Beta SA;MEX;acetone;2.500;kg\n",
+        encoding="utf-8",
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    init_db(engine)
+    assert load_file(engine, feed, "shipments").rows_loaded == 3
+    with engine.connect() as conn:
+        kg = dict(conn.execute(text("SELECT shipment_id, quantity_kg FROM shipments")).all())
+    engine.dispose()
+    assert kg == {"E1": 1234.5, "E2": 12.5, "E3": 2500.0}

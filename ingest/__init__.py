@@ -5,6 +5,8 @@ Public API (used by `pwatch ingest`, the console's Load data page and the demo):
 - `load_file(engine, path, kind, profile=None, source=None, progress=None) -> LoadReport`
   loads a facilities or shipments file in one transaction; a file already loaded (same
   kind and SHA-256) is a no-op with status 'already_loaded'.
+- `check_file(path, kind, profile=None, source=None, progress=None) -> LoadReport`: read,
+  map and validate the whole file as a load would (status 'checked'); writes nothing.
 - `preview(path, kind, profile=None, rows=20) -> (frame, mapping, problems)`: first rows
   mapped to canonical names, the mapping used and the problems found; touches no database.
 - `read_profile(path_or_text) -> Profile`: parse and check a mapping profile (TOML).
@@ -19,7 +21,7 @@ stem (without .gz and extension).
 """
 
 from ingest.link import LinkConfig
-from ingest.load import LoadReport, load_file, preview, relink_shipments
+from ingest.load import LoadReport, check_file, load_file, preview, relink_shipments
 from ingest.profile import Profile, ProfileError, read_profile
 from ingest.query import quarantine_frame
 from ingest.readers import ReadError
@@ -30,6 +32,7 @@ __all__ = [
     "Profile",
     "ProfileError",
     "ReadError",
+    "check_file",
     "load_file",
     "preview",
     "quarantine_frame",

@@ -67,3 +67,24 @@ def test_cli_reports_usual_names_and_unloaded_columns(tmp_path: Path) -> None:
     assert "1 loaded" in res.stderr
     assert "'Consignee' as importer" in res.stderr
     assert "columns not loaded (no canonical field): 'Remarks'" in res.stderr
+
+
+def test_check_reports_without_writing_anything(tmp_path: Path) -> None:
+    from ui.cli import app
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        ",".join(USUAL) + "\n"
+        "A1,2025-01-02,Alpha Ltd,CHN,Beta SA,MEX,4-piperidone,25,kg,41661-47-6,2933.39,X,PEN-1,\n"
+        "A2,2025-02-30,Alpha Ltd,CHN,Beta SA,MEX,4-piperidone,-3,kg,41661-47-6,2933.39,X,PEN-2,\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "never.db"
+    res = CliRunner().invoke(
+        app, ["--db", f"sqlite:///{db}", "ingest", "shipments", str(feed), "--check"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "1 would load, 1 would be quarantined of 2 rows" in res.stderr
+    assert "impossible or unreadable date '2025-02-30'" in res.stderr
+    assert "'Consignee' as importer" in res.stderr
+    assert not db.exists()  # no database was created or written

@@ -13,18 +13,25 @@ from ui.cli.common import OutputFormat, emit_frame, state, user_errors
 __all__ = ["register"]
 
 
-def _run(kind: str, path: Path, profile: Path | None, source: str | None) -> None:
+def _run(
+    kind: str, path: Path, profile: Path | None, source: str | None, check: bool = False
+) -> None:
     with user_errors():
-        from ingest import load_file
-        from registry.db import open_registry
+        from ingest import check_file, load_file
 
-        engine = open_registry(state.db)
-        with _progress_bar() as progress:
-            report = load_file(
-                engine, path, kind, profile=profile, source=source, progress=progress
-            )
+        if check:
+            with _progress_bar() as progress:
+                report = check_file(path, kind, profile=profile, source=source, progress=progress)
+        else:
+            from registry.db import open_registry
+
+            engine = open_registry(state.db)
+            with _progress_bar() as progress:
+                report = load_file(
+                    engine, path, kind, profile=profile, source=source, progress=progress
+                )
         typer.echo(report.summary(), err=True)
-        if report.status == "loaded":
+        if report.status in ("loaded", "checked"):
             if report.mapped_by_synonym:
                 shown = ", ".join(f"{c!r} as {f}" for c, f in report.mapped_by_synonym.items())
                 typer.echo(f"  columns read by their usual names: {shown}", err=True)
@@ -55,7 +62,9 @@ def _run(kind: str, path: Path, profile: Path | None, source: str | None) -> Non
                 )
             for reason, n in report.top_reasons:
                 typer.echo(f"  quarantined {n}: {reason}", err=True)
-            if report.rows_quarantined:
+            for row, why in report.examples:
+                typer.echo(f"  row {row}: {'; '.join(why)}", err=True)
+            if report.rows_quarantined and report.status == "loaded":
                 typer.echo(
                     f"  list them with: pwatch quarantine --batch {report.batch_id}", err=True
                 )
@@ -103,14 +112,41 @@ def register(app: typer.Typer) -> None:
         help="Load a declared-facility registry or a shipment feed.", no_args_is_help=True
     )
     path_arg = typer.Argument(..., help="CSV/TSV, Parquet, Excel, JSON or NDJSON file (.gz too).")
-    profile_opt = typer.Option(None, "--profile", help="Mapping profile (TOML).")
+    profile_opt = typer.Option(
+        None,
+        "--profile",
+        help="Mapping profile (TOML) for columns not named as the canonical fields; see "
+        "ingest/profiles/example_*.toml.",
+    )
+    check_opt = typer.Option(
+        False,
+        "--check",
+        help="Read, map and validate the whole file and report what would load and what would "
+        "be quarantined, writing nothing (no database needed).",
+    )
 
-    @ingest.command("facilities")
-    def facilities(path: Path = path_arg, profile: Path | None = profile_opt) -> None:
-        """Load a declared-facility registry (one row per facility and declared substance)."""
-        _run("facilities", path, profile, None)
+    @ingest.command(
+        "facilities",
+        help="Load a declared-facility registry (one row per facility and declared "
+        "substance).\n\nCanonical columns: facility_id, name, country, activity, substance, "
+        "cas, declared_annual_kg; optional address, declaration_year, lat, lon. A load is one "
+        "transaction; loading the same file again changes nothing; bad rows are quarantined "
+        "with every reason (pwatch quarantine).",
+    )
+    def facilities(
+        path: Path = path_arg, profile: Path | None = profile_opt, check: bool = check_opt
+    ) -> None:
+        _run("facilities", path, profile, None, check)
 
-    @ingest.command("shipments")
+    @ingest.command(
+        "shipments",
+        help="Load a shipment feed.\n\nCanonical columns: shipment_id, date, exporter, "
+        "exporter_country, importer, importer_country, product, quantity, unit; optional cas, "
+        "hs_code, flow, consignment_ref, transit_countries. A load is one transaction; loading "
+        "the same file again changes nothing, and a later file repeating some "
+        "(source, shipment_id) adds only the new ones; bad rows are quarantined with every "
+        "reason (pwatch quarantine).",
+    )
     def shipments(
         path: Path = path_arg,
         profile: Path | None = profile_opt,
@@ -120,9 +156,9 @@ def register(app: typer.Typer) -> None:
             help="Reporting source; a shipment is identified by (source, shipment_id). "
             "Default: the profile's options.source, else a source column, else the file name.",
         ),
+        check: bool = check_opt,
     ) -> None:
-        """Load a shipment feed."""
-        _run("shipments", path, profile, source)
+        _run("shipments", path, profile, source, check)
 
     app.add_typer(ingest, name="ingest")
 

@@ -19,17 +19,36 @@ complete:
 
 | detector | scope |
 |---|---|
-| declared_quantity_exceeded | facilities of affected records (either role) |
+| declared_quantity_exceeded | facilities of affected records (either role); when as_of moved, also every facility with listed consignments in a year from the old to the new as_of's |
 | undeclared_party | exporter / importer parties of affected records |
 | masked_listed_substance, designer_analogue | exporters (exp_key) of affected records |
 | everything else | all: relation-level alerts carry the IsolationForest nudge, whose ranks are refit over every relation, and unusual_shipment_size cites per-substance peers |
 
 A detector not named here (a new one) runs on everything.
+
+The reference date (`as_of`, the latest record's date unless given) moves whenever new
+records are later than every earlier one: the normal case for a feed that moves forward.
+What it changes, per detector:
+
+- declared_quantity_exceeded: the elapsed share of a year, min(as_of, 31 Dec) against the
+  year's length, clipped to 0..1; it differs between two dates only for the years from
+  the earlier date's to the later date's (before them the year is over under both, after
+  them it has not begun), and the pace summary cites as_of only for a year not yet over.
+  So the facilities with listed consignments in those years join the scope.
+- shipment_burst, split_series: every relation's expected count in a window is its history
+  spread from its first shipment to as_of, so every relation's rate moves: everything
+  (they run on everything anyway).
+- export_never_arrived: the grace horizon, the coverage of every importing country and
+  each alert's "after N days" move: everything (it runs on everything anyway).
+- the others (and pairing, the learned texts, the outlier features) do not read as_of.
+
+So a moved as_of needs no full run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,7 +56,15 @@ import polars as pl
 
 from detection.prepare import Context
 
-__all__ = ["RECORD_LEVEL", "SCOPED_DETECTORS", "WIDE_REASON", "Affected", "affected", "scoped"]
+__all__ = [
+    "RECORD_LEVEL",
+    "SCOPED_DETECTORS",
+    "WIDE_REASON",
+    "Affected",
+    "affected",
+    "as_of_years",
+    "scoped",
+]
 
 SCOPED_DETECTORS = (
     "declared_quantity_exceeded",
@@ -64,10 +91,24 @@ class Affected:
     exporter_norms: set[str]
     importer_norms: set[str]
     exp_keys: set[str]
+    # Years whose elapsed share moved with as_of (empty when as_of stayed), and the
+    # facilities that joined the declared-quantity scope for them.
+    as_of_years: tuple[int, ...] = ()
+    as_of_facilities: int = 0
 
 
-def affected(ctx: Context, new_ids: pl.Series) -> Affected:
-    """The affected records of `ctx` given the ids of the new shipment records."""
+def as_of_years(old: dt.date, new: dt.date) -> tuple[int, ...]:
+    """Years whose elapsed share (declared_quantity_exceeded's pace) differs between the
+    reference dates `old` and `new`: none when they are equal."""
+    if old == new:
+        return ()
+    lo, hi = sorted((old, new))
+    return tuple(range(lo.year, hi.year + 1))
+
+
+def affected(ctx: Context, new_ids: pl.Series, prev_as_of: dt.date | None = None) -> Affected:
+    """The affected records of `ctx` given the ids of the new shipment records, and the
+    reference date of the last run (None: the same as ctx.as_of)."""
     ship = ctx.shipments
     seed = ship.filter(pl.col("id").is_in(new_ids.implode()))
     refs = seed["consignment_ref"].drop_nulls().unique()
@@ -84,14 +125,31 @@ def affected(ctx: Context, new_ids: pl.Series) -> Affected:
                 out |= set(frame[c].drop_nulls().to_list())
         return out
 
+    facilities = values("exporter_facility_id", "importer_facility_id")
+    years = as_of_years(prev_as_of or ctx.as_of, ctx.as_of)
+    widened = 0
+    if years:
+        # Every facility whose year totals are judged against a pace that moved.
+        listed = ctx.consignments.filter(
+            pl.col("substance").is_not_null(), pl.col("date").dt.year().is_in(years)
+        )
+        extra = {
+            f
+            for c in ("exporter_facility_id", "importer_facility_id")
+            for f in listed[c].drop_nulls().to_list()
+        }
+        widened = len(extra - facilities)
+        facilities |= extra
     return Affected(
         new_records=seed.height,
         records=records,
         cons_ids=cons_ids,
-        facilities=values("exporter_facility_id", "importer_facility_id"),
+        facilities=facilities,
         exporter_norms=values("exporter_norm"),
         importer_norms=values("importer_norm"),
         exp_keys=values("exp_key"),
+        as_of_years=years,
+        as_of_facilities=widened,
     )
 
 

@@ -272,7 +272,6 @@ def _blocker(
     thresholds: dict[str, Any],
     ships: pl.DataFrame,
     decls: pl.DataFrame,
-    as_of: dt.date,
     screen_version: str,
 ) -> str | None:
     """Why this run cannot be incremental (None: it can, as far as can be told before
@@ -286,11 +285,10 @@ def _blocker(
         return "the detection code changed since the last run"
     if {k: v for k, v in prev.config.items() if not k.startswith("_")} != thresholds:
         return "detector thresholds changed since the last run"
-    if state.get("as_of") != as_of.isoformat():
-        return (
-            f"the reference date moved from {state.get('as_of')} to {as_of.isoformat()} "
-            "(new records are later than the latest one of the last run, or as_of was given)"
-        )
+    try:
+        dt.date.fromisoformat(state.get("as_of") or "")
+    except ValueError:
+        return "the last run recorded no reference date"
     if state.get("screen_version") != screen_version:
         return (
             "the watchlist or the screen changed (or an analogue was promoted) since the last run"
@@ -341,10 +339,10 @@ def run_detection(
     """Run every detector on what is loaded and upsert the alerts (one transaction).
 
     Incremental by default: when the last finished run saw everything loaded before the
-    new shipment batches and nothing else changed (thresholds, as_of, declarations, earlier
+    new shipment batches and nothing else changed (thresholds, declarations, earlier
     records, screen, pairing assumptions), the scoped detectors reconsider only the keys
-    the new records can affect (detection/incremental.py) and alerts of other keys stay as
-    they are. Otherwise, or with `full=True`, every detector runs over everything; the
+    the new records (and a moved reference date) can affect (detection/incremental.py) and
+    alerts of other keys stay as they are. Otherwise, or with `full=True`, every detector runs over everything; the
     summary says which mode ran and why."""
     t0 = time.perf_counter()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -365,15 +363,10 @@ def run_detection(
             .limit(1)
         ).scalar_one_or_none()
         screener = _CachedScreener(session)
-        dated = ships.filter(pl.col("date").is_not_null())
-        effective_as_of = as_of or (dated["date"].max() if dated.height else dt.date.today())
-        assert isinstance(effective_as_of, dt.date)
         reason = (
             "full run requested"
             if full
-            else _blocker(
-                session, prev, thresholds, ships, decls, effective_as_of, screener.version
-            )
+            else _blocker(session, prev, thresholds, ships, decls, screener.version)
         )
         run = DetectionRun(
             started_at=now,
@@ -392,11 +385,18 @@ def run_detection(
         if reason is None:
             assert prev is not None
             new_ids = ships.filter(pl.col("batch_id") > (prev.max_batch_id or 0))["id"]
-            scope = affected(ctx, new_ids)
+            prev_as_of = dt.date.fromisoformat(prev.config["_incremental"]["as_of"])
+            scope = affected(ctx, new_ids, prev_as_of)
             reason = (
                 f"{scope.new_records} new records since run {prev.id}; "
                 f"{scope.records.height} records affected"
             )
+            if prev_as_of != ctx.as_of:
+                reason += (
+                    f"; reference date moved from {prev_as_of.isoformat()} to "
+                    f"{ctx.as_of.isoformat()} ({scope.as_of_facilities} more facilities "
+                    "for the declared pace)"
+                )
         report: dict[str, dict[str, Any]] = {}
         alerts = run_detectors(ctx, overrides, progress=progress, scope=scope, report=report)
         summary = RunSummary(run.id, ships.height, 0.0, screened_new=screener.new_rows)
@@ -414,6 +414,16 @@ def run_detection(
                 "records": ships.height,
                 "new_records": scope.new_records if scope is not None else None,
                 "affected_records": scope.records.height if scope is not None else None,
+                "as_of_moved": (
+                    {
+                        "from": prev.config["_incremental"]["as_of"],
+                        "to": ctx.as_of.isoformat(),
+                        "years": list(scope.as_of_years),
+                        "facilities_added": scope.as_of_facilities,
+                    }
+                    if scope is not None and scope.as_of_years and prev is not None
+                    else None
+                ),
                 "detectors": report,
             },
             "_incremental": {

@@ -3,6 +3,7 @@ it falls back to a full run whenever it cannot prove that safe."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -73,6 +74,29 @@ def _steps(ships: pl.DataFrame, cuts: tuple[int, ...] = (850, 930)) -> list[pl.D
     return [f.drop("_u") for f in out]
 
 
+def _forward_steps(
+    ships: pl.DataFrame,
+    cuts: tuple[str, ...] = ("2024-12-20", "2025-01-10", "2025-09-10"),
+    late: int = 990,
+) -> list[pl.DataFrame]:
+    """Loads as a feed that moves forward in time: each batch dated after the one before
+    (so the reference date moves each time, across a year end once), and the last one also
+    brings a few late records from anywhere in the period (a seeded 1%)."""
+    u = ships.with_columns(((pl.col("id") * 2654435761) % 1000).alias("_u"))
+    bounds = [dt.date.fromisoformat(c) for c in cuts]
+    stragglers = pl.col("_u") >= late
+    out = []
+    lo: dt.date | None = None
+    for hi in (*bounds, None):
+        since = pl.lit(True) if lo is None else pl.col("date") >= lo
+        last = hi is None  # the last batch also brings the stragglers
+        out.append(
+            u.filter(since | stragglers if last else since & (pl.col("date") < hi) & ~stragglers)
+        )
+        lo = hi
+    return [f.drop("_u") for f in out]
+
+
 def _state(eng: Engine) -> pl.DataFrame:
     """Every stored alert with what detection owns plus its triage status and version."""
     with session_scope(eng) as s:
@@ -119,11 +143,14 @@ def _run_row(eng: Engine, run_id: int) -> DetectionRun:
         return run
 
 
+@pytest.mark.parametrize("feed", ["spread", "forward"])
 def test_incremental_steps_give_the_alerts_of_full_runs(
-    engine: Engine, twins: Callable[[], Engine], sample
+    engine: Engine, twins: Callable[[], Engine], sample, feed: str
 ) -> None:
-    steps = _steps(sample.registry_shipments.sort("id"))
+    ships = sample.registry_shipments.sort("id")
+    steps = _steps(ships) if feed == "spread" else _forward_steps(ships)
     assert all(s.height for s in steps)
+    assert pl.concat(steps)["id"].sort().to_list() == ships["id"].to_list()
     full = twins()  # the same loads, detected in full each time
     load_facilities(engine, sample)
     load_facilities(full, sample)
@@ -153,11 +180,23 @@ def test_incremental_steps_give_the_alerts_of_full_runs(
         assert a.height == b.height
         assert a.to_dicts() == b.to_dicts(), f"step {i}"
     assert runs[0].mode == "full" and "no earlier" in runs[0].reason
+    as_ofs = [_run_row(engine, r.run_id).config["_incremental"]["as_of"] for r in runs]
+    if feed == "spread":
+        assert len(set(as_ofs)) == 1
+    else:  # the reference date moved with every batch, once across a year end
+        assert as_ofs == sorted(set(as_ofs)) and as_ofs[1][:4] == "2025" > as_ofs[0][:4]
     for i, r in enumerate(runs[1:], start=1):
         assert r.mode == "incremental", r.reason
         row = _run_row(engine, r.run_id)
         assert row.mode == "incremental"
         scope = row.config["_scope"]
+        moved = scope["as_of_moved"]
+        if feed == "spread":
+            assert moved is None
+        else:
+            assert "reference date moved" in r.reason, r.reason
+            assert moved["from"] == as_ofs[i - 1] and moved["to"] == as_ofs[i]
+            assert moved["years"] == list(range(int(as_ofs[i - 1][:4]), int(as_ofs[i][:4]) + 1))
         assert scope["records"] == sum(s.height for s in steps[: i + 1])
         assert scope["new_records"] == steps[i].height
         assert 0 < scope["new_records"] <= scope["affected_records"] == row.shipments_seen
@@ -229,7 +268,9 @@ def _feed(path: Path, rows: list[tuple[str, str, str, int]]) -> Path:
     return path
 
 
-def test_facility_batch_or_later_records_force_a_full_run(engine: Engine, tmp_path: Path) -> None:
+def test_facility_batch_forces_a_full_run_and_later_records_do_not(
+    engine: Engine, tmp_path: Path
+) -> None:
     fac = tmp_path / "facilities.csv"
     fac.write_text(FACILITIES, encoding="utf-8")
     ingest.load_file(engine, fac, "facilities")
@@ -251,14 +292,21 @@ def test_facility_batch_or_later_records_force_a_full_run(engine: Engine, tmp_pa
     ingest.load_file(engine, more, "facilities")
     after = run_detection(engine)
     assert after.mode == "full" and "facilities batch" in after.reason, after.reason
-    # Records later than the latest one move the reference date: full.
+    # Records later than the latest one move the reference date: still incremental, and
+    # the facilities whose pro-rata pace moved are reconsidered with it.
     ingest.load_file(
         engine,
-        _feed(tmp_path / "c.csv", [("U1", "2025-08-01", "Declared Chem GmbH", 10)]),
+        _feed(tmp_path / "c.csv", [("U1", "2025-08-01", "Nowhere Trading Ltd", 10)]),
         "shipments",
     )
     later = run_detection(engine)
-    assert later.mode == "full" and "reference date" in later.reason, later.reason
+    assert later.mode == "incremental", later.reason
+    assert "reference date moved from 2025-06-10 to 2025-08-01" in later.reason, later.reason
+    assert "(1 more facilities" in later.reason, later.reason  # F1, whose pace moved
+    # F1's alert (its share of 2025 elapsed) was refreshed: a full run changes nothing.
+    assert later.per_detector["declared_quantity_exceeded"]["updated"] == 1
+    check = run_detection(engine, full=True)
+    assert (check.new, check.updated) == (0, 0), check.per_detector
     assert run_detection(engine).mode == "incremental"
 
 
@@ -314,11 +362,14 @@ def bigger():  # type: ignore[no-untyped-def]
     return generate(7, 12_000)
 
 
-@pytest.mark.parametrize("cut", [950, 980, 995])
-def test_scope_holds_every_alert_that_the_new_records_change(bigger, cut: int) -> None:
+@pytest.mark.parametrize("cut", [950, 980, 995, "2025-09-20", "2024-12-20..2025-01-10"])
+def test_scope_holds_every_alert_that_the_new_records_change(bigger, cut: int | str) -> None:
     """On the frames, without a database: each scoped detector, fed only its scope, gives
     exactly the full run's alerts of the keys in scope, and every other alert of the full run
-    over everything is the same as over the earlier records alone."""
+    over everything is the same as over the earlier records alone. A date cut loads the
+    records from that date on as the new ones: the reference date moves (across a year end
+    for the second, where the records end at the second date), as in a feed that moves
+    forward."""
     from detection.detectors import DETECTORS
     from detection.incremental import RECORD_LEVEL, SCOPED_DETECTORS, affected, scoped
     from detection.run import configs, prepare_for
@@ -327,15 +378,25 @@ def test_scope_holds_every_alert_that_the_new_records_change(bigger, cut: int) -
     ships = bigger.registry_shipments.sort("id")
     latest = ships["date"].max()
     u = (pl.col("id") * 2654435761) % 1000
-    old = ships.filter((u < cut) | (pl.col("date") == latest))
+    if isinstance(cut, int):
+        old = ships.filter((u < cut) | (pl.col("date") == latest))
+    else:
+        lo, _, hi = cut.partition("..")
+        if hi:
+            ships = ships.filter(pl.col("date") < dt.date.fromisoformat(hi))
+            latest = ships["date"].max()
+        old = ships.filter(pl.col("date") < dt.date.fromisoformat(lo))
+    old_as_of = old["date"].max()
     screener = _MemoScreener()
-    ctx_old = prepare_for(old, bigger.declarations, as_of=latest, screener=screener)
-    ctx_new = prepare_for(ships, bigger.declarations, as_of=latest, screener=screener)
+    ctx_old = prepare_for(old, bigger.declarations, screener=screener)
+    ctx_new = prepare_for(ships, bigger.declarations, screener=screener)
+    assert (ctx_old.as_of, ctx_new.as_of) == (old_as_of, latest)
     # What the registry checks before it runs incrementally.
     assert ctx_old.typical_lag == ctx_new.typical_lag
     assert _resolution_digest(ctx_old) == _resolution_digest(ctx_new, old)
     new_ids = ships.join(old.select("id"), on="id", how="anti")["id"]
-    aff = affected(ctx_new, new_ids)
+    aff = affected(ctx_new, new_ids, old_as_of)
+    assert bool(aff.as_of_years) == isinstance(cut, str)
     assert aff.new_records == new_ids.len()
     cfgs = configs()
     cols = ["detector", "key", "score", "severity", "summary", "evidence", "shipment_pks"]
@@ -353,6 +414,6 @@ def test_scope_holds_every_alert_that_the_new_records_change(bigger, cut: int) -
         outside = full_new.filter(~pl.col("key").is_in(got["key"].implode()))
         # Keys the scoped run did not produce must be out of scope, hence unchanged.
         assert outside.join(full_old, on=cols, how="anti", nulls_equal=True).height == 0, d.name
-        if cut >= 950:  # a small batch reaches only part of the data
+        if isinstance(cut, int):  # a small batch reaches only part of the data
             total = (ctx_new.shipments if d.name in RECORD_LEVEL else ctx_new.consignments).height
             assert rows < total, d.name

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import time
 from collections.abc import Callable
@@ -92,11 +93,39 @@ def fingerprint(detector: str, key: str) -> str:
 
 
 def _read(session: Session, stmt: Any, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Rows of a select as a frame with exactly `schema` (fast path: raw tuples)."""
-    rows = session.execute(stmt).all()
-    return pl.DataFrame(
-        [tuple(r) for r in rows], schema=list(schema.items()), orient="row", infer_schema_length=0
-    ) if rows else pl.DataFrame(schema=schema)  # fmt: skip
+    """Rows of a parameterless select as a frame with exactly `schema` (its columns in order).
+
+    Read below the ORM, on the session's own connection and transaction: PostgreSQL
+    streams `COPY (select) TO STDOUT` as CSV into polars' reader (NULL is an unquoted
+    empty field, an empty string a quoted one; floats print exactly, dates in ISO order);
+    SQLite hands raw tuples (dates as their stored ISO text) to one frame constructor.
+    About twice as fast as SQLAlchemy rows; tests/detection/test_detect_store.py checks the
+    frame equals the ORM read on both backends."""
+    conn = session.connection()
+    sql = str(stmt.compile(dialect=conn.dialect))
+    raw: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        buf = io.BytesIO()
+        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as cp:
+            for chunk in cp:
+                buf.write(chunk)
+        if buf.tell() == 0:
+            return pl.DataFrame(schema=schema)
+        buf.seek(0)
+        return pl.read_csv(
+            buf, has_header=False, new_columns=list(schema), schema=schema, raise_if_empty=False
+        )
+    cur = raw.cursor()
+    try:
+        rows = cur.execute(sql).fetchall()
+    finally:
+        cur.close()
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    dates = [c for c, t in schema.items() if t == pl.Date()]
+    as_read = [(c, pl.String() if c in dates else t) for c, t in schema.items()]
+    frame = pl.DataFrame(rows, schema=as_read, orient="row", infer_schema_length=0)
+    return frame.with_columns(pl.col(c).str.to_date("%Y-%m-%d") for c in dates)
 
 
 def load_shipments(session: Session) -> pl.DataFrame:

@@ -147,3 +147,66 @@ def test_cli_detect_and_alerts_on_sample(sample, tmp_path) -> None:
     r = runner.invoke(app, ["--db", url, "alerts", "--status", "new", "--format", "csv"])
     assert r.exit_code == 0 and len(r.stdout.splitlines()) == len(rows) + 1
     assert alerts_frame(eng, status="dismissed").height == 0
+
+
+def _orm_read(session, stmt, schema):  # type: ignore[no-untyped-def]
+    """The reference: SQLAlchemy rows (with its type processing) into a frame."""
+    rows = session.execute(stmt).all()
+    return pl.DataFrame(
+        [tuple(r) for r in rows], schema=list(schema.items()), orient="row", infer_schema_length=0
+    )
+
+
+def test_fast_read_gives_the_orm_frame(engine: Engine, sample) -> None:
+    """load_shipments / load_declarations read below the ORM (COPY on PostgreSQL, raw
+    tuples on SQLite): same rows, values, nulls and dtypes as SQLAlchemy rows, on both
+    backends, including empty strings against NULL and text that CSV must quote."""
+    import datetime as dt
+
+    from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
+    from registry.detect_store import load_declarations
+    from registry.detect_store import load_shipments as read_shipments
+    from registry.models import Declaration, Facility, Shipment
+
+    with session_scope(engine) as s:
+        assert read_shipments(s).height == 0  # nothing loaded: an empty frame, same dtypes
+        assert read_shipments(s).schema == pl.Schema(SHIPMENT_SCHEMA)
+    load_facilities(engine, sample)
+    ships = sample.registry_shipments.head(800)
+    odd = ships.head(4).with_columns(
+        (pl.col("id") + 10_000_000).alias("id"),
+        (pl.col("shipment_id") + "-odd").alias("shipment_id"),
+        pl.Series(
+            "product",
+            ['Quoted "name", with comma', "line\nbreak", "", "Ünïcödé \\N tab\there"],
+        ),
+        pl.Series("cas", [None, "", "\\N", "NULL"], dtype=pl.String),
+        pl.Series("quantity_kg", [0.1 + 0.2, 1e-300, 123456789.123456789, 0.0]),
+        pl.Series(
+            "date", [dt.date(1999, 12, 31), dt.date(2024, 2, 29), None, None], dtype=pl.Date
+        ).fill_null(dt.date(2030, 1, 1)),
+        pl.Series("flow", [None, "X", "M", None], dtype=pl.String),
+    )
+    load_shipments(engine, pl.concat([ships, odd]))
+    with session_scope(engine) as s:
+        fast = read_shipments(s).sort("id")
+        ref = _orm_read(
+            s, select(*[getattr(Shipment, c) for c in SHIPMENT_SCHEMA]), SHIPMENT_SCHEMA
+        )
+        decl_stmt = select(
+            Declaration.facility_id, Facility.name, Facility.name_norm, Facility.country,
+            Declaration.activity, Declaration.substance, Declaration.substance_cas,
+            Declaration.declared_annual_kg, Declaration.declaration_year,
+        ).join(Facility, Facility.facility_id == Declaration.facility_id)  # fmt: skip
+        decl_fast = load_declarations(s)
+        decl_ref = _orm_read(s, decl_stmt, DECLARATION_SCHEMA)
+    assert fast.schema == ref.schema == pl.Schema(SHIPMENT_SCHEMA)
+    assert fast.height == 804
+    assert fast.equals(ref.sort("id"))
+    tail = fast.filter(pl.col("id") >= 10_000_000)
+    assert tail["product"].to_list() == odd["product"].to_list()
+    assert tail["cas"].to_list() == [None, "", "\\N", "NULL"]
+    assert tail["quantity_kg"].to_list() == odd["quantity_kg"].to_list()
+    assert decl_fast.schema == pl.Schema(DECLARATION_SCHEMA) and decl_fast.height > 0
+    key = list(DECLARATION_SCHEMA)
+    assert decl_fast.sort(key, nulls_last=True).equals(decl_ref.sort(key, nulls_last=True))

@@ -77,6 +77,7 @@ class RunSummary:
     mode: str = "full"  # or "incremental"
     reason: str = ""  # why this mode ran
     scope: dict[str, dict[str, Any]] = field(default_factory=dict)  # per detector
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: read, prepare, ...
 
     @property
     def new(self) -> int:
@@ -375,6 +376,14 @@ def run_detection(
     summary says which mode ran and why."""
     t0 = time.perf_counter()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    phases: dict[str, float] = {}
+    mark = [t0]
+
+    def lap(name: str) -> None:
+        t = time.perf_counter()
+        phases[name] = phases.get(name, 0.0) + t - mark[0]
+        mark[0] = t
+
     with session_scope(engine) as session:
         overrides = _overrides(session)
         cfgs = configs(overrides)  # raises ValueError on a bad stored override
@@ -383,6 +392,7 @@ def run_detection(
         batch_high = session.execute(select(func.max(IngestBatch.id))).scalar()
         ships = load_shipments(session)
         decls = load_declarations(session)
+        lap("read")
         if progress:
             progress("load", ships.height, time.perf_counter() - t0)
         prev = session.execute(
@@ -406,7 +416,9 @@ def run_detection(
         )
         session.add(run)
         session.flush()
+        lap("checks")
         ctx = prepare_for(ships, decls, overrides, as_of=as_of, screener=screener)
+        lap("prepare")
         if reason is None:
             assert prev is not None
             reason = _blocker_after(prev, ctx, ships)
@@ -427,13 +439,17 @@ def run_detection(
                     "for the declared pace)"
                 )
         report: dict[str, dict[str, Any]] = {}
+        lap("checks")
         alerts = run_detectors(ctx, overrides, progress=progress, scope=scope, report=report)
+        lap("detect")
         summary = RunSummary(run.id, ships.height, 0.0, screened_new=screener.new_rows)
         summary.mode = "incremental" if scope is not None else "full"
         summary.reason = reason
         summary.scope = report
         _upsert(session, alerts, run.id, now, summary)
+        lap("write")
         summary.early_warnings = _record_early_warnings(session, ctx.shipments)
+        lap("early_warnings")
         run.mode = summary.mode
         run.shipments_seen = scope.records.height if scope is not None else ships.height
         run.config = {
@@ -470,6 +486,9 @@ def run_detection(
         run.finished_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         run.alerts_new = summary.new
         run.alerts_updated = summary.updated
+        lap("checks")  # the digests recorded for the next run
+    lap("write")  # the commit
+    summary.phases = phases
     summary.seconds = time.perf_counter() - t0
     return summary
 

@@ -258,6 +258,10 @@ def load_file(
     started = time.perf_counter()
     path = Path(path)
     prof = _profile_of(profile)
+    if prof is not None and prof.kind is not None and prof.kind != kind:
+        raise ProfileError(
+            f'profile {prof.path} is for {prof.kind}, not {kind}: use a profile with kind = "{kind}"'
+        )
     with open_source(path, prof.options if prof else None) as src:
         with engine.connect() as conn:
             prior = conn.execute(

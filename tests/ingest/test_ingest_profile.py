@@ -141,3 +141,20 @@ def test_example_profiles_parse(name: str) -> None:
 
     prof = read_profile(Path(ingest.__file__).parent / "profiles" / name)
     assert prof.kind in ("shipments", "facilities") and prof.columns
+
+
+def test_profile_of_wrong_kind_is_refused_even_for_a_file_already_loaded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ingest import load_file
+    from registry.db import init_db, make_engine
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        ",".join(SHIP_COLS) + "\n" + "S1,2025-01-02,A Ltd,CHN,B SA,MEX,acetone,5,kg\n",
+        encoding="utf-8",
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    init_db(engine)
+    assert load_file(engine, feed, "shipments").rows_loaded == 1
+    with pytest.raises(ProfileError, match="is for facilities, not shipments"):
+        load_file(engine, feed, "shipments", profile=read_profile('kind = "facilities"'))
+    engine.dispose()

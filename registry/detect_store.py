@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from detection.incremental import Affected, affected
@@ -530,6 +530,9 @@ def _upsert(
             links_known.setdefault(aid, set()).add(pk)
     unchanged_ids: list[int] = []
     new_links: list[dict[str, int]] = []
+    inserts: list[dict[str, Any]] = []
+    insert_pks: list[list[int]] = []
+    updates: list[dict[str, Any]] = []
     for r in alerts.iter_rows(named=True):
         counts = summary.per_detector.setdefault(
             r["detector"], {"new": 0, "updated": 0, "unchanged": 0}
@@ -548,20 +551,19 @@ def _upsert(
         }
         old = known.get(r["fingerprint"])
         if old is None:
-            res = session.execute(
-                insert(AlertRow).values(
-                    fingerprint=r["fingerprint"],
-                    status="new",
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                    last_detected_at=now,
-                    detection_run_id=run_id,
+            inserts.append(
+                {
+                    "fingerprint": r["fingerprint"],
+                    "status": "new",
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                    "last_detected_at": now,
+                    "detection_run_id": run_id,
                     **fields,
-                )
+                }
             )
-            aid = int(res.inserted_primary_key[0])  # type: ignore[attr-defined]
-            new_links += [{"alert_id": aid, "shipment_pk": pk} for pk in pks]
+            insert_pks.append(pks)
             counts["new"] += 1
             continue
         aid, score, severity, summ, ev = old
@@ -577,21 +579,37 @@ def _upsert(
             counts["unchanged"] += 1
             continue
         # New evidence: refresh what detection owns; status, assignee and triage stay.
-        session.execute(
-            update(AlertRow)
-            .where(AlertRow.id == aid)
-            .values(
-                **fields,
-                updated_at=now,
-                last_detected_at=now,
-                detection_run_id=run_id,
-                version=AlertRow.version + 1,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        session.execute(delete(AlertShipment).where(AlertShipment.alert_id == aid))
+        updates.append({"_id": aid, **{f"_{k}": v for k, v in fields.items()}})
         new_links += [{"alert_id": aid, "shipment_pk": pk} for pk in pks]
         counts["updated"] += 1
+    table = cast(Table, AlertRow.__table__)
+    if inserts:
+        # One statement per few hundred rows (RETURNING in parameter order: alert ids are
+        # assigned in score order, as row by row).
+        ins = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = [row[0] for row in session.execute(ins, inserts)]
+        for aid, pks in zip(ids, insert_pks, strict=True):
+            new_links += [{"alert_id": int(aid), "shipment_pk": pk} for pk in pks]
+    if updates:
+        upd = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(
+                {
+                    **{k[1:]: bindparam(k) for k in updates[0] if k != "_id"},
+                    "updated_at": now,
+                    "last_detected_at": now,
+                    "detection_run_id": run_id,
+                    "version": table.c.version + 1,
+                }
+            )
+        )
+        session.execute(upd, updates)
+        changed = [u["_id"] for u in updates]
+        for i in range(0, len(changed), 5000):
+            session.execute(
+                delete(AlertShipment).where(AlertShipment.alert_id.in_(changed[i : i + 5000]))
+            )
     if unchanged_ids:
         for i in range(0, len(unchanged_ids), 5000):
             session.execute(

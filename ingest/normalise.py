@@ -391,6 +391,19 @@ LEGAL_FORMS = frozenset(
         "rl",
         "sapi",
         "sab",
+        # spelled-out forms: Limitada (Ltda.), Sociedad/Société Anónyme (S.A.), Limitée (Ltée),
+        # Kabushiki Kaisha (K.K.), Proprietary (Pty)
+        "limitada",
+        "limitee",
+        "ltee",
+        "anonima",
+        "anonyme",
+        "sociedad",
+        "sociedade",
+        "societe",
+        "kabushiki",
+        "kaisha",
+        "proprietary",
     ]
 )
 _BUSINESS_WORDS: dict[str, str] = {

@@ -278,7 +278,9 @@ def test_flow_spellings(value: str, flow: str | None) -> None:
     ("name", "norm"),
     [("Acme Sp. z o.o.", "acme"), ("Acme S. de R.L. de C.V.", "acme"),
      ("Acme SAPI de CV", "acme"), ("Acme S.A.B. de C.V.", "acme"), ("The Acme Company", "acme"),
-     ("Martinez y Hijos", "martinez y hijos"), ("Acme y Asociados S.A.", "acme y asociados")],
+     ("Martinez y Hijos", "martinez y hijos"), ("Acme y Asociados S.A.", "acme y asociados"),
+     ("Yoran Materials Limitada", "yoran materials"), ("Acme Société Anonyme", "acme"),
+     ("Acme Limitée", "acme"), ("Acme Kabushiki Kaisha", "acme"), ("Sociedad Quimica", "sociedad quimica")],
 )  # fmt: skip
 def test_more_legal_forms(name: str, norm: str) -> None:
     assert normalise_company(name) == norm

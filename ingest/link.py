@@ -83,16 +83,19 @@ class LinkIndex:
         for country, queries in fuzzy_by_country.items():
             block = self._by_country[country]
             choices = [norm for _, _, norm in block]
-            scores = process.cdist(queries, choices, scorer=fuzz.token_sort_ratio, workers=1)
-            # The better of the plain and the business-word reading: "Pharm. Tech." scores
-            # against "Pharmaceutical Technology", a typo in "Chemm" against "Chem".
-            keyed = process.cdist(
-                [business_key(q) for q in queries],
-                [business_key(c) for c in choices],
-                scorer=fuzz.token_sort_ratio,
-                workers=1,
+            # The best of four readings: words in any order (token_sort_ratio) or as written
+            # (ratio: a typo in a first word, "Cehngul" for "Chengul", changes the sorted
+            # order and sinks token_sort_ratio), each on the plain norm and on the
+            # business-word reading ("Pharm. Tech." against "Pharmaceutical Technology").
+            keyed_q = [business_key(q) for q in queries]
+            keyed_c = [business_key(c) for c in choices]
+            scores = np.maximum.reduce(
+                [
+                    process.cdist(q, c, scorer=scorer, workers=1)
+                    for q, c in ((queries, choices), (keyed_q, keyed_c))
+                    for scorer in (fuzz.token_sort_ratio, fuzz.ratio)
+                ]
             )
-            scores = np.maximum(scores, keyed)
             for qi, norm in enumerate(queries):
                 row = scores[qi]
                 order = row.argsort()[::-1]

@@ -373,3 +373,15 @@ def test_decimal_comma_feed_is_recognised_without_a_profile(tmp_path) -> None:  
         kg = dict(conn.execute(text("SELECT shipment_id, quantity_kg FROM shipments")).all())
     engine.dispose()
     assert kg == {"E1": 1234.5, "E2": 12.5, "E3": 2500.0}
+
+
+def test_a_typo_that_changes_word_order_still_links() -> None:
+    """token_sort_ratio sorts words first: "Cehngul Chem Industry" sorts before "chem", unlike
+    "Chengul Chem Industry", and scored 76; read as written it is 95."""
+    from ingest.link import LinkIndex
+
+    name = "Chengul Chem Industry Co., Ltd."
+    idx = LinkIndex([("F5", name, normalise_company(name), "CHN")])
+    key = (normalise_company("Cehngul Chem Industry Co., Ltd."), "CHN")
+    link = idx.link_many([key])[key]
+    assert (link.facility_id, link.method) == ("F5", "fuzzy") and (link.score or 0) >= 90

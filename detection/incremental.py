@@ -1,8 +1,8 @@
 """Incremental detection: what a batch of new shipment records can change, per detector.
 
 The registry decides whether a run may be incremental (registry/detect_store.py: same
-thresholds, as_of, declarations, earlier records, screen and pairing assumptions as the last
-run). The context is still prepared over every record (pairing, learned product texts,
+thresholds, declarations, earlier records, screen and pairing assumptions as the last run;
+the reference date may move, see below). The context is still prepared over every record (pairing, learned product texts,
 coverage and the outlier model are global); what is scoped is the detectors' input.
 
 Which records can the new ones change? A new record joins a consignment (pairing by

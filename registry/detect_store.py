@@ -372,8 +372,8 @@ def run_detection(
     new shipment batches and nothing else changed (thresholds, declarations, earlier
     records, screen, pairing assumptions), the scoped detectors reconsider only the keys
     the new records (and a moved reference date) can affect (detection/incremental.py) and
-    alerts of other keys stay as they are. Otherwise, or with `full=True`, every detector runs over everything; the
-    summary says which mode ran and why."""
+    alerts of other keys stay as they are. Otherwise, or with `full=True`, every detector
+    runs over everything; the summary says which mode ran and why."""
     t0 = time.perf_counter()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     phases: dict[str, float] = {}

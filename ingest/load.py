@@ -136,6 +136,11 @@ def preview(
             for spec in fields_of(kind):
                 if canonical_key(spec.name) in keys:
                     mapping[spec.name] = keys[canonical_key(spec.name)]
+        unused = [c for c in src.columns if c not in set(mapping.values())]
+        if unused:
+            problems.append(
+                "not loaded (no canonical field): " + ", ".join(repr(c) for c in unused[:20])
+            )
         head = src.head(rows)
         exprs = [pl.col("__row").alias("row_number")]
         for canon, col in mapping.items():

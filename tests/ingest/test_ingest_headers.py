@@ -88,3 +88,17 @@ def test_check_reports_without_writing_anything(tmp_path: Path) -> None:
     assert "impossible or unreadable date '2025-02-30'" in res.stderr
     assert "'Consignee' as importer" in res.stderr
     assert not db.exists()  # no database was created or written
+
+
+def test_preview_names_the_columns_it_will_not_load(tmp_path: Path) -> None:
+    from ingest import preview
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        ",".join(USUAL) + "\n"
+        "A1,2025-01-02,Alpha Ltd,CHN,Beta SA,MEX,4-piperidone,25,kg,41661-47-6,2933.39,X,PEN-1,hi\n",
+        encoding="utf-8",
+    )
+    _, mapping, problems = preview(feed, "shipments")
+    assert mapping["importer"] == "Consignee"
+    assert problems == ["not loaded (no canonical field): 'Remarks'"]

@@ -293,8 +293,13 @@ def prepare(
         .str.strip_chars()
         .replace({"EXPORT": "X", "IMPORT": "M", "E": "X", "I": "M"}),
         pl.col("quantity_kg").fill_nan(None),
-        pl.coalesce("exporter_norm", normalise_party("exporter")).alias("exporter_norm"),
-        pl.coalesce("importer_norm", normalise_party("importer")).alias("importer_norm"),
+        # Names the registry did not normalise (the registry normalises every record at
+        # ingest, so usually none: normalising 2 x 200,000 names for nothing took 0.5 s).
+        *(
+            pl.coalesce(f"{role}_norm", normalise_party(role)).alias(f"{role}_norm")
+            for role in ("exporter", "importer")
+            if ship[f"{role}_norm"].null_count()
+        ),
     ).filter(pl.col("date").is_not_null())
     ship = infer_mirror_sides(ship)  # a feed without flow: a consignment's two records count once
     if as_of is None:

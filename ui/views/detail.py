@@ -228,6 +228,27 @@ with tab_chart:
             )
             .properties(height=280)
         )
+        # The baselines the detector compared with, as dashed lines: the relation's usual
+        # shipment and, when cited, the peers' high quantile.
+        baselines: list[dict[str, Any]] = []
+        if isinstance(numbers_ev, dict):
+            for key, label in (("usual_kg", "usual shipment"), ("peer_q", "peers' high quantile")):
+                v = numbers_ev.get(key)
+                if isinstance(v, int | float) and not isinstance(v, bool) and v > 0:
+                    baselines.append({"kg": float(v), "baseline": f"{label} ({float(v):,.0f} kg)"})
+        if baselines:
+            rules = (
+                alt.Chart(pd.DataFrame(baselines))
+                .mark_rule(strokeDash=[6, 4], color="#1f77b4")
+                .encode(y="kg:Q", tooltip=["baseline"])
+            )
+            labels = (
+                alt.Chart(pd.DataFrame(baselines))
+                .mark_text(align="left", dx=4, dy=-6, color="#1f77b4")
+                .encode(y="kg:Q", x=alt.value(0), text="baseline")
+            )
+            chart = chart + rules + labels
+            st.caption(" · ".join(r["baseline"] for r in baselines) + " (dashed)")
         st.altair_chart(chart, width="stretch")
     else:
         st.info("No shipment records to chart.")

@@ -26,6 +26,43 @@ st.markdown(
 )
 
 
+def _listed_moved(s: Any, month: Any, export_side: Any) -> dict[str, tuple[int, float]] | None:
+    """Export-side records of listed precursors per month (records, kg), by the screen's
+    cached verdicts; None before detection has screened anything."""
+    from registry.detect_store import _text_hash
+    from registry.models import ScreenResult
+
+    verdicts = dict(
+        s.execute(
+            select(ScreenResult.text_hash, ScreenResult.verdict).where(
+                ScreenResult.verdict == "controlled"
+            )
+        ).all()
+    )
+    if not verdicts:
+        return None
+    pairs = s.execute(
+        select(Shipment.product, Shipment.cas)
+        .where(export_side)
+        .group_by(Shipment.product, Shipment.cas)
+    ).all()
+    listed = {(p, c) for p, c in pairs if _text_hash(p or "", c) in verdicts}
+    out: dict[str, tuple[int, float]] = {}
+    products = sorted({p for p, _ in listed})
+    for off in range(0, len(products), 5000):
+        rows = s.execute(
+            select(month, Shipment.product, Shipment.cas, func.count(Shipment.id),
+                   func.sum(Shipment.quantity_kg))
+            .where(export_side, Shipment.product.in_(products[off : off + 5000]))
+            .group_by(month, Shipment.product, Shipment.cas)
+        ).all()  # fmt: skip
+        for m, p, c, n, kg in rows:
+            if (p, c) in listed:
+                n0, kg0 = out.get(m, (0, 0.0))
+                out[m] = (n0 + int(n), kg0 + float(kg or 0))
+    return out
+
+
 @st.cache_data(ttl=900, show_spinner="Summarising the registry…")
 def _summary(url: str) -> dict[str, Any]:
     month = func.substr(cast(Shipment.date, String), 1, 7)
@@ -56,6 +93,9 @@ def _summary(url: str) -> dict[str, Any]:
             .where(Shipment.id.in_(flagged_ids), export_side)
             .group_by(month)
         ).all()
+        # Which product texts are listed precursors: the screen's verdicts that detection
+        # cached (screen_results), so "moved" compares like with like with "declared".
+        listed_months = _listed_moved(s, month, export_side)
         by_detector = s.execute(
             select(AlertRow.detector, AlertRow.status, func.count(AlertRow.id)).group_by(
                 AlertRow.detector, AlertRow.status
@@ -73,6 +113,11 @@ def _summary(url: str) -> dict[str, Any]:
         "declared": [{"year": y, "kg": float(kg or 0)} for y, kg in declared],
         "moved": [{"month": m, "shipments": n, "kg": kg} for m, (n, kg) in sorted(moved.items())],
         "caught": [{"month": m, "shipments": int(n), "kg": float(kg or 0)} for m, n, kg in caught],
+        "listed": None
+        if listed_months is None
+        else [
+            {"month": m, "shipments": n, "kg": kg} for m, (n, kg) in sorted(listed_months.items())
+        ],
         "flows": [
             {"from": a, "to": b, "shipments": n, "kg": kg}
             for (a, b), (n, kg) in sorted(flows.items(), key=lambda kv: -kv[1][1])[:40]
@@ -86,10 +131,23 @@ moved = pd.DataFrame(data["moved"], columns=["month", "shipments", "kg"])
 caught = pd.DataFrame(data["caught"], columns=["month", "shipments", "kg"])
 alerts = pd.DataFrame(data["alerts"], columns=["detector", "status", "alerts"])
 
+listed = (
+    pd.DataFrame(data["listed"], columns=["month", "shipments", "kg"])
+    if data.get("listed") is not None
+    else None
+)
+
 c = st.columns(5)
 c[0].metric("Declared facilities", f"{data['facilities']:,}")
 c[1].metric("Consignments (export records)", f"{int(moved['shipments'].sum()):,}")
-c[2].metric("Tonnes moved", f"{moved['kg'].sum() / 1000:,.1f}")
+if listed is not None:
+    c[2].metric(
+        "Tonnes of listed precursors moved",
+        f"{listed['kg'].sum() / 1000:,.1f}",
+        help=f"of {moved['kg'].sum() / 1000:,.1f} t of all chemicals in the feeds",
+    )
+else:
+    c[2].metric("Tonnes moved (all chemicals)", f"{moved['kg'].sum() / 1000:,.1f}")
 c[3].metric("Tonnes in flagged shipments", f"{caught['kg'].sum() / 1000:,.1f}")
 c[4].metric("Alerts", f"{int(alerts['alerts'].sum()):,}")
 
@@ -98,7 +156,7 @@ years: dict[str, dict[str, float]] = {}
 for d in data["declared"]:
     if d["year"] is not None:
         years.setdefault(str(d["year"]), {})["declared"] = d["kg"]
-for frame, label in ((moved, "moved"), (caught, "caught")):
+for frame, label in ((listed if listed is not None else moved, "moved"), (caught, "caught")):
     for row in frame.itertuples(index=False):
         y = str(row.month)[:4]
         years.setdefault(y, {})[label] = years.get(y, {}).get(label, 0.0) + float(row.kg)
@@ -129,10 +187,16 @@ if not yearly.empty:
     st.altair_chart((bars + labels).properties(height=260), width="stretch")
     st.caption(
         "Declared: annual quantities in the declarations of that year. Moved: export-side "
-        "records. Caught: export-side records that an alert rests on."
+        + (
+            "records of listed precursors (by the screen, whatever name they travel under). "
+            if listed is not None
+            else "records of every chemical (run detection to separate listed precursors). "
+        )
+        + "Caught: export-side records that an alert rests on."
     )
-if not moved.empty:
-    monthly = pd.concat([moved.assign(measure="moved"), caught.assign(measure="caught")])
+shown = listed if listed is not None else moved
+if not shown.empty:
+    monthly = pd.concat([shown.assign(measure="moved"), caught.assign(measure="caught")])
     monthly["month"] = pd.to_datetime(monthly["month"] + "-01", errors="coerce")
     st.altair_chart(
         alt.Chart(monthly)

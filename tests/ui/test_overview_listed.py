@@ -33,7 +33,7 @@ def test_moved_counts_listed_precursors_only(screened_db) -> None:  # type: igno
     at.switch_page("views/overview.py").run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert "Tonnes of listed precursors moved" in metrics, metrics
+    assert "Listed precursors moved (t)" in metrics, metrics
     # The figure is the export-side records whose (product, cas) the screen calls controlled.
     from detection.prepare import default_screener
 
@@ -45,6 +45,6 @@ def test_moved_counts_listed_precursors_only(screened_db) -> None:  # type: igno
     listed = ships.join(verdicts, on=["product", "cas"], how="left", nulls_equal=True)
     listed_t = listed.filter(pl.col("verdict") == "controlled")["quantity_kg"].sum() / 1000
     assert 0 < listed_t < ships["quantity_kg"].sum() / 1000
-    shown = float(metrics["Tonnes of listed precursors moved"].replace(",", ""))
+    shown = float(metrics["Listed precursors moved (t)"].replace(",", ""))
     assert shown == pytest.approx(listed_t, abs=0.06)
     assert any("listed precursors (by the screen" in c.value for c in at.caption)

@@ -142,12 +142,12 @@ c[0].metric("Declared facilities", f"{data['facilities']:,}")
 c[1].metric("Consignments (export records)", f"{int(moved['shipments'].sum()):,}")
 if listed is not None:
     c[2].metric(
-        "Tonnes of listed precursors moved",
+        "Listed precursors moved (t)",
         f"{listed['kg'].sum() / 1000:,.1f}",
         help=f"of {moved['kg'].sum() / 1000:,.1f} t of all chemicals in the feeds",
     )
 else:
-    c[2].metric("Tonnes moved (all chemicals)", f"{moved['kg'].sum() / 1000:,.1f}")
+    c[2].metric("All chemicals moved (t)", f"{moved['kg'].sum() / 1000:,.1f}")
 c[3].metric("Tonnes in flagged shipments", f"{caught['kg'].sum() / 1000:,.1f}")
 c[4].metric("Alerts", f"{int(alerts['alerts'].sum()):,}")
 

@@ -321,6 +321,7 @@ def test_cli_reports_the_mode_and_full_forces_it(sample, tmp_path: Path) -> None
     runner = CliRunner()
     r = runner.invoke(app, ["--db", url, "detect"])
     assert r.exit_code == 0 and "full run: no earlier finished detection run" in r.stderr
+    assert "  time: read " in r.stderr and " prepare " in r.stderr, r.stderr
     r = runner.invoke(app, ["--db", url, "detect"])
     assert r.exit_code == 0 and "incremental run: 0 new records" in r.stderr, r.stderr
     r = runner.invoke(app, ["--db", url, "detect", "--full"])

@@ -42,6 +42,11 @@ def register(app: typer.Typer) -> None:
                 f"{s.seconds:.1f} s",
                 err=True,
             )
+            if s.phases:
+                typer.echo(
+                    "  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.phases.items()),
+                    err=True,
+                )
             typer.echo(
                 f"{'detector':<28} {'new':>5} {'updated':>8} {'unchanged':>10}  scope", err=True
             )

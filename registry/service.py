@@ -90,6 +90,9 @@ _FROM: dict[str, frozenset[str]] = {
     "reopen": frozenset({"escalated", "dismissed"}),
 }
 
+# Every status an alert can be in.
+STATUSES: tuple[str, ...] = tuple(sorted(set().union(*_FROM.values())))
+
 
 @dataclass(frozen=True)
 class Action:

@@ -147,6 +147,8 @@ def test_cli_detect_and_alerts_on_sample(sample, tmp_path) -> None:
     r = runner.invoke(app, ["--db", url, "alerts", "--status", "new", "--format", "csv"])
     assert r.exit_code == 0 and len(r.stdout.splitlines()) == len(rows) + 1
     assert alerts_frame(eng, status="dismissed").height == 0
+    r = runner.invoke(app, ["--db", url, "alerts", "--status", "bogus"])
+    assert r.exit_code == 1 and "unknown status 'bogus'" in r.stderr and "in_review" in r.stderr
 
 
 def _orm_read(session, stmt, schema):  # type: ignore[no-untyped-def]

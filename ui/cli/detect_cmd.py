@@ -76,6 +76,10 @@ def register(app: typer.Typer) -> None:
 
             if status is not None and not status.strip():
                 fail("--status needs a value, e.g. --status new.")
+            from registry.service import STATUSES
+
+            if status is not None and status.strip() not in STATUSES:
+                fail(f"unknown status {status.strip()!r}: use one of {', '.join(STATUSES)}.")
             engine = open_registry(state.db)
             frame = alerts_frame(engine, status=status.strip() if status else None)
             if fmt is OutputFormat.table:

@@ -172,8 +172,21 @@ def build(path: Path, shipments: int, alerts: int, seed: int = 7) -> None:
         "INSERT OR IGNORE INTO alert_shipments (alert_id, shipment_pk) VALUES (?,?)", links
     )
     con.commit()
+    pairs = con.execute("SELECT DISTINCT product, cas FROM shipments").fetchall()
     con.execute("ANALYZE")
     con.close()
+    # As after `pwatch detect`: the screen's verdict of every product text is cached (the
+    # overview counts listed precursors by them).
+    import polars as pl
+
+    from registry.detect_store import _CachedScreener
+
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        _CachedScreener(s)(
+            pl.DataFrame(pairs, schema={"product": pl.String, "cas": pl.String}, orient="row")
+        )
+    engine.dispose()
     print(
         f"built {shipments:,} shipments and {alerts:,} alerts in {time.perf_counter() - t0:.1f} s",
         file=sys.stderr,

@@ -7,7 +7,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, bindparam, case, cast, func, literal, or_, select
 
 from registry.db import session_scope
 from registry.models import AlertRow, AlertShipment, Declaration, Facility, Shipment
@@ -26,41 +26,19 @@ st.markdown(
 )
 
 
-def _listed_moved(s: Any, month: Any, export_side: Any) -> dict[str, tuple[int, float]] | None:
-    """Export-side records of listed precursors per month (records, kg), by the screen's
-    cached verdicts; None before detection has screened anything."""
-    from registry.detect_store import _text_hash
+def _listed_texts(s: Any) -> list[tuple[str, str]] | None:
+    """(product, cas) texts the screen called a listed precursor, as detection cached them
+    ('' for a missing value); None before detection has screened anything."""
     from registry.models import ScreenResult
 
-    verdicts = dict(
-        s.execute(
-            select(ScreenResult.text_hash, ScreenResult.verdict).where(
-                ScreenResult.verdict == "controlled"
-            )
-        ).all()
-    )
-    if not verdicts:
+    if s.scalar(select(func.count(ScreenResult.id))) == 0:
         return None
-    pairs = s.execute(
-        select(Shipment.product, Shipment.cas)
-        .where(export_side)
-        .group_by(Shipment.product, Shipment.cas)
+    rows = s.execute(
+        select(ScreenResult.product, ScreenResult.cas)
+        .where(ScreenResult.verdict == "controlled")
+        .distinct()
     ).all()
-    listed = {(p, c) for p, c in pairs if _text_hash(p or "", c) in verdicts}
-    out: dict[str, tuple[int, float]] = {}
-    products = sorted({p for p, _ in listed})
-    for off in range(0, len(products), 5000):
-        rows = s.execute(
-            select(month, Shipment.product, Shipment.cas, func.count(Shipment.id),
-                   func.sum(Shipment.quantity_kg))
-            .where(export_side, Shipment.product.in_(products[off : off + 5000]))
-            .group_by(month, Shipment.product, Shipment.cas)
-        ).all()  # fmt: skip
-        for m, p, c, n, kg in rows:
-            if (p, c) in listed:
-                n0, kg0 = out.get(m, (0, 0.0))
-                out[m] = (n0 + int(n), kg0 + float(kg or 0))
-    return out
+    return sorted({(p or "", c or "") for p, c in rows})
 
 
 @st.cache_data(ttl=900, show_spinner="Summarising the registry…")
@@ -75,6 +53,24 @@ def _summary(url: str) -> dict[str, Any]:
         ).all()
         # Export-side records only: an import record mirrors an export and would count twice.
         export_side = or_(Shipment.flow.is_(None), Shipment.flow != "M")
+        # Which records are listed precursors: the screen's cached verdicts of their
+        # (product, cas) text, so "moved" compares like with like with "declared".
+        texts = _listed_texts(s)
+        if texts:
+            # One text key per (product, cas), rendered inline (escaped): no bind-parameter
+            # limit caps the list, and PostgreSQL reads a long scalar list as one array.
+            key = func.coalesce(Shipment.product, "") + "\x1f" + func.coalesce(Shipment.cas, "")
+            is_listed: Any = key.in_(
+                bindparam(
+                    "listed_texts",
+                    [f"{p}\x1f{c}" for p, c in texts],
+                    type_=String(),
+                    expanding=True,
+                    literal_execute=True,
+                )
+            )
+        else:
+            is_listed = literal(False)
         # One pass over the shipments: month x country pair; months and flows are sums of it.
         cells = s.execute(
             select(
@@ -83,6 +79,8 @@ def _summary(url: str) -> dict[str, Any]:
                 Shipment.importer_country,
                 func.count(Shipment.id),
                 func.sum(Shipment.quantity_kg),
+                func.sum(case((is_listed, 1), else_=0)),
+                func.sum(case((is_listed, Shipment.quantity_kg), else_=0.0)),
             )
             .where(export_side)
             .group_by(month, Shipment.exporter_country, Shipment.importer_country)
@@ -93,19 +91,20 @@ def _summary(url: str) -> dict[str, Any]:
             .where(Shipment.id.in_(flagged_ids), export_side)
             .group_by(month)
         ).all()
-        # Which product texts are listed precursors: the screen's verdicts that detection
-        # cached (screen_results), so "moved" compares like with like with "declared".
-        listed_months = _listed_moved(s, month, export_side)
         by_detector = s.execute(
             select(AlertRow.detector, AlertRow.status, func.count(AlertRow.id)).group_by(
                 AlertRow.detector, AlertRow.status
             )
         ).all()
     moved: dict[str, tuple[int, float]] = {}
+    listed_months: dict[str, tuple[int, float]] | None = {} if texts is not None else None
     flows: dict[tuple[str, str], tuple[int, float]] = {}
-    for m, a, b, n, kg in cells:
+    for m, a, b, n, kg, ln, lkg in cells:
         n0, kg0 = moved.get(m, (0, 0.0))
         moved[m] = (n0 + int(n), kg0 + float(kg or 0))
+        if listed_months is not None:
+            n2, kg2 = listed_months.get(m, (0, 0.0))
+            listed_months[m] = (n2 + int(ln or 0), kg2 + float(lkg or 0))
         n1, kg1 = flows.get((a, b), (0, 0.0))
         flows[(a, b)] = (n1 + int(n), kg1 + float(kg or 0))
     return {

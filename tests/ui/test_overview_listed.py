@@ -48,3 +48,39 @@ def test_moved_counts_listed_precursors_only(screened_db) -> None:  # type: igno
     shown = float(metrics["Listed precursors moved (t)"].replace(",", ""))
     assert shown == pytest.approx(listed_t, abs=0.06)
     assert any("listed precursors (by the screen" in c.value for c in at.caption)
+
+
+def test_listed_texts_with_quotes_and_backslashes_are_counted_safely(
+    console_db,  # type: ignore[no-untyped-def]
+) -> None:
+    """Product texts go into the overview's SQL inline: quotes, backslashes and SQL stay text."""
+    from sqlalchemy import func, insert, select
+
+    from registry.db import session_scope
+    from registry.models import ScreenResult, Shipment
+
+    engine, _ = console_db
+    nasty = 'NPP\\\'); DROP TABLE shipments;-- "x"'
+    with session_scope(engine) as s:
+        s.execute(Shipment.__table__.update().values(product=nasty, cas=None))
+        s.execute(
+            insert(ScreenResult).values(
+                text_hash="h" * 64, product=nasty, cas=None, verdict="controlled",
+                substance_cas="39742-60-4", substance_name="NPP", score=100.0,
+                method="exact", explanation="", watchlist_version="test",
+            )
+        )  # fmt: skip
+        total = s.scalar(
+            select(func.sum(Shipment.quantity_kg)).where(
+                (Shipment.flow.is_(None)) | (Shipment.flow != "M")
+            )
+        )
+    at = cf.login("vera")
+    at.switch_page("views/overview.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["Listed precursors moved (t)"].replace(",", "")) == pytest.approx(
+        total / 1000, abs=0.06
+    )
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count(Shipment.id))) > 0  # the table is still there

@@ -248,8 +248,13 @@ def end_class(key: str) -> str | None:
     """The functional-group class of a compact key's ending, if it has a recognised one."""
     for cls, rx in _END_CLASSES:
         if rx.search(key):
+            if cls == "amine" and _OXO_RING_RE.search(key):
+                return "ketone"  # 4-oxopiperidine is the ketone 4-piperidone, not an amine
             return cls
     return None
+
+
+_OXO_RING_RE = re.compile(r"oxo[a-z]*ine$")
 
 
 _RINGS = (

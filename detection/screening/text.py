@@ -111,10 +111,10 @@ _FOREIGN_STEPS: tuple[tuple[str, str], ...] = (
     (r"(?i)carboxil", "carboxyl"),
     (r"(?i)\bterc-", "tert-"),
     (r"(?i)(yl)[oe]\b", "${1}"),
-    (r"(?i)piperidinona", "piperidinone"),
-    (r"(?i)piperidona", "piperidone"),
-    (r"(?i)piperidina", "piperidine"),
-    (r"(?i)anilina", "aniline"),
+    (r"(?i)piperidinona\b", "piperidinone"),
+    (r"(?i)piperidona\b", "piperidone"),
+    (r"(?i)piperidina\b", "piperidine"),
+    (r"(?i)anilina\b", "aniline"),
     (r"(?i)amina\b", "amine"),
     (r"(?i)-ona\b", "-one"),
 )
@@ -124,6 +124,9 @@ FOREIGN_PATTERN_PL = r"(?i)[éèêëáàâäãíìîïóòôöõúùûüñç]|" 
 )
 # "X-carboxilato de terc-butilo" (Spanish/Portuguese/French ester order) -> "tert-butyl X-carboxylate".
 _ESTER_STEPS: tuple[tuple[str, str], ...] = (
+    # CAS index names put the parent first: "4-Piperidinone, 1-(phenylmethyl)-" is
+    # 1-(phenylmethyl)-4-piperidinone, "Piperidine, 4-anilino-" is 4-anilinopiperidine.
+    (r"^\s*([^,]+?)\s*,\s*([^,]+-)\s*$", "${2}${1}"),
     (r"(?i)^\s*(\S+?at)[oe]?\s+de\s+(\S+?)\s*$", "${2} ${1}e"),
     (r"(?i)\b(?:de|del|do|da|du|des)\b", " "),
 )

@@ -256,3 +256,20 @@ def test_names_without_a_ring_position_are_flagged_for_review(name: str, cas: st
 )  # fmt: skip
 def test_plain_piperidines_stay_clear(name: str) -> None:
     assert screen_one(name)["verdict"] == "clear"
+
+
+def test_cas_index_names_put_the_parent_first() -> None:
+    """ "4-Piperidinone, 1-(phenylmethyl)-" is 1-benzyl-4-piperidone, a designer analogue,
+    not 4-piperidone itself; "Piperidine, 4-anilino-" is 4-AP."""
+    benzyl = screen_one("4-Piperidinone, 1-(phenylmethyl)-")
+    assert benzyl["verdict"] == "analogue", benzyl["explanation"]
+    ap = screen_one("Piperidine, 4-anilino-")
+    assert (ap["verdict"], ap["substance_cas"]) == ("controlled", "23056-29-3")
+    assert screen_one("4-Piperidinone, 1-methyl-")["verdict"] == "clear"
+
+
+def test_english_words_are_not_read_as_spanish() -> None:
+    from detection.screening.text import clean_text
+
+    assert clean_text("N-phenylpiperidinamine")[0] == "N-phenylpiperidinamine"
+    assert clean_text("4-anilinopiperidine")[0] == "4-anilinopiperidine"

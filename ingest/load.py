@@ -136,7 +136,7 @@ def preview(
             for spec in fields_of(kind):
                 if canonical_key(spec.name) in keys:
                     mapping[spec.name] = keys[canonical_key(spec.name)]
-        unused = [c for c in src.columns if c not in set(mapping.values())]
+        unused = _unused_columns(src, mapping)
         if unused:
             problems.append(
                 "not loaded (no canonical field): " + ", ".join(repr(c) for c in unused[:20])
@@ -179,21 +179,7 @@ def check_file(
     with open_source(path, prof.options if prof else None) as src:
         mapping = resolve_mapping(src.columns, kind, prof)
         ctx = _context(src, kind, mapping, prof, path, source)
-        profiled = set(prof.columns) if prof else set()
-        report = LoadReport(
-            batch_id=None,
-            kind=kind,
-            status="checked",
-            file_name=path.name,
-            file_hash=src.file_hash,
-            source=ctx.source,
-            mapped_by_synonym={
-                col: canon
-                for canon, col in mapping.items()
-                if canon not in profiled and canonical_key(col) != canonical_key(canon)
-            },
-            unused_columns=[c for c in src.columns if c not in set(mapping.values())],
-        )
+        report = _new_report("checked", src, ctx, prof, mapping, path)
         reasons: dict[str, int] = {}
         for chunk in _chunks(src, chunk_size, progress):
             shaped = shape(chunk, ctx)
@@ -209,6 +195,38 @@ def check_file(
         raise ReadError(f"{path.name} has a header but no data rows")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _unused_columns(src: SourceFile, mapping: dict[str, str]) -> list[str]:
+    """The file's columns that feed no canonical field (not loaded)."""
+    used = set(mapping.values())
+    return [c for c in src.columns if c not in used]
+
+
+def _new_report(
+    status: str,
+    src: SourceFile,
+    ctx: Context,
+    prof: Profile | None,
+    mapping: dict[str, str],
+    path: Path,
+) -> LoadReport:
+    """An empty report of a load or a check, with the columns it read and did not read."""
+    profiled = set(prof.columns) if prof else set()
+    return LoadReport(
+        batch_id=None,
+        kind=ctx.kind,
+        status=status,
+        file_name=path.name,
+        file_hash=src.file_hash,
+        source=ctx.source,
+        mapped_by_synonym={
+            col: canon
+            for canon, col in mapping.items()
+            if canon not in profiled and canonical_key(col) != canonical_key(canon)
+        },
+        unused_columns=_unused_columns(src, mapping),
+    )
 
 
 def _context(
@@ -294,21 +312,7 @@ def load_file(
             )
         mapping = resolve_mapping(src.columns, kind, prof)
         ctx = _context(src, kind, mapping, prof, path, source)
-        profiled = set(prof.columns) if prof else set()
-        report = LoadReport(
-            batch_id=None,
-            kind=kind,
-            status="loaded",
-            file_name=path.name,
-            file_hash=src.file_hash,
-            source=ctx.source,
-            mapped_by_synonym={
-                col: canon
-                for canon, col in mapping.items()
-                if canon not in profiled and canonical_key(col) != canonical_key(canon)
-            },
-            unused_columns=[c for c in src.columns if c not in set(mapping.values())],
-        )
+        report = _new_report("loaded", src, ctx, prof, mapping, path)
         cleanups: list[Callable[[], None]] = []
         with engine.connect() as conn:
             try:

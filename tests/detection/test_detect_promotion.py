@@ -33,13 +33,18 @@ def _feed(path: Path) -> Path:
     return path
 
 
+def _load(engine: Engine, tmp_path: Path) -> None:
+    """The declared facility and the feed of the unlisted analogue, loaded through ingest."""
+    fac = tmp_path / "facilities.csv"
+    fac.write_text(FACILITIES, encoding="utf-8")
+    ingest.load_file(engine, fac, "facilities")
+    ingest.load_file(engine, _feed(tmp_path / "feed.csv"), "shipments")
+
+
 def test_promoted_analogue_screens_as_controlled_in_detection(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
-    fac = tmp_path / "facilities.csv"
-    fac.write_text(FACILITIES, encoding="utf-8")
-    ingest.load_file(sqlite_engine, fac, "facilities")
-    ingest.load_file(sqlite_engine, _feed(tmp_path / "feed.csv"), "shipments")
+    _load(sqlite_engine, tmp_path)
 
     first = run_detection(sqlite_engine)
     assert first.early_warnings == 1
@@ -72,10 +77,7 @@ def test_screen_cli_knows_promoted_analogues_only_with_a_registry(
 
     from ui.cli import app
 
-    fac = tmp_path / "facilities.csv"
-    fac.write_text(FACILITIES, encoding="utf-8")
-    ingest.load_file(sqlite_engine, fac, "facilities")
-    ingest.load_file(sqlite_engine, _feed(tmp_path / "feed.csv"), "shipments")
+    _load(sqlite_engine, tmp_path)
     run_detection(sqlite_engine)
     with session_scope(sqlite_engine) as s:
         ew = s.scalars(select(EarlyWarning)).one()

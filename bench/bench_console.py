@@ -114,17 +114,13 @@ def build(path: Path, shipments: int, alerts: int, seed: int = 7) -> None:
                 "X",
                 f"PEN-{i}",
                 f"F{ex:05d}",
-                f"F{im:05d}" if i % 3 == 0 else None,  # a third of buyers are declared
+                f"F{im:05d}" if im % 3 == 0 else None,  # a third of buyers are declared
                 1,
-                "b" * 64,
                 i,
             )
         )
-        if len(batch) == 100_000:
-            _insert_shipments(con, batch)
-            batch = []
-    if batch:
-        _insert_shipments(con, batch)
+    con.commit()
+    _insert_shipments(url, batch)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     arows, links = [], []
     for a in range(1, alerts + 1):
@@ -193,15 +189,22 @@ def build(path: Path, shipments: int, alerts: int, seed: int = 7) -> None:
     )
 
 
-def _insert_shipments(con: sqlite3.Connection, rows: list[tuple]) -> None:
-    con.executemany(
-        "INSERT INTO shipments (id, source, shipment_id, date, exporter, exporter_norm, "
-        "exporter_country, importer, importer_norm, importer_country, product, cas, hs_code, "
-        "quantity, unit, quantity_kg, flow, consignment_ref, exporter_facility_id, "
-        "importer_facility_id, batch_id, file_hash, row_number) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        rows,
-    )
+def _insert_shipments(url: str, rows: list[tuple]) -> None:
+    import polars as pl
+
+    from registry.db import make_engine
+    from registry.shipments import write_shipments
+
+    cols = [
+        "id", "source", "shipment_id", "date", "exporter", "exporter_norm", "exporter_country",
+        "importer", "importer_norm", "importer_country", "product", "cas", "hs_code",
+        "quantity", "unit", "quantity_kg", "flow", "consignment_ref", "exporter_facility_id",
+        "importer_facility_id", "batch_id", "row_number",
+    ]  # fmt: skip
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        write_shipments(conn, pl.DataFrame(rows, schema=cols, orient="row"))
+    engine.dispose()
 
 
 def measure(url: str, repeats: int) -> list[tuple[str, float, float, float]]:

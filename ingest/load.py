@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from ingest.link import LinkConfig, LinkIndex
 from ingest.normalise import normalise_company
 from ingest.profile import Profile, ProfileError, canonical_key, read_profile, resolve_mapping
 from ingest.readers import ReadError, SourceFile, open_source
 from ingest.transform import (
-    SHIPMENT_COLUMNS,
     Context,
     count_reasons,
     shape,
@@ -35,16 +34,19 @@ from registry.models import (
     Declaration,
     Facility,
     IngestBatch,
+    Party,
     QuarantinedRow,
+    ShipmentRecord,
 )
+from registry.shipments import RECORD_COLUMNS, PartyBook
 
 __all__ = ["LoadReport", "check_file", "load_file", "preview", "relink_shipments"]
 
 _SQLITE_CACHE_KB = 512 * 1024
 _DEFER_INDEX_MIN_ROWS = 100_000
 _MAX_SEGMENTS = 8  # staging files attached per load (SQLite allows 10 attached databases)
-# Staged columns: batch_id and file_hash are the same on every row and inlined as literals.
-_STAGED = [c for c in SHIPMENT_COLUMNS if c not in ("batch_id", "file_hash")]
+# Staged columns: batch_id is the same on every row and inlined as a literal.
+_STAGED = [c for c in RECORD_COLUMNS if c != "batch_id"]
 
 Progress = Callable[[int, int | None], None]  # (rows done, estimated total rows or None)
 
@@ -446,13 +448,15 @@ def _load_shipments(
     cleanups: list[Callable[[], None]],
 ) -> None:
     reasons: dict[str, int] = {}
-    writer = _ShipmentWriter(conn, ctx.batch_id, ctx.file_hash)
+    writer = _ShipmentWriter(conn, ctx.batch_id)
+    book = PartyBook(conn)  # after the batch row: the load holds the write lock
     stager = _Stager.for_writer(writer, chunk_size)
     if stager is not None:
         cleanups.append(lambda: writer.release(stager))
 
-    def shaped_chunks() -> Iterator[tuple[int, Any, int, Any]]:
-        """(estimate, shaped, links counted, staged segment or the good rows) per chunk."""
+    def shaped_chunks() -> Iterator[tuple[int, Any, int, pl.DataFrame | None, Any]]:
+        """(estimate, shaped, links counted, new parties, staged segment or the good rows)
+        per chunk."""
         try:
             for i, chunk in enumerate(_chunks(src, chunk_size, progress)):
                 estimate = (_estimate_total(src, chunk) or chunk.height) if i == 0 else 0
@@ -467,14 +471,15 @@ def _load_shipments(
                     else 0
                 )
                 shaped.good = good.clear()
+                rows, parties = book.assign(good)
                 if stager is None:
-                    yield estimate, shaped, linked, good
+                    yield estimate, shaped, linked, parties, rows
                     continue
                 if estimate:
                     stager.plan(estimate)
-                yield estimate, shaped, linked, stager.add(good)
+                yield estimate, shaped, linked, parties, stager.add(rows)
             if stager is not None:
-                yield 0, None, 0, stager.seal()
+                yield 0, None, 0, None, stager.seal()
         finally:
             if stager is not None:
                 stager.close()
@@ -484,9 +489,11 @@ def _load_shipments(
     # psycopg while copying).
     items = _prefetch(shaped_chunks())
     try:
-        for estimate, shaped, linked, rows in items:
+        for estimate, shaped, linked, parties, rows in items:
             if estimate:
                 writer.defer_indexes(estimate)
+            if parties is not None:
+                book.store(conn, parties)
             if shaped is not None:
                 report.rows_total += shaped.rows
                 _store_quarantine(conn, ctx, shaped, report, reasons)
@@ -499,6 +506,7 @@ def _load_shipments(
     finally:
         items.close()
     writer.finish()
+    book.finish(conn)
     report.top_reasons = top_reasons(reasons)
 
 
@@ -652,21 +660,19 @@ class _ShipmentWriter:
     (source, shipment_id) already present (in the registry or earlier in the file) is skipped
     by ON CONFLICT DO NOTHING; write() returns (rows offered, rows actually inserted)."""
 
-    def __init__(self, conn: Connection, batch_id: int, file_hash: str) -> None:
-        if not file_hash.isalnum():  # a SHA-256 hex digest; never anything to quote
-            raise ValueError("unexpected file hash")
+    def __init__(self, conn: Connection, batch_id: int) -> None:
         self.conn = conn
-        self._consts = f"{int(batch_id)}, '{file_hash}'"
+        self._consts = str(int(batch_id))
         self.dialect = conn.dialect.name
         self.raw = conn.connection.driver_connection
         self._deferred: list[tuple[str, str]] = []
         self._attached: list[str] = []
-        cols = ", ".join(SHIPMENT_COLUMNS)
+        cols = ", ".join(RECORD_COLUMNS)
         if self.dialect == "postgresql":
             cur = self.raw.cursor()  # type: ignore[union-attr]
             cur.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS pwatch_ingest_shipments AS "
-                f"SELECT {cols} FROM shipments WITH NO DATA"
+                f"SELECT {cols} FROM shipment_records WITH NO DATA"
             )
             cur.execute("TRUNCATE pwatch_ingest_shipments")
             cur.close()
@@ -679,7 +685,7 @@ class _ShipmentWriter:
             cur.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KB}")
             cur.execute("PRAGMA threads = 2")  # index builds sort with a helper thread
             cur.close()
-            # batch_id and file_hash are the same on every row: inlined, not bound per row.
+            # batch_id is the same on every row: inlined, not bound per row.
             self._bound = list(_STAGED)
 
     def defer_indexes(self, expected_rows: int) -> None:
@@ -690,17 +696,18 @@ class _ShipmentWriter:
         if self._deferred or expected_rows < _DEFER_INDEX_MIN_ROWS:
             return
         cur = self.raw.cursor()  # type: ignore[union-attr]
-        cur.execute("SELECT COALESCE(MAX(id), 0) FROM shipments")
+        cur.execute("SELECT COALESCE(MAX(id), 0) FROM shipment_records")
         existing = cur.fetchone()[0]
         if existing <= expected_rows:
             if self.dialect == "sqlite":
                 cur.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-                    "AND tbl_name = 'shipments' AND sql IS NOT NULL"
+                    "AND tbl_name = 'shipment_records' AND sql IS NOT NULL"
                 )
             else:
                 cur.execute(
-                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'shipments' "
+                    "SELECT indexname, indexdef FROM pg_indexes "
+                    "WHERE tablename = 'shipment_records' "
                     "AND schemaname = current_schema() AND indexdef NOT LIKE 'CREATE UNIQUE%'"
                 )
             self._deferred = [(str(name), str(sql)) for name, sql in cur.fetchall()]
@@ -720,7 +727,7 @@ class _ShipmentWriter:
 
     def _insert_sql(self, values: str) -> str:
         return (
-            f"INSERT INTO shipments ({', '.join([*self._bound, 'batch_id', 'file_hash'])}) "
+            f"INSERT INTO shipment_records ({', '.join([*self._bound, 'batch_id'])}) "
             f"{values.format(consts=self._consts)} "
             "ON CONFLICT (source, shipment_id) DO NOTHING"
         )
@@ -765,9 +772,9 @@ class _ShipmentWriter:
             stager.remove()
 
     def _write_pg(self, good: pl.DataFrame) -> int:
-        cols = ", ".join(SHIPMENT_COLUMNS)
+        cols = ", ".join(RECORD_COLUMNS)
         cur = self.raw.cursor()  # type: ignore[union-attr]
-        data = good.select(SHIPMENT_COLUMNS).write_csv(
+        data = good.select(RECORD_COLUMNS).write_csv(
             include_header=False, null_value="\\N", quote_style="non_numeric"
         )
         with cur.copy(
@@ -775,7 +782,7 @@ class _ShipmentWriter:
         ) as copy:
             copy.write(data.encode("utf-8"))
         cur.execute(
-            f"INSERT INTO shipments ({cols}) SELECT {cols} FROM pwatch_ingest_shipments "
+            f"INSERT INTO shipment_records ({cols}) SELECT {cols} FROM pwatch_ingest_shipments "
             "ORDER BY row_number ON CONFLICT (source, shipment_id) DO NOTHING"
         )
         inserted = cur.rowcount
@@ -916,56 +923,69 @@ def _load_facilities(
 
 
 def relink_shipments(conn: Connection, batch_id: int, link_config: LinkConfig | None = None) -> int:
-    """Re-decide the facility link of every distinct shipment party after the facilities changed.
+    """Re-decide the facility link of every shipment party after the facilities changed.
 
-    One UPDATE per distinct (party, country) whose link changes; ambiguous parties are recorded
-    under `batch_id`. Returns the number of parties whose link changed."""
+    Links live on the parties table: one UPDATE per distinct (normalised name, country) whose
+    link changes, whatever the number of shipments naming it. Parties left ambiguous are
+    recorded under `batch_id`, per role, with their shipment counts. Returns the number of
+    (normalised name, country) pairs whose link changed."""
     index = _load_link_index(conn, link_config)
-    changed = 0
-    ambiguous: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for role in ("exporter", "importer"):
-        rows = conn.execute(
+    rows = conn.execute(
+        select(
+            Party.name_norm,
+            Party.country,
+            Party.facility_id,
+            Party.link_score,
+            Party.link_method,
+            Party.id,
+            Party.name,
+        ).order_by(Party.id)
+    ).all()
+    if not rows:
+        return 0
+    decided = index.link_many(sorted({(r[0], r[1]) for r in rows}))
+    todo: dict[tuple[str, str], dict[str, Any]] = {}
+    ambiguous_ids: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for norm, country, fid, score, method, pid, name in rows:
+        link = decided[(norm, country)]
+        if link.ambiguous:
+            ambiguous_ids.setdefault((norm, country), []).append((pid, name))
+        if (fid, score, method) != (link.facility_id, link.score, link.method):
+            todo[(norm, country)] = {
+                "fid": link.facility_id,
+                "score": link.score,
+                "method": link.method,
+                "norm": norm,
+                "country": country,
+            }
+    if todo:
+        conn.execute(
             text(
-                f"SELECT {role}_norm, {role}_country, {role}_facility_id, {role}_link_score, "
-                f"{role}_link_method, COUNT(*), MIN({role}) FROM shipments "
-                f"GROUP BY {role}_norm, {role}_country, {role}_facility_id, "
-                f"{role}_link_score, {role}_link_method"
-            )
-        ).all()
-        if not rows:
-            continue
-        decided = index.link_many([(r[0], r[1]) for r in rows])
-        todo: dict[tuple[str, str], dict[str, Any]] = {}
-        for norm, country, fid, score, method, n, party in rows:
-            link = decided[(norm, country)]
-            if link.ambiguous:
-                entry = ambiguous.setdefault(
-                    (role, norm, country),
-                    {"party": party, "candidates": list(link.candidates), "count": 0},
-                )
-                entry["count"] += int(n)
-            if (fid, score, method) != (link.facility_id, link.score, link.method):
-                todo[(norm, country)] = {
-                    "fid": link.facility_id,
-                    "score": link.score,
-                    "method": link.method,
-                    "norm": norm,
-                    "country": country,
+                "UPDATE parties SET facility_id=:fid, link_score=:score, link_method=:method "
+                "WHERE name_norm=:norm AND country=:country"
+            ),
+            list(todo.values()),
+        )
+    ambiguous: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for (norm, country), parties in ambiguous_ids.items():
+        ids = [pid for pid, _ in parties]
+        for role in ("exporter", "importer"):
+            n = conn.execute(
+                select(func.count())
+                .select_from(ShipmentRecord)
+                .where(getattr(ShipmentRecord, f"{role}_party_id").in_(ids))
+            ).scalar_one()
+            if n:
+                ambiguous[(role, norm, country)] = {
+                    "party": min(name for _, name in parties),
+                    "candidates": list(decided[(norm, country)].candidates),
+                    "count": int(n),
                 }
-        if todo:
-            conn.execute(
-                text(
-                    f"UPDATE shipments SET {role}_facility_id=:fid, {role}_link_score=:score, "
-                    f"{role}_link_method=:method WHERE {role}_norm=:norm AND {role}_country=:country"
-                ),
-                list(todo.values()),
-            )
-            changed += len(todo)
     ctx_amb = Context(
         "shipments", [], {}, {}, {}, "", False, batch_id=batch_id, ambiguous=ambiguous
     )
     _store_ambiguous(conn, ctx_amb)
-    return changed
+    return len(todo)
 
 
 def _store_ambiguous(conn: Connection, ctx: Context) -> int:

@@ -8,9 +8,11 @@ costs one call per distinct spelling, not per row.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import pycountry
 
@@ -209,15 +211,52 @@ COUNTRY_ALIASES: dict[str, str] = {
 }
 
 
+def _endonym_cache() -> Path:
+    """Where the built table is kept: per pycountry release and version of this module."""
+    import hashlib
+    import importlib.metadata
+    import os
+
+    try:
+        version = importlib.metadata.version("pycountry")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a dependency
+        version = "unknown"
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "precursor-watch" / f"country-endonyms-{version}-{code}.json"
+
+
 @lru_cache(maxsize=1)
 def _endonyms() -> dict[str, str]:
     """Country names in every language pycountry ships (ISO 3166 translations), by key.
 
-    Built on the first name no other rule resolves (about a second); a key that names
-    different countries in different languages is left out rather than guessed.
+    Needed for the first name no other rule resolves. Building it takes about a second, so
+    the table is kept in the user's cache directory (keyed by the pycountry release and this
+    module's code) and read back in milliseconds; an unwritable cache only costs the build.
+    A key that names different countries in different languages is left out, not guessed.
     """
+    import json
+
+    cache = _endonym_cache()
+    try:
+        table = json.loads(cache.read_text(encoding="utf-8"))
+        if isinstance(table, dict) and table:
+            return {str(k): str(v) for k, v in table.items()}
+    except (OSError, ValueError):
+        pass
+    table = _build_endonyms()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(cache)  # atomic: a concurrent reader sees the old file or the whole new one
+    except OSError:
+        pass
+    return table
+
+
+def _build_endonyms() -> dict[str, str]:
     import gettext
-    import os
 
     found: dict[str, set[str]] = {}
     locales = pycountry.LOCALES_DIR

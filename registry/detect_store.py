@@ -37,8 +37,10 @@ from registry.models import (
     EarlyWarning,
     Facility,
     IngestBatch,
+    Party,
     ScreenResult,
     Shipment,
+    ShipmentRecord,
 )
 
 __all__ = [
@@ -129,10 +131,45 @@ def _read(session: Session, stmt: Any, schema: dict[str, pl.DataType]) -> pl.Dat
     return frame.with_columns(pl.col(c).str.to_date("%Y-%m-%d") for c in dates)
 
 
+_PARTY_READ: dict[str, pl.DataType] = {
+    "party_id": pl.Int64(),
+    "name": pl.String(),
+    "name_norm": pl.String(),
+    "country": pl.String(),
+    "facility_id": pl.String(),
+}
+
+
 def load_shipments(session: Session) -> pl.DataFrame:
-    """Every stored shipment record as a SHIPMENT_SCHEMA frame."""
-    cols = [getattr(Shipment, c) for c in SHIPMENT_SCHEMA]
-    return _read(session, select(*cols), SHIPMENT_SCHEMA)
+    """Every stored shipment record as a SHIPMENT_SCHEMA frame: the records and the parties
+    read apart (narrow rows) and joined here, as the `shipments` view would."""
+    rec_schema = {
+        c: t for c, t in SHIPMENT_SCHEMA.items() if hasattr(ShipmentRecord, c) and c != "id"
+    }
+    rec_schema = {
+        "id": pl.Int64(),
+        **rec_schema,
+        "exporter_party_id": pl.Int64(),
+        "importer_party_id": pl.Int64(),
+    }
+    recs = _read(session, select(*(getattr(ShipmentRecord, c) for c in rec_schema)), rec_schema)
+    parties = _read(
+        session,
+        select(Party.id, Party.name, Party.name_norm, Party.country, Party.facility_id),
+        _PARTY_READ,
+    )
+    for role in ("exporter", "importer"):
+        named = parties.rename(
+            {
+                "party_id": f"{role}_party_id",
+                "name": role,
+                "name_norm": f"{role}_norm",
+                "country": f"{role}_country",
+                "facility_id": f"{role}_facility_id",
+            }
+        )
+        recs = recs.join(named, on=f"{role}_party_id", how="left", maintain_order="left")
+    return recs.select(list(SHIPMENT_SCHEMA))
 
 
 def load_declarations(session: Session) -> pl.DataFrame:

@@ -37,9 +37,11 @@ __all__ = [
     "EarlyWarning",
     "Facility",
     "IngestBatch",
+    "Party",
     "QuarantinedRow",
     "ScreenResult",
     "Shipment",
+    "ShipmentRecord",
     "SubstanceForm",
     "SubstanceName",
     "SubstanceRow",
@@ -210,20 +212,70 @@ class Declaration(Base):
     facility: Mapped[Facility] = relationship(back_populates="declarations")
 
 
-class Shipment(Base):
-    """One shipment record as a source reported it, normalised, with its provenance."""
+class Party(Base):
+    """A shipment party as feeds name it (raw name and country), with its facility link.
 
-    __tablename__ = "shipments"
+    Shipments point to their exporter and importer parties by integer: the names, their
+    normalised forms and the links are stored once per party, not on every shipment, and
+    relinking after a facilities load updates this table only."""
+
+    __tablename__ = "parties"
+    __table_args__ = (Index("ix_parties_norm", "name_norm", "country"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_norm: Mapped[str] = mapped_column(String(500))
+    country: Mapped[str] = mapped_column(String(3))
+    facility_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    link_score: Mapped[float | None] = mapped_column(Float)
+    link_method: Mapped[str | None] = mapped_column(String(32))
+
+
+class ShipmentRecord(Base):
+    """One shipment record as stored: parties by id, provenance by batch and source row.
+
+    Read it through the `shipments` view (the Shipment class), which adds the parties'
+    names, countries and links and the batch's file hash."""
+
+    __tablename__ = "shipment_records"
     __table_args__ = (
         UniqueConstraint("source", "shipment_id"),
-        Index("ix_shipments_exporter", "exporter_norm", "exporter_country"),
-        Index("ix_shipments_importer", "importer_norm", "importer_country"),
-        Index("ix_shipments_consignment", "consignment_ref"),
+        Index("ix_shipment_records_exporter", "exporter_party_id"),
+        Index("ix_shipment_records_importer", "importer_party_id"),
+        Index("ix_shipment_records_consignment", "consignment_ref"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(200))
     shipment_id: Mapped[str] = mapped_column(String(200))
-    date: Mapped[dt.date] = mapped_column(Date)  # no index: nothing seeks by date (0002)
+    date: Mapped[dt.date] = mapped_column(Date)  # no index: nothing seeks by date
+    exporter_party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    importer_party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    product: Mapped[str] = mapped_column(Text)
+    cas: Mapped[str | None] = mapped_column(String(64))
+    hs_code: Mapped[str | None] = mapped_column(String(32))
+    quantity: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    quantity_kg: Mapped[float] = mapped_column(Float)
+    flow: Mapped[str | None] = mapped_column(String(1))
+    consignment_ref: Mapped[str | None] = mapped_column(String(200))
+    transit_countries: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"))  # no index
+    row_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class _ViewBase(DeclarativeBase):
+    """Read-only classes over SQL views (created by the migrations, never by metadata)."""
+
+
+class Shipment(_ViewBase):
+    """One shipment record as a source reported it, normalised, with its provenance: the
+    `shipments` view over shipment_records, parties and ingest_batches. Read-only; loads
+    write through ingest (or registry.shipments.write_shipments)."""
+
+    __tablename__ = "shipments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    shipment_id: Mapped[str] = mapped_column(String(200))
+    date: Mapped[dt.date] = mapped_column(Date)
     exporter: Mapped[str] = mapped_column(Text)
     exporter_norm: Mapped[str] = mapped_column(String(500))
     exporter_country: Mapped[str] = mapped_column(String(3))
@@ -239,13 +291,13 @@ class Shipment(Base):
     flow: Mapped[str | None] = mapped_column(String(1))
     consignment_ref: Mapped[str | None] = mapped_column(String(200))
     transit_countries: Mapped[str | None] = mapped_column(Text)
-    exporter_facility_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    exporter_facility_id: Mapped[str | None] = mapped_column(String(100))
     exporter_link_score: Mapped[float | None] = mapped_column(Float)
     exporter_link_method: Mapped[str | None] = mapped_column(String(32))
-    importer_facility_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    importer_facility_id: Mapped[str | None] = mapped_column(String(100))
     importer_link_score: Mapped[float | None] = mapped_column(Float)
     importer_link_method: Mapped[str | None] = mapped_column(String(32))
-    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"))  # no index (0002)
+    batch_id: Mapped[int] = mapped_column(BigInteger)
     file_hash: Mapped[str] = mapped_column(String(64))
     row_number: Mapped[int] = mapped_column(BigInteger)
 
@@ -349,7 +401,7 @@ class AlertShipment(Base):
         ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
     )
     shipment_pk: Mapped[int] = mapped_column(
-        ForeignKey("shipments.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("shipment_records.id", ondelete="CASCADE"), primary_key=True, index=True
     )
 
 

@@ -12,7 +12,8 @@ import polars as pl
 from sqlalchemy import Engine, insert, select
 
 from registry.db import session_scope
-from registry.models import Declaration, Facility, IngestBatch, Shipment
+from registry.models import Declaration, Facility, IngestBatch
+from registry.shipments import write_shipments
 from sample_data.generate import Sample
 
 __all__ = ["load_facilities", "load_shipments"]
@@ -79,25 +80,5 @@ def load_shipments(engine: Engine, frame: pl.DataFrame, *, chunk: int = 50_000) 
             pl.col("exporter_norm").fill_null(""),
             pl.col("importer_norm").fill_null(""),
         )
-        cols = [c.name for c in Shipment.__table__.columns if c.name in rows.columns]
-        if engine.dialect.name == "postgresql":
-            # COPY is an order of magnitude faster than INSERT for a million rows.
-            raw = session.connection().connection.dbapi_connection
-            assert raw is not None
-            with raw.cursor() as cur:  # type: ignore[attr-defined]
-                with cur.copy(f"COPY shipments ({', '.join(cols)}) FROM STDIN") as cp:
-                    for row in rows.select(cols).iter_rows():
-                        cp.write_row(row)
-                cur.execute(
-                    "SELECT setval(pg_get_serial_sequence('shipments', 'id'), "
-                    "(SELECT max(id) FROM shipments))"
-                )
-        else:
-            raw = session.connection().connection.dbapi_connection
-            assert raw is not None
-            sql = f"INSERT INTO shipments ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            cur = raw.cursor()
-            for i in range(0, rows.height, chunk):
-                cur.executemany(sql, rows.slice(i, chunk).select(cols).rows())
-            cur.close()
+        write_shipments(session.connection(), rows)
     return bid

@@ -19,6 +19,7 @@ from registry.models import (
     Declaration,
     Facility,
     IngestBatch,
+    Party,
     QuarantinedRow,
     Shipment,
 )
@@ -271,6 +272,56 @@ def test_linking_exact_fuzzy_ambiguous_and_relink(engine: Engine, tmp_path: Path
     assert _shipments(engine)["S10"].exporter_facility_id == "F1"
 
 
+def test_parties_are_stored_once_and_relinked_in_place(engine: Engine, tmp_path: Path) -> None:
+    """Each (raw name, country) is one party row, shared by exporters and importers and by
+    later loads; the stored records carry only party ids; a facilities load relinks by
+    updating parties, which every record (old and new) then shows through the view."""
+    from sqlalchemy import inspect, text
+    from tests_ingest_helpers import write_csv
+
+    rows = [
+        shipment(1),
+        shipment(2),  # the same two parties again
+        shipment(3, exporter="HEBEI CHEM CO LTD"),  # another spelling: its own party
+        shipment(4, exporter="Acme GmbH", exporter_country="Germany",
+                 importer="Hebei Chem Co., Ltd.", importer_country="China"),  # roles swapped
+    ]  # fmt: skip
+    load_file(engine, write_csv(tmp_path / "a.csv", rows), "shipments")
+    load_file(engine, write_csv(tmp_path / "b.csv", [shipment(5)]), "shipments")
+    with engine.connect() as conn:
+        parties = conn.execute(
+            text("SELECT name, country, facility_id FROM parties ORDER BY id")
+        ).all()
+        cols = {c["name"] for c in inspect(conn).get_columns("shipment_records")}
+        assert (
+            conn.execute(
+                text("SELECT COUNT(DISTINCT exporter_party_id) FROM shipment_records")
+            ).scalar_one()
+            == 3
+        )
+    assert [(n, c) for n, c, _ in parties] == [
+        ("Hebei Chem Co., Ltd.", "CHN"),
+        ("HEBEI CHEM CO LTD", "CHN"),
+        ("Acme GmbH", "DEU"),
+    ]
+    assert all(f is None for _, _, f in parties)
+    assert not cols & {"exporter", "exporter_norm", "importer_country", "file_hash"}
+    assert {"exporter_party_id", "importer_party_id"} <= cols
+    fac = write_csv(tmp_path / "f.csv", [facility("F1")], header=FACILITY_HEADER)
+    rep = load_file(engine, fac, "facilities")
+    assert rep.linked == 1  # one (normalised name, country): both spellings at once
+    got = _shipments(engine)
+    assert {k: v.exporter_facility_id for k, v in got.items()} == {
+        "S1": "F1", "S2": "F1", "S3": "F1", "S4": None, "S5": "F1",
+    }  # fmt: skip
+    assert got["S4"].importer_facility_id == "F1"
+    assert (
+        got["S1"].exporter == "Hebei Chem Co., Ltd." and got["S3"].exporter == "HEBEI CHEM CO LTD"
+    )
+    assert got["S1"].file_hash and got["S1"].file_hash != got["S5"].file_hash
+    assert _count(engine, Party) == 3
+
+
 def test_fuzzy_threshold_is_configurable(engine: Engine, tmp_path: Path) -> None:
     from tests_ingest_helpers import write_csv
 
@@ -300,10 +351,10 @@ def test_failure_with_deferred_indexes_restores_them(
     import ingest.load as load_mod
 
     def indexes() -> set[str]:
-        return {str(ix["name"]) for ix in inspect(engine).get_indexes("shipments")}
+        return {str(ix["name"]) for ix in inspect(engine).get_indexes("shipment_records")}
 
     before = indexes()
-    assert "ix_shipments_exporter" in before
+    assert "ix_shipment_records_exporter" in before
     monkeypatch.setattr(load_mod, "_DEFER_INDEX_MIN_ROWS", 1)
     path = feed([shipment(i) for i in range(1, 30)])
     real = load_mod._ShipmentWriter.finish

@@ -385,3 +385,27 @@ def test_a_typo_that_changes_word_order_still_links() -> None:
     key = (normalise_company("Cehngul Chem Industry Co., Ltd."), "CHN")
     link = idx.link_many([key])[key]
     assert (link.facility_id, link.method) == ("F5", "fuzzy") and (link.score or 0) >= 90
+
+
+def test_country_endonyms_are_cached_between_processes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The multilingual country table is built once (about a second) and then read from the
+    user's cache; a corrupt or unwritable cache only costs the build."""
+    from ingest import normalise as nz
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    nz._endonyms.cache_clear()
+    built = nz._endonyms()
+    cache = nz._endonym_cache()
+    assert cache.parent.parent == tmp_path and cache.exists()
+    assert built["deutschland"] == "DEU"
+    nz._endonyms.cache_clear()
+    assert nz._endonyms() == built  # read back
+    cache.write_text("{not json", encoding="utf-8")
+    nz._endonyms.cache_clear()
+    assert nz._endonyms() == built  # rebuilt (and rewritten)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # a file: no directory can be made
+    nz._endonyms.cache_clear()
+    assert nz._endonyms() == built
+    nz._endonyms.cache_clear()

@@ -7,7 +7,8 @@ import itertools
 
 from sqlalchemy.orm import Session
 
-from registry.models import AlertRow, AlertShipment, Facility, IngestBatch, Shipment, User
+from registry.models import AlertRow, AlertShipment, Facility, IngestBatch, User
+from registry.shipments import write_shipments
 from registry.users import add_user
 
 _seq = itertools.count(1)
@@ -37,15 +38,19 @@ def make_alert(session: Session, *, severity: str = "high", with_shipment: bool 
         fac = Facility(facility_id=f"F{n}", name=f"Acme {n}", name_norm=f"acme {n}", country="IND")
         session.add_all([batch, fac])
         session.flush()
-        ship = Shipment(
-            source="test", shipment_id=f"S{n}", date=dt.date(2025, 3, 1), exporter="Acme",
-            exporter_norm="acme", exporter_country="IND", importer="Beta", importer_norm="beta",
-            importer_country="MEX", product="ANPP", quantity=1200, unit="kg", quantity_kg=1200.0,
-            batch_id=batch.id, file_hash=f"h{n}", row_number=1,
+        (ship_id,) = write_shipments(
+            session.connection(),
+            [
+                {
+                    "source": "test", "shipment_id": f"S{n}", "date": dt.date(2025, 3, 1),
+                    "exporter": "Acme", "exporter_norm": "acme", "exporter_country": "IND",
+                    "importer": "Beta", "importer_norm": "beta", "importer_country": "MEX",
+                    "product": "ANPP", "quantity": 1200.0, "unit": "kg", "quantity_kg": 1200.0,
+                    "batch_id": batch.id, "row_number": 1,
+                }
+            ],
         )  # fmt: skip
-        session.add(ship)
-        session.flush()
         alert.facility_id = fac.facility_id
-        session.add(AlertShipment(alert_id=alert.id, shipment_pk=ship.id))
+        session.add(AlertShipment(alert_id=alert.id, shipment_pk=ship_id))
         session.flush()
     return alert

@@ -39,6 +39,7 @@ KILL_POINTS = {"sqlite": 12, "postgres": 10}
 _SHIPMENT_BATCHES = "SELECT id FROM ingest_batches WHERE kind = 'shipments'"
 _COUNTS = {
     "shipments": "SELECT COUNT(*) FROM shipments",
+    "parties": "SELECT COUNT(*) FROM parties",
     "ingest_batches": f"SELECT COUNT(*) FROM ({_SHIPMENT_BATCHES}) b",
     "quarantined_rows": "SELECT COUNT(*) FROM quarantined_rows "
     f"WHERE batch_id IN ({_SHIPMENT_BATCHES})",
@@ -88,7 +89,8 @@ def template(
         with engine.begin() as conn:
             for table in ("quarantined_rows", "data_quality_findings", "ambiguous_links"):
                 conn.execute(text(f"DELETE FROM {table} WHERE batch_id IN ({_SHIPMENT_BATCHES})"))
-            conn.execute(text("DELETE FROM shipments"))
+            conn.execute(text("DELETE FROM shipment_records"))
+            conn.execute(text("DELETE FROM parties"))
             conn.execute(text("DELETE FROM ingest_batches WHERE kind = 'shipments'"))
         engine.dispose()
         return url

@@ -34,7 +34,7 @@ _TABLES = ("facilities", "declarations", "ingest_batches", "shipments", "quarant
 def feeds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """(facilities, small shipment feed, big shipment feed), outside any test mount."""
     out = tmp_path_factory.mktemp("storage_feed")
-    facilities, big = write_feed(out, 2029, 12_000)
+    facilities, big = write_feed(out, 2029, 30_000)
     small = out / "small.csv"
     with big.open(encoding="utf-8") as src:
         small.write_text("".join(line for _, line in zip(range(201), src, strict=False)))
@@ -82,7 +82,7 @@ def _assert_one_line_error(proc: subprocess.CompletedProcess[str], *words: str) 
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 3 MB tmpfs: room for a registry with a few hundred shipments, not for 12 000."""
+    """A 3 MB tmpfs: room for a registry with a few hundred shipments, not for 30 000."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     done = subprocess.run(

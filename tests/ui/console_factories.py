@@ -18,9 +18,9 @@ from registry.models import (
     EarlyWarning,
     Facility,
     IngestBatch,
-    Shipment,
     utcnow,
 )
+from registry.shipments import write_shipments
 from registry.users import add_user
 
 PASSWORD = "correct-horse-battery"
@@ -79,34 +79,31 @@ def make_shipments(
         batch = IngestBatch(kind="shipments", file_name=f"feed{k}.csv", file_hash=f"{k:064d}")
         s.add(batch)
         s.flush()
-        ships = []
-        for i in range(n):
-            ship = Shipment(
-                source="NLD-customs",
-                shipment_id=f"S{k}-{i}",
-                date=kw.get("start", dt.date(2026, 3, 1)) + dt.timedelta(days=7 * i),
-                exporter="Acme Fine Chemicals Ltd",
-                exporter_norm="acme fine chemicals",
-                exporter_country="NLD",
-                importer=kw.get("importer", "Blue Harbour Trading"),
-                importer_norm=kw.get("importer", "Blue Harbour Trading").lower(),
-                importer_country=kw.get("importer_country", "MEX"),
-                product=kw.get("product", "N-phenethyl-4-piperidone"),
-                cas="39742-60-4",
-                quantity=40.0 + i,
-                unit="kg",
-                quantity_kg=40.0 + i,
-                flow=kw.get("flow", "X"),
-                consignment_ref=kw.get("consignment_ref"),
-                exporter_facility_id=facility_id,
-                batch_id=batch.id,
-                file_hash=batch.file_hash,
-                row_number=i + 1,
-            )
-            s.add(ship)
-            ships.append(ship)
-        s.flush()
-        return [x.id for x in ships]
+        rows = [
+            {
+                "source": "NLD-customs",
+                "shipment_id": f"S{k}-{i}",
+                "date": kw.get("start", dt.date(2026, 3, 1)) + dt.timedelta(days=7 * i),
+                "exporter": "Acme Fine Chemicals Ltd",
+                "exporter_norm": "acme fine chemicals",
+                "exporter_country": "NLD",
+                "importer": kw.get("importer", "Blue Harbour Trading"),
+                "importer_norm": kw.get("importer", "Blue Harbour Trading").lower(),
+                "importer_country": kw.get("importer_country", "MEX"),
+                "product": kw.get("product", "N-phenethyl-4-piperidone"),
+                "cas": "39742-60-4",
+                "quantity": 40.0 + i,
+                "unit": "kg",
+                "quantity_kg": 40.0 + i,
+                "flow": kw.get("flow", "X"),
+                "consignment_ref": kw.get("consignment_ref"),
+                "exporter_facility_id": facility_id,
+                "batch_id": batch.id,
+                "row_number": i + 1,
+            }
+            for i in range(n)
+        ]
+        return write_shipments(s.connection(), rows)
 
 
 def make_alert(

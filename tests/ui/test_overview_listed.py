@@ -57,12 +57,12 @@ def test_listed_texts_with_quotes_and_backslashes_are_counted_safely(
     from sqlalchemy import func, insert, select
 
     from registry.db import session_scope
-    from registry.models import ScreenResult, Shipment
+    from registry.models import ScreenResult, Shipment, ShipmentRecord
 
     engine, _ = console_db
     nasty = 'NPP\\\'); DROP TABLE shipments;-- "x"'
     with session_scope(engine) as s:
-        s.execute(Shipment.__table__.update().values(product=nasty, cas=None))
+        s.execute(ShipmentRecord.__table__.update().values(product=nasty, cas=None))
         s.execute(
             insert(ScreenResult).values(
                 text_hash="h" * 64, product=nasty, cas=None, verdict="controlled",

@@ -98,7 +98,7 @@ def _detect(engine: Engine) -> dict[str, Any]:
 
 def _counts(engine: Engine) -> dict[str, Any]:
     from registry.db import session_scope
-    from registry.models import AlertRow, Declaration, EarlyWarning, Facility, Shipment
+    from registry.models import AlertRow, Declaration, EarlyWarning, Facility, ShipmentRecord
 
     with session_scope(engine) as s:
         by_detector = dict(
@@ -110,8 +110,10 @@ def _counts(engine: Engine) -> dict[str, Any]:
         return {
             "facilities": s.scalar(select(func.count()).select_from(Facility)),
             "declarations": s.scalar(select(func.count()).select_from(Declaration)),
-            "shipments": s.scalar(select(func.count()).select_from(Shipment)),
-            "shipped_kg": s.scalar(select(func.coalesce(func.sum(Shipment.quantity_kg), 0.0))),
+            "shipments": s.scalar(select(func.count()).select_from(ShipmentRecord)),
+            "shipped_kg": s.scalar(
+                select(func.coalesce(func.sum(ShipmentRecord.quantity_kg), 0.0))
+            ),
             "alerts": sum(by_detector.values()),
             "alerts_by_detector": by_detector,
             "alerts_by_severity": by_severity,

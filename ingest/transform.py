@@ -388,8 +388,17 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
             pl.lit(default_unit, dtype=pl.String),
         ).alias("__unit"),
     )
+    # Quantities repeat (drums of 25 kg): each distinct text is parsed once and joined back.
+    qty_texts = frame.select(pl.col("__qty").unique())
+    comma = _decimal_comma(qty_texts.get_column("__qty"), ctx)
+    frame = frame.join(
+        qty_texts.with_columns(_number(pl.col("__qty"), comma).alias("__q")),
+        on="__qty",
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )
     frame = frame.with_columns(
-        _number(pl.col("__qty"), _decimal_comma(frame.get_column("__qty"), ctx)).alias("__q"),
         _map_distinct(
             frame, "__unit", lambda u: (unit_factor(u) or ("", 0.0))[0], pl.String()
         ).alias("__ukind"),

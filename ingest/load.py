@@ -43,6 +43,7 @@ from registry.shipments import RECORD_COLUMNS, PartyBook
 __all__ = ["LoadReport", "check_file", "load_file", "preview", "relink_shipments"]
 
 _SQLITE_CACHE_KB = 512 * 1024
+_SQLITE_SORT_CACHE_KB = 2 * 1024  # while rebuilding indexes (see _ShipmentWriter.finish)
 _DEFER_INDEX_MIN_ROWS = 100_000
 _MAX_SEGMENTS = 8  # staging files attached per load (SQLite allows 10 attached databases)
 # Staged columns: batch_id is the same on every row and inlined as a literal.
@@ -795,6 +796,11 @@ class _ShipmentWriter:
         if self.dialect == "postgresql":
             cur.execute("DROP TABLE IF EXISTS pwatch_ingest_shipments")
             cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        elif self._deferred:
+            # SQLite's index sorter keeps one in-memory run as large as the page cache and
+            # sorts it on one thread; with a small cache it cuts the keys into runs that its
+            # helper threads sort in parallel, then merges them: about 3x faster here.
+            cur.execute(f"PRAGMA cache_size = -{_SQLITE_SORT_CACHE_KB}")
         for _, sql in self._deferred:
             cur.execute(sql)
         self._deferred = []

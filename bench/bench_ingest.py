@@ -239,6 +239,7 @@ def _floor(url: str, path: str, fac: str) -> dict[str, object]:
     )
     times["copy_s"] = time.perf_counter() - t
     t = time.perf_counter()
+    conn.execute("PRAGMA cache_size = -2048")  # as the loader: the sorter runs in parallel
     for _, sql in idx:
         conn.execute(sql)
     times["indexes_s"] = time.perf_counter() - t

@@ -437,3 +437,41 @@ def test_scratch_left_by_a_killed_load_is_removed(
         (d / "stage1.db").write_bytes(b"x")
     load_file(engine, feed([shipment(1)]), "shipments")
     assert sorted(p.name for p in scratch.iterdir()) == [alive.name]
+
+
+def test_two_loads_at_once_share_parties_without_duplicates(engine: Engine, tmp_path: Path) -> None:
+    """Two shipment loads naming the same new parties, started together: both complete, and
+    each (raw name, country) is still one party (the second load waits for the first)."""
+    import threading
+
+    from sqlalchemy import text
+    from tests_ingest_helpers import write_csv
+
+    files = [
+        write_csv(
+            tmp_path / f"feed{k}.csv",
+            [shipment(i, exporter=f"Party {i % 7} Chemicals Ltd") for i in range(k * 500, k * 500 + 400)],
+        )
+        for k in (1, 2)
+    ]  # fmt: skip
+    errors: list[BaseException] = []
+
+    def load(path: Path) -> None:
+        try:
+            load_file(engine, path, "shipments")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load, args=(f,)) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM shipments")).scalar_one() == 800
+        dup = conn.execute(
+            text("SELECT name, country FROM parties GROUP BY name, country HAVING COUNT(*) > 1")
+        ).all()
+        assert dup == []
+        assert conn.execute(text("SELECT COUNT(*) FROM parties")).scalar_one() == 8

@@ -33,17 +33,33 @@ __all__ = [
     "unit_factor",
 ]
 
-# Factor to kg; keys are lower-case with dots and spaces removed. The three-letter codes are
-# UN/ECE Recommendation 20 (customs declarations: KGM, GRM, TNE, LBR, LTR, MLT, MTQ...).
+# Factor to kg; keys are lower-case with dots, spaces and accents removed. The three-letter
+# codes are UN/ECE Recommendation 20 (customs declarations: KGM, GRM, TNE, LBR, LTR, MLT,
+# MTQ...). The words also in Spanish, Portuguese, French, German and Italian, as feeds of
+# those authorities write them (kilogramos, quilos, Kilogramm, toneladas, "tm", Tonnen).
 MASS_UNITS: dict[str, float] = {
     **dict.fromkeys(
-        ["kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "kilogramme", "kilogrammes", "kgm"],
+        [
+            "kg", "kgs", "kgr", "kgrs", "kilo", "kilos", "kilogram", "kilograms", "kilogramme",
+            "kilogrammes", "kgm", "kilogramm", "kilogramo", "kilogramos", "quilo", "quilos",
+            "quilograma", "quilogramas", "kilogrammo", "kilogrammi",
+        ],
         1.0,
-    ),
+    ),  # fmt: skip
     **dict.fromkeys(
-        ["g", "gr", "grs", "gram", "grams", "gramme", "grammes", "gm", "gms", "grm"], 1e-3
-    ),
-    **dict.fromkeys(["mg", "milligram", "milligrams", "milligramme", "milligrammes", "mgm"], 1e-6),
+        [
+            "g", "gr", "grs", "gram", "grams", "gramme", "grammes", "gm", "gms", "grm", "gramm",
+            "gramo", "gramos", "grama", "gramas", "grammo", "grammi",
+        ],
+        1e-3,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        [
+            "mg", "milligram", "milligrams", "milligramme", "milligrammes", "mgm", "milligramm",
+            "miligramo", "miligramos", "miligrama", "miligramas",
+        ],
+        1e-6,
+    ),  # fmt: skip
     **dict.fromkeys(["µg", "μg", "ug", "mcg", "microgram", "micrograms"], 1e-9),
     **dict.fromkeys(["dtn", "quintal", "quintals", "decitonne", "decitonnes"], 100.0),
     **dict.fromkeys(["shortton", "shorttons", "uston", "ustons", "stn"], 907.18474),
@@ -61,6 +77,15 @@ MASS_UNITS: dict[str, float] = {
             "metrictons",
             "metrictonne",
             "metrictonnes",
+            "m/t",
+            "tm",  # tonelada métrica
+            "tonnen",
+            "tonelada",
+            "toneladas",
+            "toneladametrica",
+            "toneladasmetricas",
+            "tonnellata",
+            "tonnellate",
         ],
         1000.0,
     ),
@@ -69,8 +94,20 @@ MASS_UNITS: dict[str, float] = {
 }
 # Factor to litres; a density (kg/L) for the substance turns these into kg.
 VOLUME_UNITS: dict[str, float] = {
-    **dict.fromkeys(["l", "lt", "ltr", "ltrs", "litre", "litres", "liter", "liters", "lts"], 1.0),
-    **dict.fromkeys(["ml", "millilitre", "millilitres", "milliliter", "milliliters", "mlt"], 1e-3),
+    **dict.fromkeys(
+        [
+            "l", "lt", "ltr", "ltrs", "litre", "litres", "liter", "liters", "lts", "litro",
+            "litros", "litri",
+        ],
+        1.0,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        [
+            "ml", "millilitre", "millilitres", "milliliter", "milliliters", "mlt", "mililitro",
+            "mililitros", "millilitro", "millilitri",
+        ],
+        1e-3,
+    ),  # fmt: skip
     **dict.fromkeys(["m3", "cubicmetre", "cubicmeter", "cbm", "mtq"], 1000.0),
     **dict.fromkeys(["gal", "gallon", "gallons", "usgal"], 3.785411784),
 }
@@ -81,7 +118,13 @@ _NET = re.compile(r"\(?\b(?:net(?:\s*weight|\s*wt)?|nw|n\s*w)\b\)?", re.IGNORECA
 
 
 def _unit_key(unit: str) -> str:
-    return re.sub(r"[\s.\-_()\[\]]+", "", unit.strip().casefold())
+    key = re.sub(r"[\s.\-_()\[\]]+", "", unit.strip().casefold())
+    if key.isascii():
+        return key
+    # Accents off (métricas -> metricas); the micro sign stays a mu (µg is in the table).
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", key) if not unicodedata.combining(c)
+    )
 
 
 def unit_factor(unit: str) -> tuple[str, float] | None:

@@ -37,6 +37,7 @@ __all__ = [
 # codes are UN/ECE Recommendation 20 (customs declarations: KGM, GRM, TNE, LBR, LTR, MLT,
 # MTQ...). The words also in Spanish, Portuguese, French, German and Italian, as feeds of
 # those authorities write them (kilogramos, quilos, Kilogramm, toneladas, "tm", Tonnen).
+# fmt: off
 MASS_UNITS: dict[str, float] = {
     **dict.fromkeys(
         [
@@ -45,21 +46,21 @@ MASS_UNITS: dict[str, float] = {
             "quilograma", "quilogramas", "kilogrammo", "kilogrammi",
         ],
         1.0,
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(
         [
             "g", "gr", "grs", "gram", "grams", "gramme", "grammes", "gm", "gms", "grm", "gramm",
             "gramo", "gramos", "grama", "gramas", "grammo", "grammi",
         ],
         1e-3,
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(
         [
             "mg", "milligram", "milligrams", "milligramme", "milligrammes", "mgm", "milligramm",
             "miligramo", "miligramos", "miligrama", "miligramas",
         ],
         1e-6,
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(["µg", "μg", "ug", "mcg", "microgram", "micrograms"], 1e-9),
     **dict.fromkeys(["dtn", "quintal", "quintals", "decitonne", "decitonnes"], 100.0),
     **dict.fromkeys(["shortton", "shorttons", "uston", "ustons", "stn"], 907.18474),
@@ -100,17 +101,18 @@ VOLUME_UNITS: dict[str, float] = {
             "litros", "litri",
         ],
         1.0,
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(
         [
             "ml", "millilitre", "millilitres", "milliliter", "milliliters", "mlt", "mililitro",
             "mililitros", "millilitro", "millilitri",
         ],
         1e-3,
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(["m3", "cubicmetre", "cubicmeter", "cbm", "mtq"], 1000.0),
     **dict.fromkeys(["gal", "gallon", "gallons", "usgal"], 3.785411784),
 }
+# fmt: on
 
 
 # "kg net", "net kg", "kg (net weight)", "N.W. kg": the mass is net, the unit is what is left.
@@ -122,9 +124,7 @@ def _unit_key(unit: str) -> str:
     if key.isascii():
         return key
     # Accents off (métricas -> metricas); the micro sign stays a mu (µg is in the table).
-    return "".join(
-        c for c in unicodedata.normalize("NFKD", key) if not unicodedata.combining(c)
-    )
+    return "".join(c for c in unicodedata.normalize("NFKD", key) if not unicodedata.combining(c))
 
 
 def unit_factor(unit: str) -> tuple[str, float] | None:

@@ -134,6 +134,23 @@ def test_to_alpha3(value: str, iso3: str | None) -> None:
         ("05/01/2024", "%d/%m/%Y", dt.date(2024, 1, 5)),
         ("05/01/2024", "%m/%d/%Y", dt.date(2024, 5, 1)),
         ("2024-01-05", "%d/%m/%Y", dt.date(2024, 1, 5)),  # ISO always accepted
+        # a time after a non-ISO date, weekdays, ordinals
+        ("13/01/2024 13:45", None, dt.date(2024, 1, 13)),
+        ("Jan 5, 2024 1:45 PM", None, dt.date(2024, 1, 5)),
+        ("Fri, 05 Jan 2024", None, dt.date(2024, 1, 5)),
+        ("5th January 2024", None, dt.date(2024, 1, 5)),
+        ("JAN-05-2024", None, dt.date(2024, 1, 5)),
+        # month names of the feeds' other languages
+        ("5 de enero de 2024", None, dt.date(2024, 1, 5)),
+        ("05-ene-2024", None, dt.date(2024, 1, 5)),
+        ("5 de março de 2024", None, dt.date(2024, 3, 5)),
+        ("le 1er mai 2024", None, dt.date(2024, 5, 1)),
+        ("05/janv./2024", None, dt.date(2024, 1, 5)),
+        ("5. Januar 2024", None, dt.date(2024, 1, 5)),
+        ("10 ott 2024", None, dt.date(2024, 10, 10)),
+        ("30-Sept-2024", None, dt.date(2024, 9, 30)),
+        # a spreadsheet day number from a column that lost its date format
+        ("45296", None, dt.date(2024, 1, 5)),
     ],
 )
 def test_parse_date(value: str, fmt: str | None, expected: dt.date) -> None:
@@ -148,6 +165,10 @@ def test_parse_date(value: str, fmt: str | None, expected: dt.date) -> None:
         ("31/02/2024", "%d/%m/%Y", "impossible"),
         ("05/01/2024", None, "ambiguous"),
         ("yesterday", None, "unreadable"),
+        ("5 xyz 2024", None, "unreadable"),
+        ("31-Sept-2024", None, "impossible"),
+        ("12345", None, "unreadable"),  # no day number of 1990-2069
+        ("05-01-2024 13:45", None, "ambiguous"),
     ],
 )
 def test_parse_date_problems(value: str, fmt: str | None, reason_part: str) -> None:

@@ -248,6 +248,12 @@ COUNTRY_ALIASES: dict[str, str] = {
     "gambia": "GMB",
     "bahamas": "BHS",
     "kyrgyzstan": "KGZ",
+    "russian fed": "RUS",
+    "cote d ivoire": "CIV",
+    "s korea": "KOR",
+    "n korea": "PRK",
+    "ksa": "SAU",
+    "saudi": "SAU",
     "india": "IND",
     "mexico": "MEX",
     "canada": "CAN",
@@ -486,8 +492,29 @@ LEGAL_FORMS = frozenset(
         "kabushiki",
         "kaisha",
         "proprietary",
+        # UAE free-zone forms (Jebel Ali, Dubai Multi Commodities Centre...)
+        "fze",
+        "fzco",
+        "fzc",
+        "fzllc",
+        "dmcc",
+        # Cyrillic (ООО, АО, ПАО...), as the first or last word
+        "ооо",
+        "оао",
+        "зао",
+        "пао",
+        "ао",
+        "тов",
     ]
 )
+# Legal forms written before the name: OOO Khimprom, PT Kimia Farma, ПАО ...
+_PREFIX_FORMS = frozenset(
+    {"ooo", "oao", "zao", "pao", "ao", "jsc", "ojsc", "pjsc", "cjsc", "pt", "cv", "ооо", "оао",
+     "зао", "пао", "ао", "тов"}
+)  # fmt: skip
+# Chinese and Japanese legal forms (no spaces to split on): taken off the start or the end.
+_CJK_FORMS = ("股份有限公司", "有限责任公司", "有限責任公司", "有限公司", "株式会社", "有限会社",
+              "合同会社", "公司")  # fmt: skip
 _BUSINESS_WORDS: dict[str, str] = {
     **dict.fromkeys(["chem", "chems", "chemical", "chemicals", "chemie", "chemistry", "chimie", "chimica",
          "quimica", "quimicas", "quimico", "quimicos"], "chemical"),
@@ -519,19 +546,48 @@ def business_key(norm: str) -> str:
     return " ".join(_BUSINESS_WORDS.get(t, t) for t in norm.split())
 
 
-_LEGAL_JOINERS = frozenset({"de", "and", "y", "et", "und", "z", "en"})
+_TAIL_FORMS = ("ltd", "limited", "llc", "inc", "co", "corp", "gmbh", "ag", "sa", "bv", "pte",
+               "plc", "srl", "spa", "fze", "fzco", "dmcc")  # fmt: skip
+# Words of a legal form only when a legal form follows them ("Limited Liability Company",
+# "S.A. de C.V.", "Joint Stock Company").
+_LEGAL_JOINERS = frozenset(
+    {"de", "and", "y", "et", "und", "z", "en", "liability", "stock", "joint", "public"}
+)
+
+
+def _fold(name: str) -> str:
+    """Accents off; Latin letters as ASCII (ß, ø and the like go, as they always have: stored
+    norms stay comparable); letters of other scripts (Cyrillic, Chinese...) kept."""
+    out = []
+    for c in unicodedata.normalize("NFKD", name):
+        if c.isascii():
+            out.append(c)
+        elif unicodedata.combining(c):
+            continue
+        elif c.isalnum() and not unicodedata.name(c, "").startswith("LATIN"):
+            out.append(c)
+    return "".join(out)
 
 
 @lru_cache(maxsize=262144)
 def normalise_company(name: str) -> str:
     """Matching key of a company name: casefolded, accents, punctuation and legal forms removed."""
-    s = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    s = s.casefold().replace("&", " and ")
+    s = _fold(name).casefold().replace("&", " and ")
     s = re.sub(r"(?<=\b\w)\.(?=\w\b)", "", s)  # s.a. -> sa, b.v. -> bv
+    s = re.sub(r"\b(\w)/(\w)\b", r"\1\2", s)  # a/s -> as, s/a -> sa
     s = s.replace(".", "")
+    # "Acme Ltd. (HK)": a place in brackets after the legal form is not part of the name.
+    s = re.sub(r"\b(" + "|".join(_TAIL_FORMS) + r")\s*\([^()]*\)\s*$", r"\1", s)
     s = re.sub(r"[^\w]+|_", " ", s)
+    for form in _CJK_FORMS:
+        if s.endswith(form) and len(s.strip()) > len(form):
+            s = s[: -len(form)]
+        if s.startswith(form) and len(s.strip()) > len(form):
+            s = s[len(form) :]
     tokens = s.split()
     stripped = list(tokens)
+    if len(stripped) > 1 and stripped[0] in _PREFIX_FORMS:
+        stripped.pop(0)
     while stripped:
         last = stripped[-1]
         if last in LEGAL_FORMS or (

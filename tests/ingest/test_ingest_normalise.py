@@ -100,6 +100,10 @@ def test_unit_factor(unit: str, expected: tuple[str, float] | None) -> None:
         ("UK", "GBR"),
         ("United Kingdom", "GBR"),
         ("Holland", "NLD"),
+        ("Russian Fed.", "RUS"),
+        ("Cote d Ivoire", "CIV"),
+        ("S. Korea", "KOR"),
+        ("KSA", "SAU"),
         ("The Netherlands", "NLD"),
         ("Türkiye", "TUR"),
         ("Turkey", "TUR"),
@@ -198,6 +202,19 @@ def test_parse_date_problems(value: str, fmt: str | None, reason_part: str) -> N
         ("AG", "ag"),  # nothing but a legal form: kept
         ("Company Chemicals Ltd", "company chemicals"),  # legal words only stripped at the end
         ('=HYPERLINK("http://x")', "hyperlink http x"),
+        # legal forms written first, free-zone forms, slashed forms, a place after the form
+        ("OOO Khimprom", "khimprom"),
+        ("PT Kimia Farma Tbk", "kimia farma"),
+        ("Gulf Chem Trading FZE", "gulf chem trading"),
+        ("Nordic Lab A/S", "nordic lab"),
+        ("Acme Limited Liability Company", "acme"),
+        ("Acme Ltd. (HK)", "acme"),
+        ("Sino Chem (Shanghai) Co., Ltd.", "sino chem shanghai"),  # a place inside the name
+        # names in other scripts keep their letters (they became empty before)
+        ("ООО Химпром", "химпром"),
+        ("上海化工有限公司", "上海化工"),
+        ("株式会社 化学", "化学"),
+        ("Großhandel GmbH", "grohandel"),  # Latin letters fold as they always did
     ],
 )
 def test_normalise_company(name: str, norm: str) -> None:

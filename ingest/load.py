@@ -20,7 +20,14 @@ from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from ingest.link import LinkConfig, LinkIndex
 from ingest.normalise import normalise_company
-from ingest.profile import Profile, ProfileError, canonical_key, read_profile, resolve_mapping
+from ingest.profile import (
+    Profile,
+    ProfileError,
+    canonical_key,
+    quantity_header_unit,
+    read_profile,
+    resolve_mapping,
+)
 from ingest.readers import ReadError, SourceFile, open_source
 from ingest.transform import (
     Context,
@@ -216,6 +223,14 @@ def _new_report(
 ) -> LoadReport:
     """An empty report of a load or a check, with the columns it read and did not read."""
     profiled = set(prof.columns) if prof else set()
+    synonyms = {
+        col: canon
+        for canon, col in mapping.items()
+        if canon not in profiled and canonical_key(col) != canonical_key(canon)
+    }
+    header_unit = ctx.options.get("default_unit")
+    if header_unit and not (prof and prof.options.get("default_unit")) and "quantity" in mapping:
+        synonyms[mapping["quantity"]] = f"quantity (unit {header_unit} from the header)"
     return LoadReport(
         batch_id=None,
         kind=ctx.kind,
@@ -223,11 +238,7 @@ def _new_report(
         file_name=path.name,
         file_hash=src.file_hash,
         source=ctx.source,
-        mapped_by_synonym={
-            col: canon
-            for canon, col in mapping.items()
-            if canon not in profiled and canonical_key(col) != canonical_key(canon)
-        },
+        mapped_by_synonym=synonyms,
         unused_columns=_unused_columns(src, mapping),
     )
 
@@ -241,11 +252,16 @@ def _context(
     source: str | None,
 ) -> Context:
     batch_source, overrides = _default_source(path, prof, source)
+    options = dict(prof.options) if prof else {}
+    if kind == "shipments" and "unit" not in mapping and not options.get("default_unit"):
+        unit = quantity_header_unit(mapping.get("quantity", ""))
+        if unit:  # "Net Weight (kg)": the header gives every row's unit
+            options["default_unit"] = unit
     return Context(
         kind=kind,
         columns=src.columns,
         mapping=mapping,
-        options=dict(prof.options) if prof else {},
+        options=options,
         densities=dict(prof.densities) if prof else {},
         source=batch_source,
         source_overrides_column=overrides,

@@ -53,6 +53,31 @@ def canonical_key(name: str) -> str:
     return re.sub(r"[\s_\-.]+", "", name.strip().lstrip("\ufeff")).casefold()
 
 
+# Header words of a quantity column that names its unit ("Net Weight (kg)", "Qty_KG",
+# "Quantity in tonnes", "KGS"): net measures only, never gross weight.
+_QUANTITY_WORDS = frozenset(
+    {"", "quantity", "qty", "netquantity", "netqty", "netweight", "netwt", "weight", "wt",
+     "netmass", "mass", "quantityin", "netweightin", "weightin", "qtyin"}
+)  # fmt: skip
+
+
+def quantity_header_unit(header: str) -> str | None:
+    """The unit a quantity column's header names ("Net Weight (kg)" -> "kg"), or None when
+    the header is not a net quantity with a known unit."""
+    from ingest.normalise import unit_factor
+
+    h = header.strip().lstrip("\ufeff")
+    m = re.fullmatch(r"(.*?)\s*[(\[]\s*([^()\[\]]+?)\s*[)\]]\s*", h)
+    if m:
+        rest, unit = m.group(1), m.group(2)
+    else:
+        parts = re.split(r"[\s_\-./]+", h)
+        rest, unit = " ".join(parts[:-1]), parts[-1]
+    if canonical_key(rest) not in _QUANTITY_WORDS or not unit:
+        return None
+    return unit if unit_factor(unit) is not None else None
+
+
 def read_profile(source: str | Path) -> Profile:
     """Parse a profile from a path or from TOML text; one-line ProfileError when it is invalid."""
     path_name = "profile.toml"
@@ -185,7 +210,16 @@ def resolve_mapping(
         if len(cands) == 1:
             mapping[spec.name] = cands[0]
             used.add(cands[0])
-    default_unit = prof.options.get("default_unit")
+    # A quantity column whose header names the unit ("Net Weight (kg)"): the quantity, with
+    # that unit for every row, when no column gives the unit.
+    if kind == "shipments" and "quantity" not in mapping:
+        cands = [c for c in source_columns if c not in used and quantity_header_unit(c)]
+        if len(cands) == 1:
+            mapping["quantity"] = cands[0]
+            used.add(cands[0])
+    default_unit = prof.options.get("default_unit") or (
+        quantity_header_unit(mapping["quantity"]) if "quantity" in mapping else None
+    )
     missing = [
         spec.name
         for spec in specs

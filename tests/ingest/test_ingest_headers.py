@@ -102,3 +102,64 @@ def test_preview_names_the_columns_it_will_not_load(tmp_path: Path) -> None:
     _, mapping, problems = preview(feed, "shipments")
     assert mapping["importer"] == "Consignee"
     assert problems == ["not loaded (no canonical field): 'Remarks'"]
+
+
+@pytest.mark.parametrize(
+    ("header", "unit"),
+    [
+        ("Net Weight (kg)", "kg"),
+        ("Quantity (kg)", "kg"),
+        ("Qty_KG", "KG"),
+        ("Quantity in tonnes", "tonnes"),
+        ("Net weight [lbs]", "lbs"),
+        ("Gross Weight (kg)", None),  # gross weight is not the substance's mass
+        ("Weight", None),
+        ("Price (USD)", None),
+        ("Value (kg)", None),
+    ],
+)
+def test_quantity_headers_that_name_their_unit(header: str, unit: str | None) -> None:
+    from ingest.profile import quantity_header_unit
+
+    assert quantity_header_unit(header) == unit
+
+
+def test_a_quantity_header_with_a_unit_loads_without_a_unit_column(tmp_path: Path) -> None:
+    """ "Net Weight (kg)" and no unit column: every row in kg; tonnes in the header convert."""
+    from sqlalchemy import text
+
+    from ingest import load_file
+    from registry.db import init_db, make_engine
+    from ui.cli import app
+
+    cols = ["Declaration No", "Date of Shipment", "Shipper", "Shipper Country", "Consignee",
+            "Consignee Country", "Description of Goods"]  # fmt: skip
+    row = "D{},2025-01-0{},Hebei Chem Co Ltd,China,Acme GmbH,Germany,NPP,{}\n"
+    kg = tmp_path / "kg.csv"
+    kg.write_text(",".join([*cols, "Net Weight (kg)"]) + "\n" + row.format(1, 1, "25"))
+    tonnes = tmp_path / "t.csv"
+    tonnes.write_text(",".join([*cols, "Quantity in tonnes"]) + "\n" + row.format(2, 2, "1.5"))
+    res = CliRunner().invoke(app, ["ingest", "shipments", str(kg), "--check"])
+    assert res.exit_code == 0, res.output
+    assert "'Net Weight (kg)' as quantity (unit kg from the header)" in res.stderr
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    init_db(engine)
+    assert load_file(engine, kg, "shipments").rows_loaded == 1
+    assert load_file(engine, tonnes, "shipments").rows_loaded == 1
+    with engine.connect() as conn:
+        got = dict(conn.execute(text("SELECT shipment_id, quantity_kg FROM shipments")).all())
+    assert got == {"D1": 25.0, "D2": 1500.0}
+    # a unit column, when there is one, still gives each row's unit
+    both = tmp_path / "both.csv"
+    both.write_text(
+        ",".join([*cols, "Net Weight (kg)", "UoM"]) + "\n" + row.format(3, 3, "2").strip() + ",t\n"
+    )
+    assert load_file(engine, both, "shipments").rows_loaded == 1
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT quantity_kg FROM shipments WHERE shipment_id = 'D3'")
+            ).scalar_one()
+            == 2000.0
+        )
+    engine.dispose()

@@ -24,6 +24,7 @@ from ingest.profile import (
     Profile,
     ProfileError,
     canonical_key,
+    declared_header_factor,
     quantity_header_unit,
     read_profile,
     resolve_mapping,
@@ -231,6 +232,11 @@ def _new_report(
     header_unit = ctx.options.get("default_unit")
     if header_unit and not (prof and prof.options.get("default_unit")) and "quantity" in mapping:
         synonyms[mapping["quantity"]] = f"quantity (unit {header_unit} from the header)"
+    factor = declared_header_factor(mapping.get("declared_annual_kg", ""))
+    if ctx.kind == "facilities" and factor and factor != 1.0:
+        synonyms[mapping["declared_annual_kg"]] = (
+            f"declared_annual_kg (x {factor:g} to kg, by the unit in its header)"
+        )
     return LoadReport(
         batch_id=None,
         kind=ctx.kind,

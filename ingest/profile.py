@@ -61,9 +61,30 @@ _QUANTITY_WORDS = frozenset(
 )  # fmt: skip
 
 
-def quantity_header_unit(header: str) -> str | None:
+# ... and of a facility's declared annual quantity ("Declared Quantity (t/year)").
+_DECLARED_WORDS = frozenset(
+    {"declared", "annual", "declaredannual", "declaredquantity", "annualquantity",
+     "declaredannualquantity", "quantityperyear", "annualamount", "declaredamount",
+     "declaredannualamount", "quantitydeclared", "annualquantitydeclared"}
+)  # fmt: skip
+_PER_YEAR = re.compile(r"\s*(/\s*(year|yr|y|a|annum)|per\s+(year|annum)|p\.?\s*a\.?)\s*$", re.I)
+
+
+def declared_header_factor(header: str) -> float | None:
+    """Factor to kg of a declared-quantity column whose header names a mass unit
+    ("Declared Quantity (t/year)" -> 1000.0), or None."""
+    from ingest.normalise import unit_factor
+
+    unit = quantity_header_unit(header, _DECLARED_WORDS, per_year=True)
+    found = unit_factor(_PER_YEAR.sub("", unit)) if unit else None
+    return found[1] if found and found[0] == "mass" else None
+
+
+def quantity_header_unit(
+    header: str, words: frozenset[str] = _QUANTITY_WORDS, *, per_year: bool = False
+) -> str | None:
     """The unit a quantity column's header names ("Net Weight (kg)" -> "kg"), or None when
-    the header is not a net quantity with a known unit."""
+    the header is not a net quantity (one of `words`) with a known unit."""
     from ingest.normalise import unit_factor
 
     h = header.strip().lstrip("\ufeff")
@@ -73,9 +94,10 @@ def quantity_header_unit(header: str) -> str | None:
     else:
         parts = re.split(r"[\s_\-./]+", h)
         rest, unit = " ".join(parts[:-1]), parts[-1]
-    if canonical_key(rest) not in _QUANTITY_WORDS or not unit:
+    if canonical_key(rest) not in words or not unit:
         return None
-    return unit if unit_factor(unit) is not None else None
+    bare = _PER_YEAR.sub("", unit) if per_year else unit
+    return unit if bare and unit_factor(bare) is not None else None
 
 
 def read_profile(source: str | Path) -> Profile:
@@ -216,6 +238,11 @@ def resolve_mapping(
         cands = [c for c in source_columns if c not in used and quantity_header_unit(c)]
         if len(cands) == 1:
             mapping["quantity"] = cands[0]
+            used.add(cands[0])
+    if kind == "facilities" and "declared_annual_kg" not in mapping:
+        cands = [c for c in source_columns if c not in used and declared_header_factor(c)]
+        if len(cands) == 1:
+            mapping["declared_annual_kg"] = cands[0]
             used.add(cands[0])
     default_unit = prof.options.get("default_unit") or (
         quantity_header_unit(mapping["quantity"]) if "quantity" in mapping else None

@@ -21,6 +21,7 @@ from ingest.normalise import (
     to_alpha3,
     unit_factor,
 )
+from ingest.profile import declared_header_factor
 from ingest.readers import EXTRA_FIELDS
 
 __all__ = ["MAX_FIELD_CHARS", "SHIPMENT_COLUMNS", "Context", "Shaped", "shape"]
@@ -572,12 +573,17 @@ def _shape_facilities(chunk: pl.DataFrame, ctx: Context) -> Shaped:
         else pl.lit(None, dtype=pl.String)
     )
     year_num = _number(pl.col("declaration_year"), False)
+    # "Declared Quantity (t/year)": the header's unit, to kg.
+    to_kg = declared_header_factor(ctx.mapping.get("declared_annual_kg", "")) or 1.0
     frame = frame.with_columns(
         country.alias("__country"),
         _map_distinct(frame, "activity", normalise_activity, pl.String()).alias("__activity"),
-        _number(
-            pl.col("declared_annual_kg"),
-            _decimal_comma(frame.get_column("declared_annual_kg"), ctx),
+        (
+            _number(
+                pl.col("declared_annual_kg"),
+                _decimal_comma(frame.get_column("declared_annual_kg"), ctx),
+            )
+            * to_kg
         ).alias("__kg"),
         year_num.alias("__year"),
         _coordinate(pl.col("lat")).alias("__lat"),

@@ -163,3 +163,33 @@ def test_a_quantity_header_with_a_unit_loads_without_a_unit_column(tmp_path: Pat
             == 2000.0
         )
     engine.dispose()
+
+
+def test_a_declared_quantity_header_with_a_unit_converts_to_kg(tmp_path: Path) -> None:
+    """A registry declaring "Declared Quantity (t/year)": stored in kg; the load says so."""
+    from sqlalchemy import text
+
+    from ingest import load_file
+    from ingest.profile import declared_header_factor
+    from registry.db import init_db, make_engine
+
+    assert declared_header_factor("Declared Quantity (t/year)") == 1000.0
+    assert declared_header_factor("Annual Quantity (kg)") == 1.0
+    assert declared_header_factor("Annual quantity (L)") is None  # a volume: not guessed
+    reg = tmp_path / "reg.csv"
+    reg.write_text(
+        "Licence No,Company Name,Country,Activity,Chemical,CAS No,Declared Quantity (t/year)\n"
+        'L1,Hebei Chem Co Ltd,CN,production,NPP,39742-60-4,"1,5"\n'
+        "L2,Acme GmbH,DE,trade,NPP,39742-60-4,2\n"
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    init_db(engine)
+    rep = load_file(engine, reg, "facilities")
+    assert rep.rows_loaded == 2
+    assert "x 1000 to kg" in rep.mapped_by_synonym["Declared Quantity (t/year)"]
+    with engine.connect() as conn:
+        got = dict(
+            conn.execute(text("SELECT facility_id, declared_annual_kg FROM declarations")).all()
+        )
+    assert got == {"L1": 1500.0, "L2": 2000.0}
+    engine.dispose()

@@ -48,6 +48,7 @@ class SourceFile:
     columns: list[str]
     delimiter: str | None = None
     encoding: str | None = None
+    title_lines: int = 0  # lines above the header (a report title, a date), skipped
     _data: Path | None = None
     _frame: pl.DataFrame | None = None  # formats read whole
     _temps: list[Path] = field(default_factory=list)
@@ -79,7 +80,7 @@ class SourceFile:
             lf = pl.scan_csv(
                 self._data,
                 has_header=False,
-                skip_rows=1,
+                skip_rows=1 + self.title_lines,
                 separator=self.delimiter or ",",
                 schema=schema,
                 missing_columns="insert",
@@ -247,11 +248,43 @@ def _parse_delimiter(value: str) -> str:
     return v
 
 
-def _read_header(data: Path, delimiter: str | None) -> tuple[list[str], str]:
+_TITLE_SCAN = 20  # lines searched for the header below a title
+
+
+def _cells(line: str, delimiter: str | None) -> int:
+    """Non-empty fields of one CSV line (with the best delimiter when none is given)."""
+    best = 0
+    for d in [delimiter] if delimiter else _DELIMS:
+        try:
+            row = next(csv.reader(io.StringIO(line), delimiter=d))
+        except (csv.Error, StopIteration):
+            continue
+        best = max(best, sum(1 for c in row if c.strip()))
+    return best
+
+
+def _read_header(data: Path, delimiter: str | None) -> tuple[list[str], str, int]:
+    """(header, delimiter, title lines above the header). A report's title and notes above
+    the header (lines of one field, then the first line of several) are skipped."""
     with open(data, encoding="utf-8-sig", newline="") as fh:
-        first = fh.readline(1 << 20)
+        lines = [fh.readline(1 << 20) for _ in range(_TITLE_SCAN)]
+    first = lines[0]
     if not first.strip():
         raise ReadError("the file has no header line (the first line is empty)")
+    skip = 0
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(1 << 24)
+    try:
+        if _cells(first, delimiter) <= 1:
+            for i, line in enumerate(lines[1:], 1):
+                if not line:
+                    break
+                if _cells(line, delimiter) >= 2:
+                    skip = i
+                    break
+    finally:
+        csv.field_size_limit(old_limit)
+    first = lines[skip]
     if delimiter is None:
         counts = {d: first.count(d) for d in _DELIMS}
         delimiter = max(_DELIMS, key=lambda d: (counts[d], d == ","))
@@ -263,7 +296,7 @@ def _read_header(data: Path, delimiter: str | None) -> tuple[list[str], str]:
         raise ReadError(f"cannot parse the header line: {exc}") from exc
     finally:
         csv.field_size_limit(old_limit)
-    return [h.strip() for h in header], delimiter
+    return [h.strip() for h in header], delimiter, skip
 
 
 def _check_columns(path: Path, columns: list[str]) -> None:
@@ -365,7 +398,7 @@ def _open(
     delim = _parse_delimiter(str(given)) if given else None
     if delim is None and name_path.suffix.lower() in (".tsv", ".tab"):
         delim = "\t"
-    columns, delim = _read_header(data, delim)
+    columns, delim, title_lines = _read_header(data, delim)
     if given and len(columns) == 1:
         others = [d for d in _DELIMS if d != delim and d in columns[0]]
         if others:
@@ -383,6 +416,7 @@ def _open(
         columns,
         delimiter=delim,
         encoding=enc,
+        title_lines=title_lines,
         _data=data,
         _temps=temps,
     )
@@ -409,8 +443,17 @@ def _read_excel(data: Path, path: Path, sheet: Any) -> tuple[pl.DataFrame, list[
         ) from exc
     if raw.height == 0:
         raise ReadError(f"{path.name}: the sheet is empty")
-    header = [("" if v is None else str(v)).strip() for v in raw.row(0)]
-    body = raw.slice(1)
+    # A title and notes above the header (rows of one cell): the header is the first row of
+    # several cells among the first few.
+    top = 0
+    filled = [
+        sum(1 for v in raw.row(i) if v is not None and str(v).strip())
+        for i in range(min(raw.height, _TITLE_SCAN))
+    ]
+    if filled[0] <= 1:
+        top = next((i for i, n in enumerate(filled) if n >= 2), 0)
+    header = [("" if v is None else str(v)).strip() for v in raw.row(top)]
+    body = raw.slice(top + 1)
     body.columns = [f"c{i}" for i in range(len(header))]
     body = body.with_columns(pl.all().cast(pl.String))
     body = body.with_columns(pl.all().str.strip_chars().replace("", None))

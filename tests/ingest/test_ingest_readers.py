@@ -122,6 +122,42 @@ def test_excel_sheet_option(sqlite_engine: Engine, tmp_path: Path) -> None:
         load_file(sqlite_engine, tmp_path / "w.xlsx", "shipments", profile=prof)
 
 
+@pytest.mark.parametrize("fmt", ["csv", "semicolon", "xlsx"])
+def test_a_title_above_the_header_is_skipped(
+    fmt: str, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Authorities' exports often start with a report title and a note: the header is the
+    first line of several fields; row numbers still count from the first data row."""
+    title = [
+        "Export declarations of listed chemicals, Ministry of Trade (2025)",
+        "",
+        "as of 1 March",
+    ]
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        for t in title:
+            ws.append([t] if t else [])
+        ws.append(SHIPMENT_HEADER)
+        for r in ROWS:
+            ws.append([r[h] for h in SHIPMENT_HEADER])
+        wb.save(tmp_path / "t.xlsx")
+        path = tmp_path / "t.xlsx"
+    else:
+        sep = ";" if fmt == "semicolon" else ","
+        body = write_csv(tmp_path / "b.csv", ROWS, SHIPMENT_HEADER, delimiter=sep).read_text()
+        path = tmp_path / "t.csv"
+        path.write_text("\n".join(f'"{t}"' if t else "" for t in title) + "\n" + body)
+    rep = load_file(sqlite_engine, path, "shipments")
+    assert (rep.rows_loaded, rep.rows_quarantined) == (3, 0)
+    with sqlite_engine.connect() as conn:
+        rows = dict(conn.execute(select(Shipment.shipment_id, Shipment.row_number)).all())
+    assert rows == {"S1": 1, "S2": 2, "S3": 3}
+
+
 def _one_line(exc: BaseException) -> str:
     msg = str(exc)
     assert msg and "\n" not in msg and "Traceback" not in msg

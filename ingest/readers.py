@@ -100,8 +100,8 @@ class SourceFile:
             lf = pl.scan_ndjson(self._data, infer_schema_length=10000)
         else:  # pragma: no cover - guarded by open_source
             raise ReadError(f"cannot stream {self.fmt}")
-        cols = lf.collect_schema()
-        exprs = [_as_string(n, dt).alias(f"c{i}") for i, (n, dt) in enumerate(cols.items())]
+        fields = _flat_fields(lf.collect_schema())
+        exprs = [_as_string(e, dt).alias(f"c{i}") for i, (_, e, dt) in enumerate(fields)]
         return lf.select(exprs).with_row_index("__row", offset=1)
 
     def batches(self, chunk_size: int = 200_000) -> Iterator[pl.DataFrame]:
@@ -121,8 +121,26 @@ class SourceFile:
             raise ReadError(_polars_message(self.path, exc)) from exc
 
 
-def _as_string(name: str, dtype: pl.DataType) -> pl.Expr:
-    col = pl.col(name)
+def _flat_fields(schema: Any, prefix: str = "", expr: pl.Expr | None = None) -> list[
+    tuple[str, pl.Expr, pl.DataType]
+]:
+    """Columns of a Parquet/NDJSON schema with nested records opened up: {"exporter": {"name":
+    ..., "country": ...}} gives "exporter.name" and "exporter.country" (which then map like
+    "Exporter Name" and "Exporter Country"). Lists stay one column (as JSON text)."""
+    out: list[tuple[str, pl.Expr, pl.DataType]] = []
+    items = schema.items() if hasattr(schema, "items") else [(f.name, f.dtype) for f in schema]
+    for name, dtype in items:
+        e = pl.col(name) if expr is None else expr.struct.field(name)
+        full = f"{prefix}{name}"
+        if isinstance(dtype, pl.Struct) and dtype.fields:
+            out.extend(_flat_fields(dtype.fields, f"{full}.", e))
+        else:
+            out.append((full, e, dtype))
+    return out
+
+
+def _as_string(name: str | pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    col = pl.col(name) if isinstance(name, str) else name
     if dtype == pl.String:
         return col
     if isinstance(dtype, pl.Struct | pl.List | pl.Array):
@@ -356,7 +374,8 @@ def _open(
             raise ReadError(
                 f"{path.name} is not a readable Parquet file (truncated or corrupt)"
             ) from exc
-        return SourceFile(path, fmt, file_hash, size, list(schema), _data=data, _temps=temps)
+        columns = [n for n, _, _ in _flat_fields(schema)]
+        return SourceFile(path, fmt, file_hash, size, columns, _data=data, _temps=temps)
     if _looks_binary(head):
         raise ReadError(
             f"{path.name} is binary, not a text feed: expected CSV/TSV, Parquet, .xlsx, JSON or NDJSON"
@@ -391,8 +410,9 @@ def _open(
             schema = pl.scan_ndjson(data, infer_schema_length=10000).collect_schema()
         except pl.exceptions.PolarsError as exc:
             raise ReadError(_polars_message(path, exc)) from exc
+        columns = [n for n, _, _ in _flat_fields(schema)]
         return SourceFile(
-            path, fmt, file_hash, size, list(schema), encoding=enc, _data=data, _temps=temps
+            path, fmt, file_hash, size, columns, encoding=enc, _data=data, _temps=temps
         )
     given = opts.get("delimiter")
     delim = _parse_delimiter(str(given)) if given else None
@@ -461,6 +481,17 @@ def _read_excel(data: Path, path: Path, sheet: Any) -> tuple[pl.DataFrame, list[
     return body.filter(~pl.all_horizontal(pl.exclude("__row").is_null())), header
 
 
+def _flat_record(rec: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A JSON record with nested objects opened up as "parent.child" keys (see _flat_fields)."""
+    out: dict[str, Any] = {}
+    for k, v in rec.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat_record(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def _read_json(data: Path, path: Path) -> tuple[pl.DataFrame, list[str]]:
     try:
         with open(data, encoding="utf-8-sig") as fh:
@@ -478,6 +509,7 @@ def _read_json(data: Path, path: Path) -> tuple[pl.DataFrame, list[str]]:
         doc = lists[0]
     if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
         raise ReadError(f"{path.name}: expected a JSON array of objects (one per record)")
+    doc = [_flat_record(r) for r in doc]
     columns: list[str] = []
     index: dict[str, int] = {}
     for rec in doc:

@@ -284,3 +284,40 @@ def test_ragged_rows_are_quarantined(sqlite_engine: Engine, tmp_path: Path) -> N
     assert q[2].raw["__extra_1"] == "surplus"
     # Row numbers are the source's: the blank line before the short row still counts.
     assert "missing exporter_country" in q[4].reasons
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "parquet"])
+def test_nested_records_are_opened_up(fmt: str, sqlite_engine: Engine, tmp_path: Path) -> None:
+    """{"exporter": {"name": ..., "country": ...}}: read as exporter.name / exporter.country,
+    which map like "Exporter Name" / "Exporter Country"; lists stay one field."""
+    recs = [
+        {
+            "id": f"N{i}",
+            "date": "2025-01-05",
+            "exporter": {"name": "Hebei Chem Co Ltd", "country": "CN"},
+            "importer": {"name": "Acme GmbH", "country": "DE"},
+            "product": "NPP",
+            "quantity": {"value": 25 + i, "unit": "kg"},
+            "tags": ["a", "b"],
+        }
+        for i in range(3)
+    ]
+    path = tmp_path / f"n.{fmt}"
+    if fmt == "json":
+        path.write_text(json.dumps({"shipments": recs}))
+    elif fmt == "ndjson":
+        path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    else:
+        pl.DataFrame(recs).write_parquet(path)
+    rep = load_file(sqlite_engine, path, "shipments")
+    assert (rep.rows_loaded, rep.rows_quarantined) == (3, 0)
+    assert rep.mapped_by_synonym["exporter.name"] == "exporter"
+    assert rep.mapped_by_synonym["quantity.value"] == "quantity"
+    assert rep.unused_columns == ["tags"]
+    with sqlite_engine.connect() as conn:
+        got = conn.execute(
+            select(Shipment.exporter, Shipment.exporter_country, Shipment.quantity_kg).where(
+                Shipment.shipment_id == "N2"
+            )
+        ).one()
+    assert tuple(got) == ("Hebei Chem Co Ltd", "CHN", 27.0)

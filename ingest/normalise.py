@@ -362,6 +362,15 @@ def to_alpha3(value: str) -> str | None:
     m = re.fullmatch(r"\s*([^()]+?)\s*\(([^()]+)\)\s*", raw)
     if m:
         return to_alpha3(f"{m.group(2)} {m.group(1)}") or to_alpha3(m.group(1))
+    # A code and a name together: "DE - Germany", "CHN - China", "CN/China" (both must agree).
+    parts = [p for p in re.split(r"\s+[-\u2013\u2014]\s+|\s*[/|]\s*", raw) if p.strip()]
+    if len(parts) == 2:
+        codes = {to_alpha3(p) for p in parts}
+        if len(codes) == 1 and None not in codes:
+            return codes.pop()
+    # ISO 3166 numeric codes lose their leading zeros in spreadsheets: 36 is 036 (Australia).
+    if raw.isdigit() and len(raw) < 3:
+        return to_alpha3(raw.zfill(3))
     return None
 
 

@@ -101,6 +101,11 @@ def test_unit_factor(unit: str, expected: tuple[str, float] | None) -> None:
         ("United Kingdom", "GBR"),
         ("Holland", "NLD"),
         ("Russian Fed.", "RUS"),
+        ("DE - Germany", "DEU"),
+        ("CN/China", "CHN"),
+        ("DE - France", None),  # code and name disagree: not guessed
+        ("156", "CHN"),  # ISO 3166 numeric
+        ("36", "AUS"),  # ... without its leading zero
         ("Cote d Ivoire", "CIV"),
         ("S. Korea", "KOR"),
         ("KSA", "SAU"),

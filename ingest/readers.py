@@ -121,9 +121,9 @@ class SourceFile:
             raise ReadError(_polars_message(self.path, exc)) from exc
 
 
-def _flat_fields(schema: Any, prefix: str = "", expr: pl.Expr | None = None) -> list[
-    tuple[str, pl.Expr, pl.DataType]
-]:
+def _flat_fields(
+    schema: Any, prefix: str = "", expr: pl.Expr | None = None
+) -> list[tuple[str, pl.Expr, pl.DataType]]:
     """Columns of a Parquet/NDJSON schema with nested records opened up: {"exporter": {"name":
     ..., "country": ...}} gives "exporter.name" and "exporter.country" (which then map like
     "Exporter Name" and "Exporter Country"). Lists stay one column (as JSON text)."""

@@ -994,21 +994,25 @@ def relink_shipments(conn: Connection, batch_id: int, link_config: LinkConfig | 
             ),
             list(todo.values()),
         )
+    # Shipments per ambiguous party and role: one grouped count per role.
+    owner = {pid: key for key, parties in ambiguous_ids.items() for pid, _ in parties}
     ambiguous: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for (norm, country), parties in ambiguous_ids.items():
-        ids = [pid for pid, _ in parties]
-        for role in ("exporter", "importer"):
-            n = conn.execute(
-                select(func.count())
-                .select_from(ShipmentRecord)
-                .where(getattr(ShipmentRecord, f"{role}_party_id").in_(ids))
-            ).scalar_one()
-            if n:
-                ambiguous[(role, norm, country)] = {
-                    "party": min(name for _, name in parties),
+    for role in ("exporter", "importer") if owner else ():
+        col = getattr(ShipmentRecord, f"{role}_party_id")
+        counts = conn.execute(
+            select(col, func.count()).where(col.in_(list(owner))).group_by(col)
+        ).all()
+        for pid, n in sorted(counts, key=lambda r: owner[r[0]]):
+            norm, country = owner[pid]
+            entry = ambiguous.setdefault(
+                (role, norm, country),
+                {
+                    "party": min(name for _, name in ambiguous_ids[(norm, country)]),
                     "candidates": list(decided[(norm, country)].candidates),
-                    "count": int(n),
-                }
+                    "count": 0,
+                },
+            )
+            entry["count"] += int(n)
     ctx_amb = Context(
         "shipments", [], {}, {}, {}, "", False, batch_id=batch_id, ambiguous=ambiguous
     )

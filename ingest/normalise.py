@@ -659,13 +659,15 @@ _FLOWS = {
     **dict.fromkeys(
         ["x", "e", "ex", "export", "exports", "exp", "expo", "outbound", "outward", "reexport",
          "reexports", "exportation", "exportations", "exportacion", "exportaciones",
-         "exportacao", "exportacoes", "ausfuhr", "ausfuhren", "sortie", "uitvoer"],
+         "exportacao", "exportacoes", "ausfuhr", "ausfuhren", "sortie", "uitvoer",
+         "exportrecord", "dispatch", "dispatches", "versendung", "expedition", "expedicion"],
         "X",
     ),
     **dict.fromkeys(
         ["m", "i", "im", "import", "imports", "imp", "impo", "inbound", "inward", "reimport",
          "reimports", "importation", "importations", "importacion", "importaciones",
-         "importacao", "importacoes", "einfuhr", "einfuhren", "entree", "invoer"],
+         "importacao", "importacoes", "einfuhr", "einfuhren", "entree", "invoer",
+         "importrecord", "arrival", "arrivals", "eingang", "introduction", "introduccion"],
         "M",
     ),
 }  # fmt: skip

@@ -228,7 +228,19 @@ def test_normalise_company(name: str, norm: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "flow"),
-    [("X", "X"), ("export", "X"), ("Export", "X"), ("M", "M"), ("import", "M"), ("Q", None)],
+    [
+        ("X", "X"),
+        ("export", "X"),
+        ("Export", "X"),
+        ("M", "M"),
+        ("import", "M"),
+        ("Q", None),
+        ("export record", "X"),
+        ("Import Record", "M"),  # the contract's own words
+        ("Dispatches", "X"),
+        ("Arrivals", "M"),  # EU intra-trade statistics
+        ("in", None),
+    ],  # fmt: skip
 )
 def test_normalise_flow(value: str, flow: str | None) -> None:
     assert normalise_flow(value) == flow

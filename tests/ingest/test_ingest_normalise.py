@@ -240,7 +240,7 @@ def test_normalise_company(name: str, norm: str) -> None:
         ("Dispatches", "X"),
         ("Arrivals", "M"),  # EU intra-trade statistics
         ("in", None),
-    ],  # fmt: skip
+    ],
 )
 def test_normalise_flow(value: str, flow: str | None) -> None:
     assert normalise_flow(value) == flow

@@ -114,3 +114,60 @@ HEADER_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "lon": ("longitude", "lng", "long"),
     },
 }  # fmt: skip
+
+# The same fields as the feeds of Spanish-, Portuguese-, French- and German-speaking
+# authorities head them (keys as above, accents also ignored). Merged into HEADER_SYNONYMS
+# below; the same rules apply (only an unmapped field, only one candidate column). The
+# country of origin is still never taken for the exporting country.
+_FOREIGN: dict[str, dict[str, tuple[str, ...]]] = {
+    "shipments": {
+        "shipment_id": ("numerodedeclaracion", "nodedeclaracion", "numerodeclaracion",
+                        "numerodedeclaracao", "numerodedeclaration", "anmeldenummer",
+                        "registriernummer"),
+        "date": ("fecha", "fechadeembarque", "fechadeexportacion", "fechadedeclaracion",
+                 "data", "datadeembarque", "datadeexportacao", "dateexpedition",
+                 "datedexpedition", "datum", "versanddatum", "ausfuhrdatum"),
+        "exporter": ("exportador", "remitente", "expedidor", "exportateur", "expediteur",
+                     "exporteur", "ausfuhrer", "versender", "absender"),
+        "importer": ("importador", "destinatario", "consignatario", "importateur",
+                     "destinataire", "importeur", "empfanger"),
+        "exporter_country": ("paisexportador", "paisdeexportacion", "paisdeexportacao",
+                             "paysexportateur", "paysdexportation", "ausfuhrland",
+                             "exportland"),
+        "importer_country": ("paisimportador", "paisdedestino", "paisdestino",
+                             "paisdeimportacion", "paisdeimportacao", "paysimportateur",
+                             "paysdedestination", "bestimmungsland", "einfuhrland",
+                             "importland"),
+        "product": ("descripcion", "descripciondelamercancia", "mercancia", "producto",
+                    "descricao", "descricaodamercadoria", "mercadoria", "produto",
+                    "designation", "designationdesmarchandises", "marchandise", "produit",
+                    "warenbezeichnung", "warenbeschreibung", "ware", "produkt"),
+        "quantity": ("cantidad", "cantidadneta", "quantidade", "quantite", "menge",
+                     "nettomenge"),
+        "unit": ("unidad", "unidaddemedida", "unidade", "unidadedemedida", "unite",
+                 "unitedemesure", "einheit", "mengeneinheit", "masseinheit"),
+        "cas": ("numerocas", "nocas", "ncas", "casnummer", "numerodecas"),
+        "hs_code": ("codigoarancelario", "partidaarancelaria", "fraccionarancelaria", "ncm",
+                    "codigosa", "codesh", "nomenclature", "taric", "zolltarifnummer",
+                    "warennummer"),
+        "flow": ("flujo", "fluxo", "flux", "sentido", "tipodeoperacion", "richtung"),
+        "consignment_ref": ("conocimientodeembarque", "conhecimentodeembarque", "connaissement",
+                            "frachtbrief", "frachtbriefnummer"),
+    },
+    "facilities": {
+        "facility_id": ("numerodelicencia", "numeroderegistro", "licencia", "registro",
+                        "numerodelicenca", "numerodelicence", "numerodenregistrement",
+                        "genehmigungsnummer", "registernummer"),
+        "name": ("razonsocial", "empresa", "nombredelaempresa", "razaosocial", "raisonsociale",
+                 "entreprise", "firma", "unternehmen", "firmenname"),
+        "country": ("pais", "pays", "land"),
+        "activity": ("actividad", "atividade", "activite", "tatigkeit"),
+        "substance": ("sustancia", "substancia", "sustanciaquimica", "substancequimique",
+                      "stoff", "chemikalie"),
+        "cas": ("numerocas", "nocas", "ncas", "casnummer", "numerodecas"),
+        "declaration_year": ("ano", "annee", "jahr", "ejercicio"),
+    },
+}  # fmt: skip
+for _kind, _fields in _FOREIGN.items():
+    for _name, _keys in _fields.items():
+        HEADER_SYNONYMS[_kind][_name] = HEADER_SYNONYMS[_kind].get(_name, ()) + _keys

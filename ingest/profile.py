@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,11 +54,20 @@ def canonical_key(name: str) -> str:
     return re.sub(r"[\s_\-.]+", "", name.strip().lstrip("\ufeff")).casefold()
 
 
+def plain_key(name: str) -> str:
+    """canonical_key without accents and apostrophes ("País de destino", "Date d'expédition"),
+    for matching the usual header names of the feeds."""
+    key = unicodedata.normalize("NFKD", canonical_key(name))
+    return "".join(c for c in key if not unicodedata.combining(c) and c not in "'’")
+
+
 # Header words of a quantity column that names its unit ("Net Weight (kg)", "Qty_KG",
 # "Quantity in tonnes", "KGS"): net measures only, never gross weight.
 _QUANTITY_WORDS = frozenset(
     {"", "quantity", "qty", "netquantity", "netqty", "netweight", "netwt", "weight", "wt",
-     "netmass", "mass", "quantityin", "netweightin", "weightin", "qtyin"}
+     "netmass", "mass", "quantityin", "netweightin", "weightin", "qtyin", "cantidad",
+     "cantidadneta", "pesoneto", "quantidade", "pesoliquido", "quantite", "poidsnet",
+     "menge", "nettogewicht", "nettomasse", "nettomenge"}
 )  # fmt: skip
 
 
@@ -65,7 +75,10 @@ _QUANTITY_WORDS = frozenset(
 _DECLARED_WORDS = frozenset(
     {"declared", "annual", "declaredannual", "declaredquantity", "annualquantity",
      "declaredannualquantity", "quantityperyear", "annualamount", "declaredamount",
-     "declaredannualamount", "quantitydeclared", "annualquantitydeclared"}
+     "declaredannualamount", "quantitydeclared", "annualquantitydeclared",
+     "cantidaddeclarada", "cantidadanual", "cantidadanualdeclarada", "quantidadedeclarada",
+     "quantidadeanual", "quantitedeclaree", "quantiteannuelle", "jahresmenge",
+     "angemeldetemenge", "deklariertemenge"}
 )  # fmt: skip
 _PER_YEAR = re.compile(r"\s*(/\s*(year|yr|y|a|annum)|per\s+(year|annum)|p\.?\s*a\.?)\s*$", re.I)
 
@@ -94,7 +107,7 @@ def quantity_header_unit(
     else:
         parts = re.split(r"[\s_\-./]+", h)
         rest, unit = " ".join(parts[:-1]), parts[-1]
-    if canonical_key(rest) not in words or not unit:
+    if plain_key(rest) not in words or not unit:
         return None
     bare = _PER_YEAR.sub("", unit) if per_year else unit
     return unit if bare and unit_factor(bare) is not None else None
@@ -228,7 +241,7 @@ def resolve_mapping(
         if spec.name in mapping or spec.name not in synonyms:
             continue
         keys = set(synonyms[spec.name])
-        cands = [c for c in source_columns if c not in used and canonical_key(c) in keys]
+        cands = [c for c in source_columns if c not in used and plain_key(c) in keys]
         if len(cands) == 1:
             mapping[spec.name] = cands[0]
             used.add(cands[0])

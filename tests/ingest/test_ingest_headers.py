@@ -193,3 +193,55 @@ def test_a_declared_quantity_header_with_a_unit_converts_to_kg(tmp_path: Path) -
         )
     assert got == {"L1": 1500.0, "L2": 2000.0}
     engine.dispose()
+
+
+def test_spanish_and_german_headers_map_without_a_profile(tmp_path: Path) -> None:
+    """A Spanish customs extract and a German registry, headed in their own languages
+    (accents ignored), load without a profile; the country of origin is still not guessed."""
+    from sqlalchemy import text
+
+    from ingest import load_file
+    from registry.db import init_db, make_engine
+
+    es = tmp_path / "es.csv"
+    es.write_text(
+        "Número de declaración,Fecha,Exportador,País exportador,Importador,País de destino,"
+        "Descripción de la mercancía,Cantidad,Unidad,Número CAS,Código arancelario,Flujo\n"
+        "D-1,05/01/2025,Química del Norte S.A. de C.V.,México,Acme GmbH,Alemania,"
+        "N-fenetil-4-piperidona,25,kilogramos,39742-60-4,2933.39,Exportación\n"
+        "D-2,13/01/2025,Química del Norte S.A. de C.V.,México,Acme GmbH,Alemania,"
+        "clorhidrato de 4-piperidona,1,toneladas,,2933.39,Exportación\n",
+        encoding="utf-8",
+    )
+    de = tmp_path / "de.csv"
+    de.write_text(
+        "Genehmigungsnummer;Firmenname;Land;Tätigkeit;Stoff;CAS-Nummer;Jahresmenge (t)\n"
+        "G-1;Chemie Werk GmbH;Deutschland;Herstellung;4-Piperidon;41661-47-6;1,5\n",
+        encoding="utf-8",
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    init_db(engine)
+    rep = load_file(engine, es, "shipments")
+    assert (rep.rows_loaded, rep.rows_quarantined) == (2, 0)
+    assert rep.mapped_by_synonym["País de destino"] == "importer_country"
+    assert rep.unused_columns == []
+    fac = load_file(engine, de, "facilities")
+    assert (fac.rows_loaded, fac.rows_quarantined, fac.unused_columns) == (1, 0, [])
+    with engine.connect() as conn:
+        ships = conn.execute(
+            text("SELECT shipment_id, exporter_country, importer_country, quantity_kg, flow, cas "
+                 "FROM shipments ORDER BY shipment_id")
+        ).all()  # fmt: skip
+        decl = conn.execute(
+            text("SELECT activity, declared_annual_kg, cas FROM declarations")
+        ).one()
+    assert [tuple(r) for r in ships] == [
+        ("D-1", "MEX", "DEU", 25.0, "X", "39742-60-4"),
+        ("D-2", "MEX", "DEU", 1000.0, "X", None),
+    ]
+    assert tuple(decl) == ("production", 1500.0, "41661-47-6")
+    engine.dispose()
+    origin = ["Número de declaración", "Fecha", "Exportador", "País de origen", "Importador",
+              "País de destino", "Descripción", "Cantidad", "Unidad"]  # fmt: skip
+    with pytest.raises(ProfileError, match='missing column for "exporter_country"'):
+        resolve_mapping(origin, "shipments", None)

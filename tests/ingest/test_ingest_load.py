@@ -344,17 +344,25 @@ def test_preview_without_database(tmp_path: Path) -> None:
 def test_failure_with_deferred_indexes_restores_them(
     engine: Engine, feed: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Big loads drop and rebuild the secondary indexes inside the load's transaction;
-    a failure must give the indexes back with everything else."""
-    from sqlalchemy import inspect
+    """Big loads drop and rebuild the secondary indexes (and, on PostgreSQL, the foreign
+    keys) inside the load's transaction; a failure must give them back with everything else,
+    and a load that finishes restores them, checked."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import IntegrityError
 
     import ingest.load as load_mod
 
     def indexes() -> set[str]:
-        return {str(ix["name"]) for ix in inspect(engine).get_indexes("shipment_records")}
+        insp = inspect(engine)
+        found = {str(ix["name"]) for ix in insp.get_indexes("shipment_records")}
+        return found | {
+            f"fk {fk['referred_table']} {fk['constrained_columns']}"
+            for fk in insp.get_foreign_keys("shipment_records")
+        }
 
     before = indexes()
     assert "ix_shipment_records_exporter" in before
+    assert "fk parties ['exporter_party_id']" in before
     monkeypatch.setattr(load_mod, "_DEFER_INDEX_MIN_ROWS", 1)
     path = feed([shipment(i) for i in range(1, 30)])
     real = load_mod._ShipmentWriter.finish
@@ -370,6 +378,9 @@ def test_failure_with_deferred_indexes_restores_them(
     monkeypatch.setattr(load_mod._ShipmentWriter, "finish", real)
     assert load_file(engine, path, "shipments", chunk_size=10).rows_loaded == 29
     assert indexes() == before
+    # the restored keys are enforced
+    with pytest.raises(IntegrityError, match=r"(?i)foreign key"), engine.begin() as conn:
+        conn.execute(text("UPDATE shipment_records SET exporter_party_id = 999999"))
 
 
 def test_staged_load_in_many_segments(

@@ -688,8 +688,8 @@ class _ShipmentWriter:
         self._consts = str(int(batch_id))
         self.dialect = conn.dialect.name
         self.raw = conn.connection.driver_connection
-        self._deferred: list[tuple[str, str]] = []  # secondary indexes dropped for the load
-        self._foreign: list[tuple[str, str]] = []  # PostgreSQL foreign keys dropped for it
+        # (drop, restore) statements of the indexes and keys set aside for a big load
+        self._deferred: list[tuple[str, str]] = []
         self._attached: list[str] = []
         cols = ", ".join(RECORD_COLUMNS)
         if self.dialect == "postgresql":
@@ -735,9 +735,7 @@ class _ShipmentWriter:
                     "WHERE tablename = 'shipment_records' "
                     "AND schemaname = current_schema() AND indexdef NOT LIKE 'CREATE UNIQUE%'"
                 )
-            self._deferred = [(str(name), str(sql)) for name, sql in cur.fetchall()]
-            for name, _ in self._deferred:
-                cur.execute(f'DROP INDEX "{name}"')
+            found = [(f'DROP INDEX "{name}"', str(sql)) for name, sql in cur.fetchall()]
             if self.dialect == "postgresql":
                 # PostgreSQL checks a foreign key with a query per inserted row (three per
                 # record: 18 of 24 s for a million); re-added in finish(), each is checked
@@ -747,9 +745,16 @@ class _ShipmentWriter:
                     "WHERE conrelid = 'shipment_records'::regclass AND contype = 'f' "
                     "ORDER BY conname"
                 )
-                self._foreign = [(str(name), str(sql)) for name, sql in cur.fetchall()]
-                for name, _ in self._foreign:
-                    cur.execute(f'ALTER TABLE shipment_records DROP CONSTRAINT "{name}"')
+                found += [
+                    (
+                        f'ALTER TABLE shipment_records DROP CONSTRAINT "{name}"',
+                        f'ALTER TABLE shipment_records ADD CONSTRAINT "{name}" {definition}',
+                    )
+                    for name, definition in cur.fetchall()
+                ]
+            self._deferred = found
+            for drop, _ in found:
+                cur.execute(drop)
         cur.close()
 
     def write(self, rows: pl.DataFrame | _Segment) -> tuple[int, int]:
@@ -837,12 +842,9 @@ class _ShipmentWriter:
             # sorts it on one thread; with a small cache it cuts the keys into runs that its
             # helper threads sort in parallel, then merges them: about 3x faster here.
             cur.execute(f"PRAGMA cache_size = -{_SQLITE_SORT_CACHE_KB}")
-        for _, sql in self._deferred:
-            cur.execute(sql)
+        for _, restore in self._deferred:
+            cur.execute(restore)
         self._deferred = []
-        for name, definition in self._foreign:
-            cur.execute(f'ALTER TABLE shipment_records ADD CONSTRAINT "{name}" {definition}')
-        self._foreign = []
         if self.dialect == "sqlite":
             cur.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
             cur.execute(f"PRAGMA threads = {int(self._threads)}")

@@ -21,24 +21,8 @@ __all__ = [
     "write_shipments",
 ]
 
-RECORD_COLUMNS = [
-    "source",
-    "shipment_id",
-    "date",
-    "exporter_party_id",
-    "importer_party_id",
-    "product",
-    "cas",
-    "hs_code",
-    "quantity",
-    "unit",
-    "quantity_kg",
-    "flow",
-    "consignment_ref",
-    "transit_countries",
-    "batch_id",
-    "row_number",
-]
+# The stored columns of a record, in table order (its id aside).
+RECORD_COLUMNS = [c.name for c in ShipmentRecord.__table__.columns if c.name != "id"]
 PARTY_COLUMNS = ["id", "name", "name_norm", "country", "facility_id", "link_score", "link_method"]
 _PARTY_SCHEMA = {
     "id": pl.Int64(),

@@ -25,7 +25,7 @@ from ingest.profile import (
     ProfileError,
     canonical_key,
     declared_header_factor,
-    quantity_header_unit,
+    header_unit,
     read_profile,
     resolve_mapping,
 )
@@ -229,9 +229,9 @@ def _new_report(
         for canon, col in mapping.items()
         if canon not in profiled and canonical_key(col) != canonical_key(canon)
     }
-    header_unit = ctx.options.get("default_unit")
-    if header_unit and not (prof and prof.options.get("default_unit")) and "quantity" in mapping:
-        synonyms[mapping["quantity"]] = f"quantity (unit {header_unit} from the header)"
+    unit = header_unit(mapping, ctx.kind)
+    if unit and not (prof and prof.options.get("default_unit")):
+        synonyms[mapping["quantity"]] = f"quantity (unit {unit} from the header)"
     factor = declared_header_factor(mapping.get("declared_annual_kg", ""))
     if ctx.kind == "facilities" and factor and factor != 1.0:
         synonyms[mapping["declared_annual_kg"]] = (
@@ -259,10 +259,9 @@ def _context(
 ) -> Context:
     batch_source, overrides = _default_source(path, prof, source)
     options = dict(prof.options) if prof else {}
-    if kind == "shipments" and "unit" not in mapping and not options.get("default_unit"):
-        unit = quantity_header_unit(mapping.get("quantity", ""))
-        if unit:  # "Net Weight (kg)": the header gives every row's unit
-            options["default_unit"] = unit
+    unit = header_unit(mapping, kind)
+    if unit and not options.get("default_unit"):  # "Net Weight (kg)": every row's unit
+        options["default_unit"] = unit
     return Context(
         kind=kind,
         columns=src.columns,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,14 @@ def quantity_header_unit(
         return None
     bare = _PER_YEAR.sub("", unit) if per_year else unit
     return unit if bare and unit_factor(bare) is not None else None
+
+
+def header_unit(mapping: dict[str, str], kind: str) -> str | None:
+    """The unit every row of a shipment feed takes from its quantity column's header, when no
+    column gives the unit ("Net Weight (kg)" -> "kg"); None otherwise."""
+    if kind != "shipments" or "unit" in mapping or "quantity" not in mapping:
+        return None
+    return quantity_header_unit(mapping["quantity"])
 
 
 def read_profile(source: str | Path) -> Profile:
@@ -234,32 +243,28 @@ def resolve_mapping(
         if cands:
             mapping[spec.name] = cands[0]
             used.add(cands[0])
+
+    def take_single(name: str, fits: Callable[[str], object]) -> None:
+        """Map `name` to the one unused column that `fits`; none, or several: left unmapped."""
+        cands = [c for c in source_columns if c not in used and fits(c)]
+        if len(cands) == 1:
+            mapping[name] = cands[0]
+            used.add(cands[0])
+
     # Common header names of national feeds ("Consignee", "CAS No.", "UoM"): only for a field
     # still unmapped, and only when exactly one unused column carries such a name.
     synonyms = HEADER_SYNONYMS.get(kind, {})
     for spec in specs:
-        if spec.name in mapping or spec.name not in synonyms:
-            continue
-        keys = set(synonyms[spec.name])
-        cands = [c for c in source_columns if c not in used and plain_key(c) in keys]
-        if len(cands) == 1:
-            mapping[spec.name] = cands[0]
-            used.add(cands[0])
+        if spec.name not in mapping and spec.name in synonyms:
+            keys = set(synonyms[spec.name])
+            take_single(spec.name, lambda c: plain_key(c) in keys)  # noqa: B023 - called now
     # A quantity column whose header names the unit ("Net Weight (kg)"): the quantity, with
     # that unit for every row, when no column gives the unit.
     if kind == "shipments" and "quantity" not in mapping:
-        cands = [c for c in source_columns if c not in used and quantity_header_unit(c)]
-        if len(cands) == 1:
-            mapping["quantity"] = cands[0]
-            used.add(cands[0])
+        take_single("quantity", quantity_header_unit)
     if kind == "facilities" and "declared_annual_kg" not in mapping:
-        cands = [c for c in source_columns if c not in used and declared_header_factor(c)]
-        if len(cands) == 1:
-            mapping["declared_annual_kg"] = cands[0]
-            used.add(cands[0])
-    default_unit = prof.options.get("default_unit") or (
-        quantity_header_unit(mapping["quantity"]) if "quantity" in mapping else None
-    )
+        take_single("declared_annual_kg", declared_header_factor)
+    default_unit = prof.options.get("default_unit") or header_unit(mapping, kind)
     missing = [
         spec.name
         for spec in specs

@@ -37,10 +37,7 @@ class Context:
     declarations: pl.DataFrame
     as_of: dt.date
     substance_names: dict[str, str]
-    # Bookkeeping for incremental detection (registry/detect_store.py): the transit time
-    # pairing assumed, and how each distinct (product, cas, hs_code) resolved.
-    typical_lag: float = 14.0
-    resolved: pl.DataFrame | None = None
+    typical_lag: float = 14.0  # days between an export and its import record, as paired
 
 
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -67,10 +64,8 @@ Screener = Callable[[pl.DataFrame], pl.DataFrame]
 
 def _resolve_substances(
     ship: pl.DataFrame, mcfg: MaskedNameConfig, screener: Screener
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Screen distinct (product, cas); adds substance (listed CAS), designer, plain_name, screen_*.
-
-    Also returns the resolution of each distinct (product, cas, hs_code)."""
+) -> pl.DataFrame:
+    """Screen distinct (product, cas); adds substance (listed CAS), designer, plain_name, screen_*."""
     distinct = ship.select("product", "cas", "hs_code").unique()
     if distinct.height == 0:
         return ship.with_columns(
@@ -80,7 +75,7 @@ def _resolve_substances(
             pl.lit(None, dtype=pl.String).alias("screen_method"),
             pl.lit(None, dtype=pl.Float64).alias("screen_score"),
             pl.lit(None, dtype=pl.String).alias("screen_explanation"),
-        ), pl.DataFrame()
+        )
     pairs = distinct.select(pl.col("product").fill_null(""), "cas").unique()
     # One screening call over (product, cas) and (product alone): the name-only verdict
     # tells whether the text itself names the substance (see masked_listed_substance).
@@ -165,7 +160,7 @@ def _resolve_substances(
         .then(ref_sub)
         .otherwise(pl.col("substance"))
         .alias("substance")
-    ), d
+    )
 
 
 def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFrame, float]:
@@ -305,7 +300,7 @@ def prepare(
     if as_of is None:
         as_of = ship["date"].max() if ship.height else dt.date.today()  # type: ignore[assignment]
     assert as_of is not None
-    ship, resolved = _resolve_substances(ship, masked, screener or default_screener)
+    ship = _resolve_substances(ship, masked, screener or default_screener)
     ship = ship.with_columns(
         pl.coalesce("exporter_facility_id", "exporter_norm").alias("exp_key"),
         pl.coalesce("importer_facility_id", "importer_norm").alias("imp_key"),
@@ -355,6 +350,4 @@ def prepare(
         .sort("date", "cons_id")
     )
     names = {s.cas: s.name for s in [*load_watchlist(), *SURVEILLANCE]}
-    return Context(
-        ship, cons, pairs, coverage, decl, as_of, names, typical_lag=typical_lag, resolved=resolved
-    )
+    return Context(ship, cons, pairs, coverage, decl, as_of, names, typical_lag=typical_lag)

@@ -11,7 +11,6 @@ import polars as pl
 
 from detection.config import OutlierConfig, with_overrides
 from detection.detectors import DETECTORS, Detector
-from detection.incremental import RECORD_LEVEL, WIDE_REASON, Affected, scoped
 from detection.prepare import Context, Screener, prepare
 from detection.schema import ALERT_SCHEMA
 from detection.scoring import apply_outlier_signal, relation_outlier_scores
@@ -33,33 +32,13 @@ def run_detectors(
     *,
     detectors: tuple[Detector, ...] = DETECTORS,
     progress: Callable[[str, int, float], None] | None = None,
-    scope: Affected | None = None,
-    report: dict[str, dict[str, Any]] | None = None,
 ) -> pl.DataFrame:
-    """All detectors over one prepared context; alerts sorted by score (ALERT_SCHEMA).
-
-    With `scope` (incremental detection, see detection/incremental.py) a scoped detector
-    reads only the rows of the keys in scope and returns only alerts of those keys;
-    `report` receives, per detector, its input rows and the scope it ran with."""
+    """All detectors over one prepared context; alerts sorted by score (ALERT_SCHEMA)."""
     cfgs = configs(overrides)
     parts = []
     for d in detectors:
         t0 = time.perf_counter()
-        narrowed = scoped(ctx, scope, d.name) if scope is not None else None
-        if narrowed is None:
-            part = d.run(ctx, cfgs[d.name])
-            if report is not None:
-                report[d.name] = {
-                    "scope": "all" if scope is None else f"all: {WIDE_REASON}",
-                    "input_rows": (
-                        ctx.shipments if d.name in RECORD_LEVEL else ctx.consignments
-                    ).height,
-                }
-        else:
-            sub, keep, rows = narrowed
-            part = keep(d.run(sub, cfgs[d.name]))
-            if report is not None:
-                report[d.name] = {"scope": "affected keys", "input_rows": rows}
+        part = d.run(ctx, cfgs[d.name])
         parts.append(part)
         if progress:
             progress(d.name, part.height, time.perf_counter() - t0)

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Engine, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from detection.incremental import Affected, affected
-from detection.prepare import Context, default_screener
+from detection.prepare import default_screener
 from detection.run import configs, prepare_for, run_detectors
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
 from registry.db import session_scope
@@ -36,7 +35,6 @@ from registry.models import (
     DetectorSetting,
     EarlyWarning,
     Facility,
-    IngestBatch,
     Party,
     ScreenResult,
     Shipment,
@@ -76,9 +74,6 @@ class RunSummary:
     per_detector: dict[str, dict[str, int]] = field(default_factory=dict)
     screened_new: int = 0
     early_warnings: int = 0
-    mode: str = "full"  # or "incremental"
-    reason: str = ""  # why this mode ran
-    scope: dict[str, dict[str, Any]] = field(default_factory=dict)  # per detector
     phases: dict[str, float] = field(default_factory=dict)  # seconds: read, prepare, ...
 
     @property
@@ -287,113 +282,8 @@ def _overrides(session: Session) -> dict[str, dict[str, Any]]:
     return {d: dict(v or {}) for d, v in rows}
 
 
-def _digest(frame: pl.DataFrame) -> str:
-    """Content digest of a frame in its given row order (stable within one polars version)."""
-    if frame.height == 0:
-        return "empty"
-    hashes = frame.hash_rows(seed=0)
-    return hashlib.sha256(hashes.to_numpy().tobytes()).hexdigest()
-
-
-def _code_version() -> str:
-    """Changes whenever the detection code (outside the screen) or this module changes."""
-    import detection
-
-    h = hashlib.sha256()
-    for p in [*sorted(Path(detection.__file__).parent.glob("*.py")), Path(__file__)]:
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def _thresholds(cfgs: dict[str, Any]) -> dict[str, Any]:
     return {k: json.loads(json.dumps(v.__dict__, default=str)) for k, v in cfgs.items()}
-
-
-def _resolution_digest(ctx: Context, ships: pl.DataFrame | None = None) -> str:
-    """Digest of how each distinct (product, cas, hs_code) resolved (of `ships` only, if given)."""
-    res = ctx.resolved if ctx.resolved is not None else pl.DataFrame()
-    if res.height == 0:
-        return "empty"
-    if ships is not None:
-        res = res.join(
-            ships.select("product", "cas", "hs_code").unique(),
-            on=["product", "cas", "hs_code"],
-            how="semi",
-            nulls_equal=True,
-        )
-    return _digest(res.sort(["product", "cas", "hs_code"], nulls_last=True))
-
-
-def _declarations_digest(decls: pl.DataFrame) -> str:
-    return _digest(decls.sort(decls.columns, nulls_last=True))
-
-
-def _shipments_digest(ships: pl.DataFrame) -> str:
-    return _digest(ships.sort("id"))
-
-
-def _blocker(
-    session: Session,
-    prev: DetectionRun | None,
-    thresholds: dict[str, Any],
-    ships: pl.DataFrame,
-    decls: pl.DataFrame,
-    screen_version: str,
-) -> str | None:
-    """Why this run cannot be incremental (None: it can, as far as can be told before
-    preparing; `_blocker_after` checks the rest)."""
-    if prev is None:
-        return "no earlier finished detection run"
-    state = (prev.config or {}).get("_incremental")
-    if not state:
-        return "the last run recorded no incremental state"
-    if state.get("code_version") != _code_version() or state.get("polars") != pl.__version__:
-        return "the detection code changed since the last run"
-    if {k: v for k, v in prev.config.items() if not k.startswith("_")} != thresholds:
-        return "detector thresholds changed since the last run"
-    try:
-        dt.date.fromisoformat(state.get("as_of") or "")
-    except ValueError:
-        return "the last run recorded no reference date"
-    if state.get("screen_version") != screen_version:
-        return (
-            "the watchlist or the screen changed (or an analogue was promoted) since the last run"
-        )
-    promoted = session.execute(
-        select(EarlyWarning.id).where(EarlyWarning.promoted_at >= prev.started_at).limit(1)
-    ).first()
-    if promoted is not None:
-        return "an early warning was promoted to the watchlist since the last run"
-    batch_high = state.get("batch_high") or 0
-    other = session.execute(
-        select(IngestBatch.id, IngestBatch.kind)
-        .where(IngestBatch.id > batch_high, IngestBatch.kind != "shipments")
-        .order_by(IngestBatch.id)
-        .limit(1)
-    ).first()
-    if other is not None:
-        return f"a {other[1]} batch ({other[0]}) was loaded since the last run"
-    if state.get("declarations_digest") != _declarations_digest(decls):
-        return "declared facilities or declarations changed since the last run"
-    old = ships.filter(pl.col("batch_id") <= (prev.max_batch_id or 0))
-    if state.get("shipments_digest") != _shipments_digest(old):
-        return "records of earlier batches changed or were removed since the last run"
-    return None
-
-
-def _blocker_after(prev: DetectionRun, ctx: Context, ships: pl.DataFrame) -> str | None:
-    """What only the prepared context tells: pairing and product-text assumptions."""
-    state = prev.config["_incremental"]
-    if state.get("typical_lag") != ctx.typical_lag:
-        return (
-            f"the typical transit time used for pairing moved from {state.get('typical_lag')} "
-            f"to {ctx.typical_lag} days (pairing may change anywhere)"
-        )
-    old = ships.filter(pl.col("batch_id") <= (prev.max_batch_id or 0))
-    if state.get("resolution_digest") != _resolution_digest(ctx, old):
-        return "new records change how known product texts resolve to substances"
-    return None
 
 
 def run_detection(
@@ -401,16 +291,8 @@ def run_detection(
     *,
     as_of: dt.date | None = None,
     progress: Callable[[str, int, float], None] | None = None,
-    full: bool = False,
 ) -> RunSummary:
-    """Run every detector on what is loaded and upsert the alerts (one transaction).
-
-    Incremental by default: when the last finished run saw everything loaded before the
-    new shipment batches and nothing else changed (thresholds, declarations, earlier
-    records, screen, pairing assumptions), the scoped detectors reconsider only the keys
-    the new records (and a moved reference date) can affect (detection/incremental.py) and
-    alerts of other keys stay as they are. Otherwise, or with `full=True`, every detector
-    runs over everything; the summary says which mode ran and why."""
+    """Run every detector over everything loaded and upsert the alerts (one transaction)."""
     t0 = time.perf_counter()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     phases: dict[str, float] = {}
@@ -425,25 +307,12 @@ def run_detection(
         overrides = _overrides(session)
         cfgs = configs(overrides)  # raises ValueError on a bad stored override
         thresholds = _thresholds(cfgs)
-        # Read before the records: a batch committed meanwhile counts as loaded since.
-        batch_high = session.execute(select(func.max(IngestBatch.id))).scalar()
         ships = load_shipments(session)
         decls = load_declarations(session)
         lap("read")
         if progress:
             progress("load", ships.height, time.perf_counter() - t0)
-        prev = session.execute(
-            select(DetectionRun)
-            .where(DetectionRun.finished_at.is_not(None))
-            .order_by(DetectionRun.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
         screener = _CachedScreener(session)
-        reason = (
-            "full run requested"
-            if full
-            else _blocker(session, prev, thresholds, ships, decls, screener.version)
-        )
         run = DetectionRun(
             started_at=now,
             mode="full",
@@ -453,77 +322,18 @@ def run_detection(
         )
         session.add(run)
         session.flush()
-        lap("checks")
         ctx = prepare_for(ships, decls, overrides, as_of=as_of, screener=screener)
         lap("prepare")
-        if reason is None:
-            assert prev is not None
-            reason = _blocker_after(prev, ctx, ships)
-        scope: Affected | None = None
-        if reason is None:
-            assert prev is not None
-            new_ids = ships.filter(pl.col("batch_id") > (prev.max_batch_id or 0))["id"]
-            prev_as_of = dt.date.fromisoformat(prev.config["_incremental"]["as_of"])
-            scope = affected(ctx, new_ids, prev_as_of)
-            reason = (
-                f"{scope.new_records} new records since run {prev.id}; "
-                f"{scope.records.height} records affected"
-            )
-            if prev_as_of != ctx.as_of:
-                reason += (
-                    f"; reference date moved from {prev_as_of.isoformat()} to "
-                    f"{ctx.as_of.isoformat()} ({scope.as_of_facilities} more facilities "
-                    "for the declared pace)"
-                )
-        report: dict[str, dict[str, Any]] = {}
-        lap("checks")
-        alerts = run_detectors(ctx, overrides, progress=progress, scope=scope, report=report)
+        alerts = run_detectors(ctx, overrides, progress=progress)
         lap("detect")
         summary = RunSummary(run.id, ships.height, 0.0, screened_new=screener.new_rows)
-        summary.mode = "incremental" if scope is not None else "full"
-        summary.reason = reason
-        summary.scope = report
         _upsert(session, alerts, run.id, now, summary)
         lap("write")
         summary.early_warnings = _record_early_warnings(session, ctx.shipments)
         lap("early_warnings")
-        run.mode = summary.mode
-        run.shipments_seen = scope.records.height if scope is not None else ships.height
-        run.config = {
-            **thresholds,
-            "_mode_reason": reason,
-            "_scope": {
-                "records": ships.height,
-                "new_records": scope.new_records if scope is not None else None,
-                "affected_records": scope.records.height if scope is not None else None,
-                "as_of_moved": (
-                    {
-                        "from": prev.config["_incremental"]["as_of"],
-                        "to": ctx.as_of.isoformat(),
-                        "years": list(scope.as_of_years),
-                        "facilities_added": scope.as_of_facilities,
-                    }
-                    if scope is not None and scope.as_of_years and prev is not None
-                    else None
-                ),
-                "detectors": report,
-            },
-            "_incremental": {
-                "as_of": ctx.as_of.isoformat(),
-                "shipments_digest": _shipments_digest(ships),
-                "declarations_digest": _declarations_digest(decls),
-                "resolution_digest": _resolution_digest(ctx),
-                "typical_lag": ctx.typical_lag,
-                "batch_high": int(batch_high) if batch_high is not None else None,
-                "screen_version": screener.version,
-                "code_version": _code_version(),
-                "polars": pl.__version__,
-            },
-        }
         run.finished_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         run.alerts_new = summary.new
         run.alerts_updated = summary.updated
-        lap("checks")  # the digests recorded for the next run
     lap("write")  # the commit
     summary.phases = phases
     summary.seconds = time.perf_counter() - t0

@@ -1,4 +1,4 @@
-"""Detection against the registry: fingerprints, kept triage state, incremental == full, CLI."""
+"""Detection against the registry: fingerprints, kept triage state, loading in steps == at once, CLI."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def test_rerun_is_idempotent_and_keeps_triage(sample, tmp_path) -> None:
         assert s.query(EarlyWarning).count() == first.early_warnings
 
 
-def test_incremental_load_gives_the_same_alerts_as_a_full_run(sample, tmp_path) -> None:
+def test_loading_in_two_steps_gives_the_alerts_of_one_load(sample, tmp_path) -> None:
     ships = sample.registry_shipments.sort("date", "id")
     cut = int(ships.height * 0.7)
     inc = _fresh(tmp_path / "inc.db")
@@ -93,8 +93,8 @@ def test_incremental_load_gives_the_same_alerts_as_a_full_run(sample, tmp_path) 
     load_shipments(full, ships)
     run_detection(full)
     a, b = _state(inc), _state(full)
-    # Every alert of the full run exists after the incremental run with the same content;
-    # the incremental database may also keep alerts that stopped firing (never deleted).
+    # Every alert of the one-load run exists after the two-step runs with the same content;
+    # the two-step database may also keep alerts that stopped firing (never deleted).
     joined = b.join(a, on="fingerprint", how="left", suffix="_inc")
     assert joined["score_inc"].null_count() == 0
     for col in ("score", "severity", "summary", "evidence", "links"):

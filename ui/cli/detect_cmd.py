@@ -8,19 +8,10 @@ from ui.cli.common import OutputFormat, emit_frame, fail, state, user_errors
 
 __all__ = ["register"]
 
-STATUSES = ("new", "claimed", "in_review", "escalated", "dismissed", "closed", "reopened")
-
 
 def register(app: typer.Typer) -> None:
     @app.command("detect")
-    def detect(
-        full: bool = typer.Option(
-            False,
-            "--full",
-            help="Run every detector over everything, even when only new shipment batches "
-            "were loaded since the last run (default: incremental then).",
-        ),
-    ) -> None:
+    def detect() -> None:
         """Run every detector on what is loaded; store new alerts, keep triage state of known ones."""
         with user_errors():
             from registry.db import open_registry
@@ -33,8 +24,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"  {step}: {count} {what} ({seconds:.1f} s)", err=True)
 
             typer.echo("detecting...", err=True)
-            s = run_detection(engine, progress=progress, full=full)
-            typer.echo(f"{s.mode} run: {s.reason}", err=True)
+            s = run_detection(engine, progress=progress)
             typer.echo(
                 f"detection run {s.run_id}: {s.shipments} shipment records, {s.new} new and "
                 f"{s.updated} updated alerts, {s.early_warnings} early-warning names, "
@@ -47,19 +37,10 @@ def register(app: typer.Typer) -> None:
                     "  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.phases.items()),
                     err=True,
                 )
-            typer.echo(
-                f"{'detector':<28} {'new':>5} {'updated':>8} {'unchanged':>10}  scope", err=True
-            )
+            typer.echo(f"{'detector':<28} {'new':>5} {'updated':>8} {'unchanged':>10}", err=True)
             for name, c in s.per_detector.items():
-                sc = s.scope.get(name, {})
-                where = (
-                    f"{sc.get('input_rows', 0)} rows, {sc.get('scope', '')}"
-                    if s.mode == "incremental"
-                    else ""
-                )
                 typer.echo(
-                    f"{name:<28} {c['new']:>5} {c['updated']:>8} {c['unchanged']:>10}  {where}",
-                    err=True,
+                    f"{name:<28} {c['new']:>5} {c['updated']:>8} {c['unchanged']:>10}", err=True
                 )
 
     @app.command("alerts")

@@ -32,6 +32,11 @@ SHIPMENT_SCHEMA: dict[str, pl.DataType] = {
     "flow": pl.String(),  # "X" export record, "M" import record, null unknown
     "consignment_ref": pl.String(),
     "transit_countries": pl.String(),
+    "value": pl.Float64(),  # declared customs value, in `currency`
+    "currency": pl.String(),  # ISO 4217 code of `value`
+    "value_usd": pl.Float64(),  # `value` in US dollars at the record date's exchange rate
+    "exporter_address": pl.String(),  # raw text
+    "importer_address": pl.String(),  # raw text
     "exporter_facility_id": pl.String(),  # declared facility linked at ingest, or null
     "importer_facility_id": pl.String(),
     "batch_id": pl.Int64(),

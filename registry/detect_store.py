@@ -164,7 +164,11 @@ def load_shipments(session: Session) -> pl.DataFrame:
             }
         )
         recs = recs.join(named, on=f"{role}_party_id", how="left", maintain_order="left")
-    return recs.select(list(SHIPMENT_SCHEMA))
+    # Columns the stored records do not carry (yet) are read as empty.
+    return recs.select(
+        pl.col(c) if c in recs.columns else pl.lit(None, dtype=t).alias(c)
+        for c, t in SHIPMENT_SCHEMA.items()
+    )
 
 
 def load_declarations(session: Session) -> pl.DataFrame:

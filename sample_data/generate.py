@@ -1119,7 +1119,10 @@ def _render(
         normalise_party("exporter").alias("exporter_norm"),
         normalise_party("importer").alias("importer_norm"),
     )
-    registry = registry.select([pl.col(c).cast(t) for c, t in SHIPMENT_SCHEMA.items()])
+    registry = registry.select(
+        pl.col(c).cast(t) if c in registry.columns else pl.lit(None, dtype=t).alias(c)
+        for c, t in SHIPMENT_SCHEMA.items()
+    )
 
     # Answer key: each anomaly with the source ids of every record it produced.
     key = pl.DataFrame(

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from detection.screening import ScreenConfig, screen_frame, screen_names  # noqa: E402
-from detection.screening import structure as structure_mod  # noqa: E402
+from detection.screening import opsin as structure_mod  # noqa: E402
 from detection.screening.watchlist import load_watchlist  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "detection" / "screening"

@@ -140,7 +140,7 @@ def test_structure_off_is_reported_not_silent() -> None:
 
 
 def test_opsin_missing_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    import detection.screening.structure as st
+    import detection.screening.opsin as st
 
     monkeypatch.setenv("PWATCH_JAVA", "no-such-java-binary")
     st._probe.cache_clear()

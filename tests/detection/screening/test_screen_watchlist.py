@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from rdkit import Chem
 
-from detection.screening.structure import opsin_to_smiles, parent_of, structure_layer_status
+from detection.screening.opsin import opsin_to_smiles, structure_layer_status
+from detection.screening.structure import parent_of
 from detection.screening.watchlist import cas_check_digit_ok, load_watchlist
 
 SUBSTANCES = load_watchlist()

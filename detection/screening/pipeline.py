@@ -94,7 +94,7 @@ def _prepare(
     return df.with_columns(
         key=pl.col("cleaned").str.to_lowercase().str.replace_all(r"[^0-9a-z]+", ""),
         salt_key=pl.col("salts")
-        .list.eval(pl.element().str.strip_chars().str.to_lowercase())
+        .list.eval(pl.element().str.strip_chars(" .;").str.to_lowercase())
         .list.unique()
         .list.sort()
         .list.join(" "),

@@ -90,13 +90,6 @@ _SALT_PATTERN = (
 )
 _SALT_SUFFIX_PATTERN = r"(?i)(?:\.|;)\s*(?:\d?\s*h(?:cl|br)|\d?hcl|hcl)\s*$"
 _EMPTY_BRACKETS_PATTERN = r"\(\s*[,;/]*\s*\)|\[\s*[,;/]*\s*\]"
-# The salt and hydrate words an explanation names.
-_SALT_WORDS_PATTERN = (
-    r"(?i)\b(?:mono|di|tri|sesqui|hemi)?(?:hydro)?(?:chloride|bromide|iodide)s?\b"
-    r"|\b\d?\s*h(?:cl|br)\b|\bh2o\b|\b(?:mono|di|tri|sesqui|hemi)?hydrates?\b"
-    r"|\b(?:citrate|oxalate|tartrate|sulfate|sulphate|phosphate|acetate|trifluoroacetate"
-    r"|fumarate|maleate|mesylate|tosylate|besylate|succinate|nitrate|hydrobromide)\b"
-)
 
 # Names written in Spanish, Portuguese, French or German (feeds of Latin American and
 # European authorities): accents dropped and the name-building morphemes put into English, so
@@ -208,8 +201,9 @@ def cleaned(text: pl.Expr) -> pl.Expr:
 
 
 def salt_words(text: pl.Expr) -> pl.Expr:
-    """The salt and hydrate words of sanitised text, as a list (named in explanations)."""
-    return text.str.extract_all(_ascii_words(_SALT_WORDS_PATTERN))
+    """The salt and hydrate words `cleaned` removes from sanitised text, as a list (named in
+    explanations)."""
+    return text.str.extract_all(_ascii_words(f"{_SALT_PATTERN}|{_SALT_SUFFIX_PATTERN}"))
 
 
 def truncation_note(length: int) -> str:

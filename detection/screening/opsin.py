@@ -146,7 +146,8 @@ def opsin_to_smiles(
     if not ok:
         raise OpsinError(why)
     java, jar = _java(), _jar_path()
-    assert java is not None and jar is not None
+    if java is None or jar is None:  # removed since the probe
+        raise OpsinError("structure layer unavailable: Java or the OPSIN jar is gone")
     todo = list(dict.fromkeys(n for n in names if n not in _OPSIN_CACHE))
     for start in range(0, len(todo), chunk):
         part = [n.replace("\n", " ").replace("\r", " ") for n in todo[start : start + chunk]]

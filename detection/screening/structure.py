@@ -132,8 +132,7 @@ class StructureResult:
 class StructureIndex:
     """Parents and fingerprints of the listed (and promoted) substances."""
 
-    def __init__(self, substances: Sequence[Substance], *, similarity_min: float = 0.80):
-        self.similarity_min = similarity_min
+    def __init__(self, substances: Sequence[Substance]):
         self._fpgen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
         self._by_key: dict[str, Substance] = {}
         self._refs: list[tuple[Substance, Any]] = []
@@ -167,8 +166,11 @@ class StructureIndex:
                 best = (sub, sim)
         return best
 
-    def classify(self, smiles: str, *, source: str = "OPSIN") -> StructureResult:
-        """Compare one structure (as SMILES) with the listed substances."""
+    def classify(
+        self, smiles: str, similarity_min: float, *, source: str = "OPSIN"
+    ) -> StructureResult:
+        """Compare one structure (as SMILES) with the listed substances; an unlisted structure
+        without a designer scaffold is an analogue at Tanimoto `similarity_min` or more."""
         mol = parent_of(smiles)
         if mol is None:
             return StructureResult(
@@ -200,14 +202,14 @@ class StructureIndex:
                 parent_smiles,
                 round(sim, 3),
             )
-        if near is not None and sim >= self.similarity_min:
+        if near is not None and sim >= similarity_min:
             return StructureResult(
                 "analogue",
                 near,
                 round(100.0 * sim, 1),
                 "similarity",
                 f"Structure from {source} ({parent_smiles}) is similar to a listed substance: "
-                f"{near_txt}, at or above the {self.similarity_min:.2f} threshold.",
+                f"{near_txt}, at or above the {similarity_min:.2f} threshold.",
                 parent_smiles,
                 round(sim, 3),
             )
@@ -218,7 +220,7 @@ class StructureIndex:
             "structure",
             f"Structure from {source} ({parent_smiles}) has no listed precursor core; "
             f"{near_txt or 'no listed substance is similar'}, below the "
-            f"{self.similarity_min:.2f} threshold.",
+            f"{similarity_min:.2f} threshold.",
             parent_smiles,
             round(sim, 3),
         )
@@ -335,7 +337,7 @@ def _apply(unit: Unit, res: StructureResult) -> None:
     unit.decide(res.verdict, res.substance, res.score, res.method, res.explanation)
 
 
-def _smiles_unit(unit: Unit, index: StructureIndex) -> bool:
+def _smiles_unit(unit: Unit, index: StructureIndex, similarity_min: float) -> bool:
     """Classify a unit written as SMILES; False when it is not one."""
     if not _looks_smiles(unit.cleaned):
         return False
@@ -343,7 +345,7 @@ def _smiles_unit(unit: Unit, index: StructureIndex) -> bool:
     if mol is None or mol.GetNumHeavyAtoms() < 4:
         return False
     unit.structure_tried = True
-    _apply(unit, index.classify(unit.cleaned, source="SMILES"))
+    _apply(unit, index.classify(unit.cleaned, similarity_min, source="SMILES"))
     return True
 
 
@@ -351,7 +353,7 @@ def layer_structure(units: list[Unit], index: StructureIndex, cfg: ScreenConfig)
     """Parse what looks systematic with OPSIN (one batch) and classify each structure."""
     pending: list[tuple[Unit, list[str]]] = []
     for unit in units:
-        if _smiles_unit(unit, index):
+        if _smiles_unit(unit, index, cfg.similarity_min):
             continue
         inputs = _opsin_inputs(unit, index.all_piperidines) if cfg.structure else []
         if not cfg.structure and looks_systematic(unit.cleaned.lower()):
@@ -366,7 +368,7 @@ def layer_structure(units: list[Unit], index: StructureIndex, cfg: ScreenConfig)
     def classify(_name: str, smi: str | None) -> None:
         # Runs while OPSIN is still parsing later names (streamed results).
         if smi and smi not in cache:
-            cache[smi] = index.classify(smi)
+            cache[smi] = index.classify(smi, cfg.similarity_min)
 
     try:
         got = opsin_to_smiles(names, timeout=cfg.opsin_timeout_s, on_result=classify)
@@ -382,7 +384,7 @@ def layer_structure(units: list[Unit], index: StructureIndex, cfg: ScreenConfig)
             if not smi:
                 continue
             if smi not in cache:
-                cache[smi] = index.classify(smi)
+                cache[smi] = index.classify(smi, cfg.similarity_min)
             _apply(unit, cache[smi])
             if unit.decision is not None:
                 break

@@ -8,6 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+# Systematic names and analogues are decided by the structure layer.
+pytestmark = pytest.mark.java
+
 HERE = Path(__file__).parent
 LISTED = (
     "listed_systematic",

@@ -19,6 +19,7 @@ from detection.screening.fallbacks import layer_fallbacks
 from detection.screening.fuzzy import FuzzyIndex, layer_fuzzy
 from detection.screening.lexical import Lexicon, layer_exact
 from detection.screening.no_locant import layer_no_locant
+from detection.screening.scripts import read_scripts, repair_encoding
 from detection.screening.structure import StructureIndex, layer_structure
 from detection.screening.text import (
     CONTROL_NOTE,
@@ -74,20 +75,27 @@ def _indexes(extra: tuple[Substance, ...]) -> _Indexes:
 def _prepare(
     names: Sequence[str | None], cas: Sequence[str | None], hs: Sequence[str | None]
 ) -> pl.DataFrame:
-    """Vectorised: sanitised text, cleaned text, CAS candidates, HS support, salt words."""
+    """Vectorised: mojibake repaired, sanitised (NFKC) text, Chinese and Russian names read in
+    English, cleaned text, CAS candidates, HS support, salt words."""
     df = pl.DataFrame(
         {"raw": names, "cas_field": cas, "hs_field": hs},
         schema={"raw": pl.String(), "cas_field": pl.String(), "hs_field": pl.String()},
     ).with_row_index("idx")
     df = df.with_columns(
-        text=sanitized(pl.col("raw")),
+        head=pl.col("raw").str.slice(0, MAX_NAME_CHARS),
         raw_len=pl.col("raw").str.len_chars().fill_null(0),
-        had_control=had_control(pl.col("raw")),
     )
+    df = repair_encoding(df, "head")
+    df = df.with_columns(
+        text=sanitized(pl.col("read")),
+        had_control=had_control(pl.col("read")),
+        cas_text=sanitized(pl.col("cas_field")),
+    )
+    df = read_scripts(df, "text")
     hs_src = pl.concat_str([pl.col("text"), pl.col("hs_field").fill_null("")], separator=" ")
     df = df.with_columns(
         cleaned=cleaned(pl.col("text")),
-        cas_spans=cas_spans(pl.col("text"), pl.col("cas_field")),
+        cas_spans=cas_spans(pl.col("text"), pl.col("cas_text")),
         hs_support=hs_src.str.contains(_HS_SUPPORT_PATTERN),
         salts=salt_words(pl.col("text")),
     )
@@ -181,6 +189,24 @@ def _unit_frame(prep: pl.DataFrame, ix: _Indexes, cfg: ScreenConfig) -> pl.DataF
     return pl.concat([unit_keys, res], how="horizontal")
 
 
+def _unreadable(out: pl.DataFrame) -> pl.DataFrame:
+    """Text that could not be read and in which nothing was found is `unreadable`, not clear."""
+    hit = pl.col("unreadable").is_not_null() & (pl.col("verdict") == "clear")
+    why = pl.format(
+        "The text could not be read: {}. Nothing listed was found in what could be read; "
+        "re-read the source with its right encoding (UTF-8, GBK or cp1252).",
+        pl.col("unreadable"),
+    )
+    return out.with_columns(
+        verdict=pl.when(hit).then(pl.lit("unreadable")).otherwise("verdict"),
+        method=pl.when(hit).then(pl.lit("mojibake")).otherwise("method"),
+        score=pl.when(hit).then(pl.lit(0.0)).otherwise("score"),
+        substance_cas=pl.when(hit).then(pl.lit(None)).otherwise("substance_cas"),
+        substance_name=pl.when(hit).then(pl.lit(None)).otherwise("substance_name"),
+        explanation=pl.when(hit).then(why).otherwise("explanation"),
+    )
+
+
 def _notes(out: pl.DataFrame) -> pl.DataFrame:
     """Verdict defaults for rows no layer saw, and the notes each explanation ends with."""
     no_text = pl.col("text") == ""
@@ -200,31 +226,39 @@ def _notes(out: pl.DataFrame) -> pl.DataFrame:
             )
         )
         .otherwise(pl.col("explanation")),
-        note=pl.concat_str(
-            [
-                pl.when(pl.col("raw_len") > MAX_NAME_CHARS).then(
-                    pl.format(TRUNCATION_NOTE, pl.col("raw_len"), pl.lit(MAX_NAME_CHARS))
-                ),
-                pl.when(pl.col("had_control")).then(pl.lit(CONTROL_NOTE)),
-                pl.when(
-                    pl.col("text").str.contains(FOREIGN_PATTERN)
-                    & pl.col("verdict").is_in(["controlled", "analogue"])
-                ).then(
-                    pl.format(
-                        "read as '{}' (Spanish/Portuguese/French/German spelling)",
-                        pl.col("cleaned").str.slice(0, 120),
-                    )
-                ),
-                pl.col("cas_note"),
-            ],
-            separator="; ",
-            ignore_nulls=True,
-        ),
+    )
+    out = _unreadable(out)
+    unreadable = pl.col("verdict") == "unreadable"
+    note = pl.concat_str(
+        [
+            pl.when(pl.col("raw_len") > MAX_NAME_CHARS).then(
+                pl.format(TRUNCATION_NOTE, pl.col("raw_len"), pl.lit(MAX_NAME_CHARS))
+            ),
+            pl.when(pl.col("had_control")).then(pl.lit(CONTROL_NOTE)),
+            pl.col("encoding_note"),
+            pl.when(pl.col("unreadable").is_not_null() & ~unreadable).then(
+                pl.format("part of the text could not be read ({})", pl.col("unreadable"))
+            ),
+            pl.when(~unreadable).then(pl.col("reading_note")),
+            pl.when(
+                pl.col("text").str.contains(FOREIGN_PATTERN)
+                & pl.col("verdict").is_in(["controlled", "analogue"])
+                & pl.col("reading_note").is_null()
+            ).then(
+                pl.format(
+                    "read as '{}' (Spanish/Portuguese/French/German spelling)",
+                    pl.col("cleaned").str.slice(0, 120),
+                )
+            ),
+            pl.col("cas_note"),
+        ],
+        separator="; ",
+        ignore_nulls=True,
     )
     ended = pl.concat_str(
         [pl.col("explanation").str.strip_chars_end("."), pl.lit("; "), pl.col("note"), pl.lit(".")]
     )
-    return out.with_columns(
+    return out.with_columns(note=note).with_columns(
         explanation=pl.when(pl.col("note") != "").then(ended).otherwise(pl.col("explanation"))
     )
 
@@ -253,6 +287,7 @@ def _screen_distinct(
     todo = prep.filter((pl.col("key") != "") & ~pl.col("idx").is_in(fixed["idx"].to_list()))
     units = _unit_frame(todo, ix, cfg)
     cols = ["idx", "raw", "text", "key", "raw_len", "had_control", *_UNIT_KEY]
+    cols += ["encoding_note", "unreadable", "reading_note"]
     out = (
         prep.select(cols)
         .join(units, on=_UNIT_KEY, how="left", maintain_order="left", nulls_equal=True)

@@ -167,7 +167,15 @@ _DIGITS_RE = re.compile(r"\d+")
 
 
 def _head(raw: pl.Expr) -> pl.Expr:
-    return raw.fill_null("").str.slice(0, MAX_NAME_CHARS).str.normalize("NFKC")
+    # A full-width bracket right after a name opens an aside ("4-ANPP（4-苯胺基...）"), not
+    # a substituent (those follow a hyphen, a bracket or a locant: "1-（2-苯乙基）"); NFKC
+    # makes both "(", so the aside gets its space first.
+    return (
+        raw.fill_null("")
+        .str.slice(0, MAX_NAME_CHARS)
+        .str.replace_all(r"([^\s\-(\[（\d])（", "${1} （")
+        .str.normalize("NFKC")
+    )
 
 
 def sanitized(raw: pl.Expr) -> pl.Expr:

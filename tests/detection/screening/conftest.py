@@ -44,6 +44,16 @@ def eval_heldout() -> pl.DataFrame:
     return load_eval("eval_names_heldout.csv")
 
 
+@pytest.fixture(scope="session")
+def eval_zh() -> pl.DataFrame:
+    return load_eval("eval_names_zh.csv")
+
+
+@pytest.fixture(scope="session")
+def eval_zh_heldout() -> pl.DataFrame:
+    return load_eval("eval_names_zh_heldout.csv")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "java: needs the structure layer (OPSIN on Java 17); skipped without it"

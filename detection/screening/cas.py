@@ -30,18 +30,16 @@ _CAS_WORD_RE = re.compile(r"(?i)^.*?cas\s*(?:no|number|rn|#)?\.?\s*[:#]?\s*")
 
 def cas_spans(text: pl.Expr, cas_field: pl.Expr) -> pl.Expr:
     """The CAS-shaped numbers (with their boundary characters) of the text and the cas field,
-    then those written loosely after "CAS" or alone."""
+    and those written loosely after "CAS" or alone (one regex pass)."""
+
+    def marked(col: pl.Expr) -> pl.Expr:
+        # A number standing alone is read as if it followed "CAS".
+        alone = col.str.contains(_ALONE_PATTERN)
+        return pl.when(alone).then(pl.concat_str([pl.lit("CAS "), col])).otherwise(col)
+
     field = cas_field.fill_null("").str.slice(0, 200)
-    src = pl.concat_str([text, field], separator=" | ")
-    alone = [
-        pl.when(col.str.contains(_ALONE_PATTERN)).then(col.str.strip_chars())
-        for col in (text, field)
-    ]
-    return pl.concat_list(
-        src.str.extract_all(CAS_SPAN_PATTERN),
-        src.str.extract_all(_AFTER_CAS_PATTERN),
-        pl.concat_list(alone).list.drop_nulls(),
-    )
+    src = pl.concat_str([marked(text), marked(field)], separator=" | ")
+    return src.str.extract_all(f"{CAS_SPAN_PATTERN}|{_AFTER_CAS_PATTERN}")
 
 
 def _canonical(span: str) -> tuple[str, str | None]:

@@ -27,6 +27,8 @@ def _map_distinct(
 ) -> pl.DataFrame:
     """`fn` over the distinct values of `col` matching `pattern`, joined back (nulls elsewhere)."""
     values = df.filter(pl.col(col).str.contains(pattern))[col].unique().to_list()
+    if not values:  # the usual batch: nothing to read, no join to pay for
+        return df.with_columns(pl.lit(None, dtype=t).alias(k) for k, t in schema.items())
     rows = [(v, *fn(v)) for v in values]
     found = pl.DataFrame(rows, schema={col: pl.String(), **schema}, orient="row")
     return df.join(found, on=col, how="left", maintain_order="left")

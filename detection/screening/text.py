@@ -170,12 +170,10 @@ def _head(raw: pl.Expr) -> pl.Expr:
     # A full-width bracket right after a name opens an aside ("4-ANPP（4-苯胺基...）"), not
     # a substituent (those follow a hyphen, a bracket or a locant: "1-（2-苯乙基）"); NFKC
     # makes both "(", so the aside gets its space first.
-    return (
-        raw.fill_null("")
-        .str.slice(0, MAX_NAME_CHARS)
-        .str.replace_all(r"([^\s\-(\[（\d])（", "${1} （")
-        .str.normalize("NFKC")
-    )
+    head = raw.fill_null("").str.slice(0, MAX_NAME_CHARS)
+    aside = head.str.replace_all(r"([^\s\-(\[（\d])（", "${1} （")
+    full_width = head.str.contains("（", literal=True)
+    return pl.when(full_width).then(aside).otherwise(head).str.normalize("NFKC")
 
 
 def sanitized(raw: pl.Expr) -> pl.Expr:

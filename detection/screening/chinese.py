@@ -21,11 +21,11 @@ from typing import Any
 
 from detection.screening.watchlist import load_trivial_names
 
-__all__ = ["HAN_PATTERN", "read_chinese"]
+__all__ = ["HAN_PATTERN", "HAN_RE", "read_chinese"]
 
 # Han characters (CJK unified ideographs and extension A), in polars' regex syntax too.
 HAN_PATTERN = r"[\x{3400}-\x{4dbf}\x{4e00}-\x{9fff}]"
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _LOCANT_END_RE = re.compile(r"-[\dA-Za-z,']+-$")
 _ELIDE_RE = re.compile(r"e(-[\dA-Za-z,']+-)?$")
 
@@ -70,7 +70,7 @@ def _tokens(text: str) -> list[tuple[str, str, _Morpheme | None]]:
     i = 0
     while i < len(text):
         ch = text[i]
-        if not _HAN_RE.match(ch):
+        if not HAN_RE.match(ch):
             out.append(("ascii" if ch.isascii() else "sep", ch, None))
             i += 1
             continue
@@ -136,7 +136,7 @@ def _join(parts: list[tuple[str, str, _Morpheme | None]]) -> str:
 def read_chinese(text: str) -> tuple[str, bool]:
     """The English reading of a name with Han characters, and whether traditional characters
     were folded; the text unchanged when it has none."""
-    if not _HAN_RE.search(text):
+    if not HAN_RE.search(text):
         return text, False
     simplified = _converter().convert(text)
     folded = simplified != text

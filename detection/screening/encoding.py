@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import ftfy
 from ftfy import badness
 
+from detection.screening.chinese import HAN_PATTERN, HAN_RE
+
 __all__ = ["SUSPECT_PATTERN", "Repair", "repair_mojibake"]
 
 # Characters mojibake is made of (Latin-1 and cp1252 letters and punctuation, the
@@ -21,9 +23,8 @@ __all__ = ["SUSPECT_PATTERN", "Repair", "repair_mojibake"]
 SUSPECT_PATTERN = (
     r"[\x{00c0}-\x{00ff}\x{0152}\x{0153}\x{0160}\x{0161}\x{0178}\x{017d}\x{017e}\x{0192}"
     r"\x{02c6}\x{02dc}\x{2013}\x{2014}\x{2018}-\x{201e}\x{2020}-\x{2022}\x{2026}\x{2030}"
-    r"\x{2039}\x{203a}\x{20ac}\x{2122}\x{fffd}\x{3400}-\x{4dbf}\x{4e00}-\x{9fff}]"
+    rf"\x{{2039}}\x{{203a}}\x{{20ac}}\x{{2122}}\x{{fffd}}]|{HAN_PATTERN}"
 )
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _LATIN_TRACE_RE = re.compile(
     r"[\u00c0-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u2018-\u201e]"
 )
@@ -41,17 +42,17 @@ class Repair:
 
 def _from_gbk(text: str) -> Repair | None:
     """UTF-8 read as GBK: a strict round trip repairs it; a lossy one shows it is damaged."""
-    if not _HAN_RE.search(text):
+    if not HAN_RE.search(text):
         return None
     try:
         fixed = text.encode("gbk").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         fixed = None
-    if fixed is not None and fixed != text and _HAN_RE.search(fixed):
+    if fixed is not None and fixed != text and HAN_RE.search(fixed):
         return Repair(fixed, "repaired from UTF-8 text read as GBK")
     # Genuine GBK text decodes to replacement characters; mojibake mostly to Han again.
     lossy = text.encode("gbk", errors="replace").decode("utf-8", errors="replace")
-    han, lost = len(_HAN_RE.findall(lossy)), lossy.count("\ufffd")
+    han, lost = len(HAN_RE.findall(lossy)), lossy.count("\ufffd")
     if han >= 2 and han >= 2 * lost:
         return Repair(
             text,

@@ -359,13 +359,19 @@ def _open(
         _check_columns(path, src.columns, limits)
         src._data = data
         return src
-    if _looks_binary(head):
+    # UTF-16 with its byte-order mark: Excel's "Unicode text" export (NULs in every other byte).
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if _looks_binary(head) and not utf16:
         raise ReadError(
             f"{path.name} is binary, not a text feed: expected CSV/TSV, Parquet, .xlsx, JSON or NDJSON"
         )
-    if opts.get("encoding"):
+    if opts.get("encoding") or utf16:
         data, src.encoding = explicit_encoding(
-            data, path.name, str(opts["encoding"]), spools, limits.max_uncompressed_bytes
+            data,
+            path.name,
+            str(opts.get("encoding") or "utf-16"),
+            spools,
+            limits.max_uncompressed_bytes,
         )
     else:
         data, charset = decode_to_utf8(data, path.name, spools, limits.max_uncompressed_bytes)

@@ -63,6 +63,12 @@ CHARSET_CASES = [
     ),
     ("cp1252", _FRENCH, lambda i, s: s.encode("cp1252"), "read as Windows-1252"),
     (
+        "utf-16 with its BOM (Excel's Unicode text)",
+        _MIXED_NAMES,
+        lambda i, s: s.encode("utf-16" if i == 0 else "utf-16-le"),
+        None,
+    ),
+    (
         "latin-1",
         ["Química Alfa S.A.", "Müller Chemie GmbH", "Peña Hermanos", "Ørsted Kemi A/S"],
         lambda i, s: s.encode("latin-1"),

@@ -137,15 +137,26 @@ def _small_xml(zf: zipfile.ZipFile, part: str, name: str) -> ElementTree.Element
     return ElementTree.fromstring(zf.read(part))
 
 
-def _parts(zf: zipfile.ZipFile, sheet: Any, name: str) -> tuple[str, str | None]:
-    """(the part of the sheet to read, the shared-strings part) from the workbook's index."""
-    wb = _small_xml(zf, "xl/workbook.xml", name)
-    rels = _small_xml(zf, "xl/_rels/workbook.xml.rels", name)
+def _targets(
+    zf: zipfile.ZipFile, rels_part: str, base: str, name: str
+) -> dict[str, tuple[str, str]]:
+    """Id -> (part, relationship type) of a relationships part; targets relative to `base`."""
     targets: dict[str, tuple[str, str]] = {}
-    for rel in rels:
+    for rel in _small_xml(zf, rels_part, name):
         target = rel.get("Target", "")
-        target = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+        target = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
         targets[rel.get("Id", "")] = (posixpath.normpath(target), rel.get("Type", ""))
+    return targets
+
+
+def _parts(zf: zipfile.ZipFile, sheet: Any, name: str) -> tuple[str, str | None]:
+    """(the part of the sheet to read, the shared-strings part) from the workbook's index,
+    found as a reader must: the package's relationships name the workbook part."""
+    root = _targets(zf, "_rels/.rels", "", name).values()
+    main = next((t for t, kind in root if kind.endswith("/officeDocument")), "xl/workbook.xml")
+    folder, file = posixpath.split(main)
+    wb = _small_xml(zf, main, name)
+    targets = _targets(zf, posixpath.join(folder, "_rels", f"{file}.rels"), folder, name)
     shared = next((t for t, kind in targets.values() if kind.endswith("/sharedStrings")), None)
     sheets = [(s.get("name"), s.get(f"{_NS_R}id")) for s in wb.iter() if s.tag.endswith("}sheet")]
     if isinstance(sheet, int) and not isinstance(sheet, bool):

@@ -2,7 +2,8 @@
 a CSV of 100,000 columns, and kill -9 with a decompressed or re-encoded copy open. Each is
 read right or refused in one line, in bounded memory, disk and time, and leaves nothing in the
 temp folder. The files are made here, seeded and small; memory is the peak RSS of a child
-process that reads the file, disk is bounded by a file-size limit (RLIMIT_FSIZE) on it."""
+process that reads the file (VmHWM in /proc), disk is bounded by a file-size limit
+(RLIMIT_FSIZE) on it."""
 
 from __future__ import annotations
 
@@ -133,7 +134,9 @@ try:
         out = {"rows": sum(b.height for b in src.batches()), "columns": len(src.columns)}
 except ReadError as exc:
     out = {"refused": str(exc)}
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process's own peak: ru_maxrss would carry the parent's over fork and exec.
+status = open("/proc/self/status").read()
+out["peak_mb"] = int(status.split("VmHWM:")[1].split()[0]) / 1024
 print(json.dumps(out))
 """
 

@@ -87,6 +87,7 @@ class LoadReport:
     mapped_by_synonym: dict[str, str] = field(default_factory=dict)
     unused_columns: list[str] = field(default_factory=list)
     examples: list[tuple[int, list[str]]] = field(default_factory=list)  # check: first bad rows
+    warnings: list[str] = field(default_factory=list)  # how the file was read (a guessed charset)
 
     def summary(self) -> str:
         if self.status == "checked":
@@ -135,6 +136,7 @@ def preview(
     prof = _profile_of(profile)
     problems: list[str] = []
     with open_source(path, prof.options if prof else None) as src:
+        problems.extend(src.warnings)  # how the file was read (a guessed charset)
         try:
             mapping = resolve_mapping(src.columns, kind, prof)
         except ProfileError as exc:
@@ -246,6 +248,7 @@ def _new_report(
         source=ctx.source,
         mapped_by_synonym=synonyms,
         unused_columns=_unused_columns(src, mapping),
+        warnings=list(src.warnings),
     )
 
 

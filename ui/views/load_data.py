@@ -144,6 +144,8 @@ if up is not None:
                 st.session_state["ld_batch"] = report.batch_id
                 summary = report.summary() if hasattr(report, "summary") else str(report)
                 flash("success", f"Loaded {up.name}: {summary}")
+                for warning in getattr(report, "warnings", []):
+                    flash("warning", warning)
                 st.rerun()
 
 with session_scope(engine()) as session:

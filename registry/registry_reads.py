@@ -1,0 +1,228 @@
+"""Named read functions for the registry pages: declared facilities, loads and quarantine.
+
+Quantities are added up per consignment (registry.consignments), never per record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from registry.consignments import consignment_frame, totals
+from registry.models import (
+    AlertRow,
+    Declaration,
+    Facility,
+    IngestBatch,
+    QuarantinedRow,
+    ShipmentRecord,
+)
+from registry.queries import facility_side_rows
+
+__all__ = [
+    "batch_rows",
+    "facility_profile",
+    "quarantine_report",
+    "recent_batches",
+    "search_facilities",
+    "source_overlap",
+    "sources",
+]
+
+# A facility page adds up at most this many of its records (newest first).
+FACILITY_RECORDS = 20_000
+
+
+def search_facilities(
+    session: Session, text: str, country: str = "", limit: int = 200
+) -> list[dict[str, Any]]:
+    """Declared facilities whose id or name contains the text (case-insensitive)."""
+    stmt = select(Facility.facility_id, Facility.name, Facility.country, Facility.address)
+    t = text.strip().casefold()
+    if t:
+        stmt = stmt.where(
+            or_(
+                func.lower(Facility.facility_id).contains(t, autoescape=True),
+                Facility.name_norm.contains(t, autoescape=True),
+                func.lower(Facility.name).contains(t, autoescape=True),
+            )
+        )
+    if country:
+        stmt = stmt.where(Facility.country == country)
+    stmt = stmt.order_by(Facility.name).limit(limit)
+    return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def facility_profile(session: Session, facility_id: str) -> dict[str, Any] | None:
+    """A facility with its declarations, its consignments (each counted once, as supplier
+    and as buyer), its trading partners and its alerts."""
+    fac = session.get(Facility, facility_id)
+    if fac is None:
+        return None
+    decls = [
+        {
+            "substance": d.substance,
+            "substance_cas": d.substance_cas,
+            "activity": d.activity,
+            "declared_annual_kg": d.declared_annual_kg,
+            "declaration_year": d.declaration_year,
+        }
+        for d in session.scalars(
+            select(Declaration)
+            .where(Declaration.facility_id == facility_id)
+            .order_by(Declaration.substance, Declaration.declaration_year)
+        )
+    ]
+    records = facility_side_rows(session, facility_id, FACILITY_RECORDS)
+    cons = consignment_frame(session, records)
+    shipped = cons.filter(pl.col("exporter_facility_id") == facility_id)
+    received = cons.filter(
+        (pl.col("importer_facility_id") == facility_id)
+        & (pl.col("exporter_facility_id").fill_null("") != facility_id)
+    )
+    alerts = [
+        dict(r)
+        for r in session.execute(
+            select(
+                AlertRow.id,
+                AlertRow.detector,
+                AlertRow.severity,
+                AlertRow.status,
+                AlertRow.score,
+                AlertRow.summary,
+            )
+            .where(AlertRow.facility_id == facility_id)
+            .order_by(AlertRow.id.desc())
+            .limit(200)
+        ).mappings()
+    ]
+    return {
+        "facility": {
+            "facility_id": fac.facility_id,
+            "name": fac.name,
+            "country": fac.country,
+            "address": fac.address,
+        },
+        "declarations": decls,
+        "records": records,
+        "capped": len(records) >= FACILITY_RECORDS,
+        "consignments": cons,
+        "shipped": totals(shipped),
+        "received": totals(received),
+        "partners": _partners(shipped, received),
+        "alerts": alerts,
+    }
+
+
+def _partners(shipped: pl.DataFrame, received: pl.DataFrame) -> pl.DataFrame:
+    """Trading partners with their consignments and kg, each consignment counted once."""
+    parts = [
+        frame.group_by(pl.col(party).alias("party"), pl.col(country).alias("country")).agg(
+            pl.lit(role).alias("role"),
+            pl.len().alias("consignments"),
+            pl.col("quantity_kg").sum().alias("kg"),
+        )
+        for frame, party, country, role in (
+            (shipped, "importer", "importer_country", "buyer"),
+            (received, "exporter", "exporter_country", "supplier"),
+        )
+    ]
+    return pl.concat(parts).sort("kg", descending=True)
+
+
+def quarantine_report(session: Session, batch_id: int, limit: int = 500) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(QuarantinedRow)
+        .where(QuarantinedRow.batch_id == batch_id)
+        .order_by(QuarantinedRow.row_number)
+        .limit(limit)
+    )
+    return [
+        {"row": q.row_number, "reasons": "; ".join(map(str, q.reasons)), "raw": q.raw} for q in rows
+    ]
+
+
+def recent_batches(session: Session, limit: int = 20) -> list[dict[str, Any]]:
+    stmt = (
+        select(
+            IngestBatch.id,
+            IngestBatch.kind,
+            IngestBatch.source,
+            IngestBatch.file_name,
+            IngestBatch.started_at,
+            IngestBatch.rows_total,
+            IngestBatch.rows_loaded,
+            IngestBatch.rows_duplicate,
+            IngestBatch.rows_quarantined,
+            IngestBatch.loaded_by,
+        )
+        .order_by(IngestBatch.id.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def sources(session: Session) -> list[str]:
+    """The shipment sources loaded so far (a source names the authority or feed)."""
+    stmt = (
+        select(IngestBatch.source)
+        .where(IngestBatch.kind == "shipments", IngestBatch.source != "")
+        .distinct()
+        .order_by(IngestBatch.source)
+    )
+    return [s for s in session.scalars(stmt) if s]
+
+
+def source_overlap(
+    session: Session, source: str, shipment_ids: list[str], limit: int = 5
+) -> list[tuple[str, int]]:
+    """Other sources that already hold some of these shipment ids: (source, how many), most
+    first. A feed loaded again under a new source name would load every record twice."""
+    found: dict[str, int] = {}
+    ids = sorted({s for s in shipment_ids if s})
+    # One index search per other source: (source, shipment_id) is the records' unique key.
+    for other in sources(session):
+        if other == source:
+            continue
+        for i in range(0, len(ids), 500):
+            n = session.scalar(
+                select(func.count()).where(
+                    ShipmentRecord.source == other,
+                    ShipmentRecord.shipment_id.in_(ids[i : i + 500]),
+                )
+            )
+            if n:
+                found[other] = found.get(other, 0) + int(n)
+    return sorted(found.items(), key=lambda kv: -kv[1])[:limit]
+
+
+def batch_rows(session: Session, batch_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    """The first rows of a load as the registry stored them (converted: ISO dates and
+    countries, kg, sides). Newest records first: a load's rows are the highest ids."""
+    from registry.models import Shipment
+
+    stmt = (
+        select(
+            Shipment.row_number,
+            Shipment.shipment_id,
+            Shipment.date,
+            Shipment.flow,
+            Shipment.exporter,
+            Shipment.exporter_country,
+            Shipment.importer,
+            Shipment.importer_country,
+            Shipment.product,
+            Shipment.quantity,
+            Shipment.unit,
+            Shipment.quantity_kg,
+        )
+        .where(Shipment.batch_id == batch_id)
+        .order_by(Shipment.id.desc())
+        .limit(limit)
+    )
+    return sorted(
+        (dict(r) for r in session.execute(stmt).mappings()), key=lambda r: r["row_number"]
+    )

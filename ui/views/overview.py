@@ -63,6 +63,32 @@ def findings(data: dict[str, Any], cells: pl.DataFrame) -> None:
             "States concerned by open alerts: "
             + ", ".join(sorted(country_name(c) for c in data["concerned"]))
         )
+    exp = cells.filter(pl.col("export_side"))
+    c = st.columns(4)
+    c[0].metric("Declared facilities", f"{data['facilities']:,}")
+    c[1].metric(
+        "Consignments",
+        f"{int(exp['records'].sum()):,}",
+        help="Each counted once, by its export record",
+    )
+    if data["screened"]:
+        c[2].metric(
+            "Listed precursors moved (t)",
+            f"{exp['listed_kg'].sum() / 1000:,.1f}",
+            help=f"of {exp['kg'].sum() / 1000:,.1f} t of all chemicals in the feeds, each consignment counted once",
+        )
+    else:
+        c[2].metric(
+            "All chemicals moved (t)",
+            f"{exp['kg'].sum() / 1000:,.1f}",
+            help="Run detection to tell listed precursors apart",
+        )
+    imports = cells.filter(~pl.col("export_side"))["kg"].sum() / 1000
+    c[3].metric(
+        "Import records, the check (t)",
+        f"{imports:,.1f}",
+        help="What the importing countries recorded of the same consignments; not added to the totals",
+    )
 
 
 def yearly(data: dict[str, Any], cells: pl.DataFrame, partial: dict[int, str]) -> None:

@@ -195,34 +195,7 @@ def promote(session: Session, early_warning_id: int, actor: User | str) -> Subst
     ):
         session.add(SubstanceName(substance_cas=cas, name=ew.name, name_norm=norm, kind="synonym"))
     previous = ew.status
-    # One analogue per structure: every name of the same structure is promoted with it.
-    group = [ew]
-    if ew.inchikey:
-        group += list(
-            session.scalars(
-                select(EarlyWarning).where(
-                    EarlyWarning.inchikey == ew.inchikey, EarlyWarning.id != ew.id
-                )
-            )
-        )
-    for other in group[1:]:
-        other_norm = name_norm(other.name)
-        known = session.scalars(
-            select(SubstanceName).where(
-                SubstanceName.substance_cas == cas, SubstanceName.name_norm == other_norm
-            )
-        ).first()
-        if other_norm and other_norm != norm and known is None:
-            session.add(
-                SubstanceName(
-                    substance_cas=cas, name=other.name, name_norm=other_norm, kind="synonym"
-                )
-            )
-    for member in group:
-        member.status = "promoted"
-        member.promoted_cas = cas
-        member.promoted_by = user.username
-        member.promoted_at = utcnow()
+    _promote_structure(session, ew, cas, user.username)
     append_event(
         session,
         actor=user.username,
@@ -234,6 +207,38 @@ def promote(session: Session, early_warning_id: int, actor: User | str) -> Subst
     session.flush()
     session.expire(row, ["names"])
     return row
+
+
+def _promote_structure(session: Session, ew: EarlyWarning, cas: str, by: str) -> None:
+    """One analogue per structure: every record of the same structure is promoted with `ew`,
+    its name a synonym of the promoted substance."""
+    group = [ew]
+    if ew.inchikey:
+        group += list(
+            session.scalars(
+                select(EarlyWarning).where(
+                    EarlyWarning.inchikey == ew.inchikey, EarlyWarning.id != ew.id
+                )
+            )
+        )
+    known = {
+        n
+        for (n,) in session.execute(
+            select(SubstanceName.name_norm).where(SubstanceName.substance_cas == cas)
+        )
+    } | {name_norm(ew.name)}
+    for other in group[1:]:
+        norm = name_norm(other.name)
+        if norm and norm not in known:
+            session.add(
+                SubstanceName(substance_cas=cas, name=other.name, name_norm=norm, kind="synonym")
+            )
+            known.add(norm)
+    for member in group:
+        member.status = "promoted"
+        member.promoted_cas = cas
+        member.promoted_by = by
+        member.promoted_at = utcnow()
 
 
 def promoted_substances(session: Session) -> list[Substance]:

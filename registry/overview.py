@@ -102,12 +102,9 @@ def _listed_clause(session: Session) -> tuple[Any, bool]:
     return clause, True
 
 
-def overview_summary(session: Session) -> dict[str, Any]:
-    """Everything the overview shows, as plain data (cached by the console per data version)."""
-    month = func.substr(cast(Shipment.date, String), 1, 7)
-    listed, screened = _listed_clause(session)
-    side = export_side()
-    cells = session.execute(
+def _cells(session: Session, month: Any, listed: Any, side: Any) -> list[Any]:
+    """One pass over the shipments: month x country pair x side, with the listed part."""
+    return session.execute(
         select(
             month,
             Shipment.exporter_country,
@@ -118,7 +115,15 @@ def overview_summary(session: Session) -> dict[str, Any]:
             func.sum(case((listed, Shipment.quantity_kg), else_=0.0)),
             func.sum(case((listed, 1), else_=0)),
         ).group_by(month, Shipment.exporter_country, Shipment.importer_country, side)
-    ).all()
+    ).all()  # type: ignore[return-value]
+
+
+def overview_summary(session: Session) -> dict[str, Any]:
+    """Everything the overview shows, as plain data (cached by the console per data version)."""
+    month = func.substr(cast(Shipment.date, String), 1, 7)
+    listed, screened = _listed_clause(session)
+    side = export_side()
+    cells = _cells(session, month, listed, side)
     flagged_ids = select(AlertShipment.shipment_pk).distinct().scalar_subquery()
     open_ids = (
         select(AlertShipment.shipment_pk)

@@ -44,7 +44,6 @@ __all__ = [
     "alerts_frame",
     "audit_events",
     "challenge_requests",
-    "consignment_records",
     "count_alerts",
     "data_version",
     "deadline_info",
@@ -54,7 +53,6 @@ __all__ = [
     "pending_approvals",
     "queue_counts",
     "queue_options",
-    "relation_shipments",
     "screen_explanations",
     "substance",
     "substance_names",
@@ -96,10 +94,6 @@ SHIPMENT_COLUMNS = (
     "importer_facility_id",
     "batch_id",
 )
-
-# Ordering by this expression instead of the column keeps SQLite from walking the whole date
-# index in order when a selective party or facility index is there to filter first.
-_DATE_KEY = func.coalesce(Shipment.date, Shipment.date)
 
 _sev_rank = case(*((AlertRow.severity == s, r) for s, r in SEVERITY_RANK.items()), else_=0)
 
@@ -393,87 +387,6 @@ def alert_shipments(session: Session, alert_id: int) -> list[dict[str, Any]]:
         .join(AlertShipment, AlertShipment.shipment_pk == Shipment.id)
         .where(AlertShipment.alert_id == alert_id)
         .order_by(Shipment.date, Shipment.id)
-    )
-    return [dict(r) for r in session.execute(stmt).mappings()]
-
-
-def relation_shipments(
-    session: Session,
-    flagged: list[dict[str, Any]],
-    facility_id: str | None,
-    *,
-    limit: int = 3000,
-) -> tuple[str, list[dict[str, Any]]]:
-    """The history the flagged records belong to, newest first: the same exporter (its declared
-    facility when linked, else its normalised name and country) shipping the same substances to
-    the same importing countries; else the facility's shipments. (description, rows)."""
-    from registry.words import country_name
-
-    cols = [getattr(Shipment, c) for c in SHIPMENT_COLUMNS]
-    if flagged:
-        first = flagged[0]
-        countries = sorted({s["importer_country"] for s in flagged if s.get("importer_country")})
-        cas = sorted({s["cas"] for s in flagged if s.get("cas")})
-        stmt = select(*cols)
-        if first.get("exporter_facility_id"):
-            stmt = stmt.where(Shipment.exporter_facility_id == first["exporter_facility_id"])
-        else:
-            stmt = stmt.where(
-                Shipment.exporter_norm == first["exporter_norm"],
-                Shipment.exporter_country == first["exporter_country"],
-            )
-        if countries:
-            stmt = stmt.where(Shipment.importer_country.in_(countries))
-        if cas:
-            stmt = stmt.where(Shipment.cas.in_(cas))
-        rows = [
-            dict(r)
-            for r in session.execute(stmt.order_by(_DATE_KEY.desc()).limit(limit)).mappings()
-        ]
-        seen = {r["id"] for r in rows}
-        rows += [s for s in flagged if s["id"] not in seen]
-        to = ", ".join(country_name(c) for c in countries) or "any country"
-        desc = f"{first['exporter']} ({country_name(first['exporter_country'])}) to {to}"
-        return desc, rows
-    if facility_id:
-        return f"facility {facility_id}", facility_side_rows(session, facility_id, limit)
-    return "", []
-
-
-def facility_side_rows(
-    session: Session, facility_id: str, limit: int, extra: Any = None
-) -> list[dict[str, Any]]:
-    """A facility's shipments as exporter or importer, newest first: two index searches merged
-    (an OR of the two columns makes SQLite scan the table)."""
-    cols = [getattr(Shipment, c) for c in SHIPMENT_COLUMNS]
-    rows: dict[int, dict[str, Any]] = {}
-    for col in (Shipment.exporter_facility_id, Shipment.importer_facility_id):
-        stmt = select(*cols).where(col == facility_id)
-        if extra is not None:
-            stmt = stmt.where(extra)
-        for r in session.execute(stmt.order_by(_DATE_KEY.desc()).limit(limit)).mappings():
-            rows[r["id"]] = dict(r)
-    return sorted(rows.values(), key=lambda r: (r["date"], r["id"]), reverse=True)[:limit]
-
-
-def facility_year_shipments(
-    session: Session, facility_id: str, year: int, limit: int = 20000
-) -> list[dict[str, Any]]:
-    """A facility's shipments (as exporter or importer) in one calendar year, by date."""
-    in_year = func.substr(cast(Shipment.date, String), 1, 4) == str(year)
-    rows = facility_side_rows(session, facility_id, limit, in_year)
-    return sorted(rows, key=lambda r: (r["date"], r["id"]))
-
-
-def consignment_records(session: Session, refs: list[str]) -> list[dict[str, Any]]:
-    """Every record (export and import side) of the given consignments."""
-    if not refs:
-        return []
-    cols = [getattr(Shipment, c) for c in SHIPMENT_COLUMNS]
-    stmt = (
-        select(*cols)
-        .where(Shipment.consignment_ref.in_(refs[:200]))
-        .order_by(Shipment.consignment_ref, Shipment.flow)
     )
     return [dict(r) for r in session.execute(stmt).mappings()]
 

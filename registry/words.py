@@ -24,9 +24,9 @@ STATUS_WORDS = {
     "new": "new",
     "assigned": "assigned",
     "in_review": "in review",
-    "pending_escalation": "escalation awaiting approval",
-    "pending_dismissal": "dismissal awaiting approval",
-    "escalated": "escalated to inspection",
+    "pending_escalation": "escalation pending",
+    "pending_dismissal": "dismissal pending",
+    "escalated": "escalated",
     "dismissed": "dismissed",
 }
 

@@ -70,7 +70,12 @@ def _main() -> None:
     if user is None:
         _remember_link()
         login = st.Page(PAGES["login"], title="Log in", icon=":material/login:", url_path="login")
-        nav = st.navigation([login], position="hidden")
+        # A link to a page (/detail?alert=12) shows the login form, not "page not found".
+        linked = [
+            st.Page(PAGES["login"], title="Log in", url_path=page, visibility="hidden")
+            for page in sorted(set(_LINKS.values()))
+        ]
+        nav = st.navigation([login, *linked], position="hidden")
         show_flashes()
         nav.run()
         return

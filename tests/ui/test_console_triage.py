@@ -72,7 +72,7 @@ def test_inspector_dismissal_of_high_alert_needs_another_supervisor(console_db) 
     hist = sara.dataframe[-1].value
     assert list(hist["did"]) == ["Claim", "Start review", "Dismiss", "Approve"]
     assert list(hist["who"]) == ["ines", "ines", "ines", "sara"]
-    assert list(hist["to"]) == ["assigned", "in review", "dismissal awaiting approval", "dismissed"]
+    assert list(hist["to"]) == ["assigned", "in review", "dismissal pending", "dismissed"]
 
     # only a supervisor reopens
     ines = cf.open_detail(cf.login("ines"), a)

@@ -18,15 +18,17 @@ from registry.queries import (
     alert_history,
     alert_shipments,
     challenge_requests,
-    consignment_records,
     deadline_info,
     facility_name,
-    facility_year_shipments,
     queue_options,
-    relation_shipments,
     screen_explanations,
     substance,
     substance_names,
+)
+from registry.registry_reads import (
+    consignment_records,
+    facility_year_shipments,
+    relation_shipments,
 )
 from registry.service import DISMISS_REASONS, FOUR_EYES_SEVERITIES
 from registry.words import action_word, country_name, reason_word, status_word, verdict_word
@@ -404,55 +406,27 @@ def requests_section(ctx: dict[str, Any]) -> None:
             st.markdown(r["markdown"])
 
 
-def triage_section(ctx: dict[str, Any]) -> None:
-    """Only what the user can do now is enabled; the rest is greyed out with the reason."""
-    a = ctx["alert"]
-    aid, ver, states = a["id"], a["version"], ctx["states"]
-    st.subheader("Triage")
-    can = [action_word(k) for k, why in states.items() if why is None]
-    st.caption(
-        (
-            "You can now: " + ", ".join(can)
-            if can
-            else "There is nothing you can do on this alert now"
-        )
-        + f". You act on version {ver}; if someone changed the alert since, nothing is saved."
+def _action_button(
+    ctx: dict[str, Any], action: str, label: str, keys: dict[str, str] | None = None, **kw: Any
+) -> None:
+    """A triage button: enabled when the user can take the action now, else greyed out with
+    the service layer's reason as its help."""
+    a, why = ctx["alert"], ctx["states"].get(action)
+    st.button(
+        label,
+        key=kw.pop("key", f"t_{action}_{a['id']}"),
+        type="primary" if why is None else "secondary",
+        disabled=why is not None,
+        help=why,
+        on_click=action_callback(a["id"], a["version"], action, keys),
+        **kw,
     )
-    if a["proposed_by"]:
-        st.info(
-            f"Proposal by {esc(a['proposed_by'])}: {status_word(a['status'])}"
-            + (
-                f", reason: {esc(reason_word(a['proposed_reason_code']))}"
-                if a["proposed_reason_code"]
-                else ""
-            )
-            + (f" — “{esc(a['proposed_note'])}”" if a["proposed_note"] else "")
-        )
 
-    def button(action: str, label: str, keys: dict[str, str] | None = None, **kw: Any) -> None:
-        st.button(
-            label,
-            key=kw.pop("key", f"t_{action}_{aid}"),
-            type="primary" if states.get(action) is None else "secondary",
-            disabled=states.get(action) is not None,
-            help=states.get(action),
-            on_click=action_callback(aid, ver, action, keys),
-            **kw,
-        )
 
-    cols = st.columns(5)
-    for col, action in zip(
-        cols, ("claim", "start_review", "approve", "reject", "reopen"), strict=True
-    ):
-        with col:
-            decision = (
-                {"note": f"t_decision_note_{aid}"} if action in ("approve", "reject") else None
-            )
-            button(action, action_word(action), decision, width="stretch")
-    if states.get("approve") is None or states.get("reject") is None:
-        st.text_input(
-            "Note with the approval or rejection (optional)", key=f"t_decision_note_{aid}"
-        )
+def _triage_forms(ctx: dict[str, Any]) -> None:
+    """Assign, note, escalate and dismiss, with the fields each needs."""
+    a, states = ctx["alert"], ctx["states"]
+    aid = a["id"]
     c1, c2 = st.columns(2)
     with c1:
         st.selectbox(
@@ -461,14 +435,14 @@ def triage_section(ctx: dict[str, Any]) -> None:
             key=f"t_assignee_{aid}",
             disabled=states.get("assign") is not None,
         )
-        button("assign", "Assign", {"assignee": f"t_assignee_{aid}"})
+        _action_button(ctx, "assign", "Assign", {"assignee": f"t_assignee_{aid}"})
         st.text_area(
             "Add a note to the record",
             key=f"t_note_{aid}",
             height=80,
             disabled=states.get("note") is not None,
         )
-        button("note", "Add note", {"note": f"t_note_{aid}"}, key=f"t_note_btn_{aid}")
+        _action_button(ctx, "note", "Add note", {"note": f"t_note_{aid}"}, key=f"t_note_btn_{aid}")
     with c2:
         st.text_area(
             "Grounds for a challenge inspection (required)",
@@ -476,7 +450,7 @@ def triage_section(ctx: dict[str, Any]) -> None:
             height=80,
             disabled=states.get("escalate") is not None,
         )
-        button("escalate", "Propose escalation", {"note": f"t_grounds_{aid}"})
+        _action_button(ctx, "escalate", "Propose escalation", {"note": f"t_grounds_{aid}"})
         st.selectbox(
             "Reason for dismissing",
             ["", *DISMISS_REASONS],
@@ -491,11 +465,47 @@ def triage_section(ctx: dict[str, Any]) -> None:
             disabled=states.get("dismiss") is not None,
         )
         four_eyes = a["severity"] in FOUR_EYES_SEVERITIES
-        button(
+        _action_button(
+            ctx,
             "dismiss",
             "Propose dismissal" if four_eyes else "Dismiss",
             {"reason_code": f"t_reason_{aid}", "note": f"t_dnote_{aid}"},
         )
+
+
+def triage_section(ctx: dict[str, Any]) -> None:
+    """Only what the user can do now is enabled; the rest is greyed out with the reason."""
+    a, states = ctx["alert"], ctx["states"]
+    aid = a["id"]
+    st.subheader("Triage")
+    can = [action_word(k) for k, why in states.items() if why is None]
+    now = (
+        "You can now: " + ", ".join(can) if can else "There is nothing you can do on this alert now"
+    )
+    st.caption(
+        f"{now}. You act on version {a['version']}; if someone changed the alert since, nothing is saved."
+    )
+    if a["proposed_by"]:
+        reason = (
+            f", reason: {esc(reason_word(a['proposed_reason_code']))}"
+            if a["proposed_reason_code"]
+            else ""
+        )
+        note = f" — “{esc(a['proposed_note'])}”" if a["proposed_note"] else ""
+        st.info(f"Proposal by {esc(a['proposed_by'])}: {status_word(a['status'])}{reason}{note}")
+    for col, action in zip(
+        st.columns(5), ("claim", "start_review", "approve", "reject", "reopen"), strict=True
+    ):
+        with col:
+            decision = (
+                {"note": f"t_decision_note_{aid}"} if action in ("approve", "reject") else None
+            )
+            _action_button(ctx, action, action_word(action), decision, width="stretch")
+    if states.get("approve") is None or states.get("reject") is None:
+        st.text_input(
+            "Note with the approval or rejection (optional)", key=f"t_decision_note_{aid}"
+        )
+    _triage_forms(ctx)
     blocked = {k: why for k, why in states.items() if why is not None}
     if blocked:
         with st.expander("Why some actions are greyed out"):

@@ -139,20 +139,21 @@ def _case_rows(frame: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
     )  # fmt: skip
 
 
+# Widths in pixels: the table fits the page at 1440 px with the menu open.
 _LINK = {
-    "alert": st.column_config.LinkColumn("alert", display_text=r"alert=(\d+)$", width=60),
-    "case": st.column_config.LinkColumn("case", display_text=r"case=(\d+)$", width=60),
-    "severity": st.column_config.TextColumn(width=95),
-    "worst severity": st.column_config.TextColumn(width=110),
-    "score": st.column_config.NumberColumn(width=55, format="%d"),
-    "top score": st.column_config.NumberColumn(width=70, format="%d"),
-    "deadline": st.column_config.TextColumn(width=120),
-    "alerts": st.column_config.TextColumn(width=60),
-    "what was found": st.column_config.TextColumn(width=180),
-    "finding": st.column_config.TextColumn(width=380),
-    "most serious finding": st.column_config.TextColumn(width=320),
-    "status": st.column_config.TextColumn(width=120),
-    "assignee": st.column_config.TextColumn(width=90),
+    "alert": st.column_config.LinkColumn("alert", display_text=r"alert=(\d+)$", width=50),
+    "case": st.column_config.LinkColumn("case", display_text=r"case=(\d+)$", width=50),
+    "severity": st.column_config.TextColumn(width=70),
+    "worst severity": st.column_config.TextColumn(width=70),
+    "score": st.column_config.NumberColumn(width=50, format="%d"),
+    "top score": st.column_config.NumberColumn(width=50, format="%d"),
+    "deadline": st.column_config.TextColumn(width=95),
+    "alerts": st.column_config.TextColumn(width=55),
+    "what was found": st.column_config.TextColumn(width=165),
+    "finding": st.column_config.TextColumn(width=290),
+    "most serious finding": st.column_config.TextColumn(width=230),
+    "status": st.column_config.TextColumn(width=110),
+    "assignee": st.column_config.TextColumn(width=80),
 }
 
 

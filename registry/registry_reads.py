@@ -290,8 +290,9 @@ def source_overlap(
 
 
 def batch_rows(session: Session, batch_id: int, limit: int = 10) -> list[dict[str, Any]]:
-    """The first rows of a load as the registry stored them (converted: ISO dates and
-    countries, kg, sides). Newest records first: a load's rows are the highest ids."""
+    """The last rows of a load as the registry stored them (converted: ISO dates and
+    countries, kg, sides), in file order. The newest ids: there is no index on the batch,
+    and a search from the end of the table finds a recent load's rows at once."""
     from registry.models import Shipment
 
     stmt = (

@@ -95,12 +95,10 @@ def _page() -> None:
             "names seen": len(g["names"]),
             "screen's verdict": _status(g),
             "first seen": when(g["first_seen"]),
-            "last seen": when(g["last_seen"]),
             "consignments": g["totals"].consignments,
             "quantity": kg(g["totals"].kg),
             "countries": ", ".join(country_name(c) for c in g["countries"]),
             "nearest listed": (nearest[g["id"]] or {}).get("name", ""),
-            "similarity": f"{g['similarity']:.2f}" if g["similarity"] else "",
         }
         for g in groups
     )

@@ -145,15 +145,15 @@ def load(path: Path, kind: str, profile: Any, source: str, user: Any) -> None:
 
 
 def after_load(user: Any) -> None:
-    """The first rows as stored (converted), and detection for a shipments load."""
+    """The load's last rows as stored (converted), and detection for a shipments load."""
     batch = st.session_state.get("ld_batch")
     if not batch:
         return
     with session_scope(engine()) as session:
         rows = batch_rows(session, int(batch))
     if rows:
-        st.subheader("First rows as stored")
-        st.caption("Dates, countries, units and sides as the registry reads them.")
+        st.subheader("The load's last rows, as stored")
+        st.caption("Dates, countries, quantities in kg and sides as the registry reads them.")
         table(
             {
                 "row": r["row_number"], "shipment id": r["shipment_id"], "date": r["date"], "record": flow_word(r["flow"]),

@@ -3,6 +3,7 @@ moved, what was caught and where it went; refreshed whenever the data changes.""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import altair as alt
@@ -19,11 +20,50 @@ from ui.show import when
 from ui.worldmap import flow_map
 
 
-@st.cache_data(show_spinner="Summarising the registry…", max_entries=4)
-def _summary(url: str, version: tuple[Any, ...]) -> dict[str, Any]:
-    """The figures, recomputed only when the data changes (the version is the cache key)."""
-    with session_scope(engine()) as session:
-        return overview_summary(session)
+@st.cache_resource
+def _store() -> dict[str, Any]:
+    """The figures per (database, data version), shared by every session of the server."""
+    return {"lock": threading.Lock(), "ready": {}, "latest": {}, "running": {}}
+
+
+def _compute(store: dict[str, Any], url: str, version: tuple[Any, ...]) -> None:
+    try:
+        with session_scope(engine()) as session:
+            result: Any = overview_summary(session)
+    except Exception as exc:  # shown by the page that waits for it
+        result = exc
+    with store["lock"]:
+        store["ready"][(url, version)] = result
+        if not isinstance(result, Exception):
+            store["latest"][url] = result
+        store["running"].pop(url, None)
+        for key in [k for k in store["ready"] if k[0] == url and k[1] != version]:
+            del store["ready"][key]  # keep the newest figures only
+
+
+def _summary(url: str, version: tuple[Any, ...]) -> tuple[dict[str, Any], bool]:
+    """(figures, whether they are of the current data). Recomputed when the data changes (the
+    version is the key), never on a timer; meanwhile the previous figures are shown, so the
+    page stays quick after a load or a detection run (the first figures are waited for)."""
+    store = _store()
+    with store["lock"]:
+        ready = store["ready"].get((url, version))
+        previous = store["latest"].get(url)
+        running = store["running"].get(url)
+        if ready is None and (running is None or running[0] != version):
+            thread = threading.Thread(target=_compute, args=(store, url, version), daemon=True)
+            store["running"][url] = (version, thread)
+            thread.start()
+            running = store["running"][url]
+    if ready is None and previous is None and running is not None:
+        with st.spinner("Summarising the registry…"):
+            running[1].join()
+        ready = store["ready"].get((url, version))
+    if isinstance(ready, Exception):
+        raise ready
+    if ready is not None:
+        return ready, True
+    return previous, False
 
 
 def _year_label(year: int, partial: dict[int, str]) -> str:
@@ -159,7 +199,7 @@ def flows(data: dict[str, Any], cells: pl.DataFrame) -> None:
     if f.height == 0:
         st.info("No shipments loaded yet.")
         return
-    st.altair_chart(flow_map(f), width="stretch")
+    st.vega_lite_chart(flow_map(f), width="stretch")
     st.caption(f"The {f.height} largest flows between countries, export side, each consignment counted once; line width by tonnes. Map: country outlines and points from the countryinfo package (Natural Earth boundaries), drawn offline.")  # fmt: skip
 
 
@@ -191,7 +231,11 @@ def _page() -> None:
     st.title("Overview")
     with session_scope(engine()) as session:
         version = data_version(session)
-    data = _summary(settings().database_url, version)
+    data, fresh = _summary(settings().database_url, version)
+    if not fresh:
+        st.info(
+            "New data arrived: the figures below are being brought up to date; reload the page in a moment."
+        )
     first, last = data["period"]
     partial = partial_years(first, last)
     st.caption(

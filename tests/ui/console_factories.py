@@ -381,3 +381,15 @@ def visible_problems(at: Any) -> list[str]:
         check("metric label", m.label)
         check(f"metric {m.label}", m.value)
     return problems
+
+
+def try_action(at: Any, key: str) -> tuple[bool, str]:
+    """Try a triage button as a person would: (True, the messages after clicking it) when it
+    is enabled; (False, the reason it shows) when it is greyed out, as the console greys out
+    every action the user cannot take now (the reason is the service layer's own words)."""
+    button = at.button(key=key)
+    if button.disabled:
+        return False, str(button.help or "")
+    button.click().run()
+    assert not at.exception, at.exception
+    return True, " | ".join(messages(at))

@@ -5,10 +5,11 @@ Quantities are added up per consignment (registry.consignments), never per recor
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import polars as pl
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from registry.consignments import consignment_frame, totals
@@ -105,11 +106,16 @@ def facility_side_rows(
 
 
 def facility_year_shipments(
-    session: Session, facility_id: str, year: int, limit: int = 20000
+    session: Session, facility_id: str, year: int, limit: int = 20000, margin_days: int = 120
 ) -> list[dict[str, Any]]:
-    """A facility's shipments (as exporter or importer) in one calendar year, by date."""
-    in_year = func.substr(cast(Shipment.date, String), 1, 4) == str(year)
-    rows = facility_side_rows(session, facility_id, limit, in_year)
+    """A facility's shipments (as exporter or importer) in a calendar year, by date, with
+    `margin_days` either side: a consignment exported in December and recorded by its
+    importer in January has both its records here (count its consignments by their date)."""
+    start = dt.date(year, 1, 1) - dt.timedelta(days=margin_days)
+    end = dt.date(year, 12, 31) + dt.timedelta(days=margin_days)
+    rows = facility_side_rows(
+        session, facility_id, limit, (Shipment.date >= start) & (Shipment.date <= end)
+    )
     return sorted(rows, key=lambda r: (r["date"], r["id"]))
 
 

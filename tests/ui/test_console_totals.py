@@ -119,3 +119,41 @@ def test_early_warning_counts_one_analogue_per_structure_and_each_consignment_on
     row = table.iloc[0]
     assert (row["names seen"], row["consignments"], row["quantity"]) == (2, 2, "160 kg")
     assert cf.visible_problems(at) == []
+
+
+@pytest.mark.slow
+def test_declared_chart_adds_up_to_the_detectors_own_total(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On a seeded sample (both sides of most consignments loaded), the chart of every
+    declared-quantity alert ends where the detector's evidence says the year's shipments are."""
+    from sqlalchemy import select
+
+    from registry.detect_store import run_detection
+    from registry.models import AlertRow
+    from sample_data.generate import generate
+    from sample_data.registry_load import load_facilities, load_shipments
+
+    sample = generate(11, 6000)
+    load_facilities(sqlite_engine, sample)
+    load_shipments(sqlite_engine, sample.registry_shipments)
+    run_detection(sqlite_engine)
+    cf.standard_users(sqlite_engine)
+    monkeypatch.setenv("PWATCH_DATABASE_URL", str(sqlite_engine.url))
+    monkeypatch.setenv("PWATCH_DATA_DIR", str(tmp_path / "data"))
+    with session_scope(sqlite_engine) as s:
+        alerts = [
+            (a.id, a.evidence["numbers"])
+            for a in s.scalars(
+                select(AlertRow).where(AlertRow.detector == "declared_quantity_exceeded")
+            )
+        ]
+    assert alerts, "the sample plants declared-quantity excesses"
+    at = cf.login("ines")
+    for alert_id, numbers in alerts:
+        cf.open_detail(at, alert_id)
+        want = (
+            f"{numbers['n']} consignments, {numbers['shipped']:,.0f} kg against "
+            f"{numbers['declared']:,.0f} kg declared"
+        )
+        assert any(want in c.value for c in at.caption), (alert_id, want)

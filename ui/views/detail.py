@@ -88,7 +88,9 @@ def _year_consignments(
     cons = consignment_frame(session, facility_year_shipments(session, a["facility_id"], year))
     side = "importer_facility_id" if numbers.get("role") == "importer" else "exporter_facility_id"
     cons = cons.filter(
-        (pl.col(side) == a["facility_id"]) & (pl.col("substance") == a["substance_cas"])
+        (pl.col(side) == a["facility_id"])
+        & (pl.col("substance") == a["substance_cas"])
+        & (pl.col("date").dt.year() == year)  # a consignment's date is its export record's
     )
     return year, float(declared), cons.sort("date", "cons_id")
 

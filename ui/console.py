@@ -112,10 +112,15 @@ def log_in(username: str, password: str) -> str | None:
     try:
         with session_scope(engine()) as session:
             user = authenticate(session, username.strip(), password)
-            role = user.role
+            role, epoch = user.role, user.session_epoch
     except PermissionDenied as exc:
         return str(exc)
-    st.session_state["auth"] = {"username": username.strip(), "role": role, "at": time.time()}
+    st.session_state["auth"] = {
+        "username": username.strip(),
+        "role": role,
+        "at": time.time(),
+        "epoch": epoch,
+    }
     return None
 
 
@@ -131,7 +136,8 @@ def log_out(message: str | None = None) -> None:
 def current_user() -> User | None:
     """The logged-in, still active account (fresh from the registry), or None.
 
-    Expires the session after settings.session_minutes.
+    Expires the session after settings.session_minutes, and ends it when the account's
+    password, role or status changed since the login (its session epoch moved on).
     """
     auth = st.session_state.get("auth")
     if not auth:
@@ -146,7 +152,9 @@ def current_user() -> User | None:
     if user is None or not user.active:
         log_out("Your account is no longer active.")
         return None
-    auth["role"] = user.role
+    if user.session_epoch != auth.get("epoch"):
+        log_out("Your account was changed (password, role or status); please log in again.")
+        return None
     return user
 
 

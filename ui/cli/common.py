@@ -159,16 +159,17 @@ def emit_frame(frame: pl.DataFrame, fmt: OutputFormat, *, title: str | None = No
     """Write a frame to standard output as a table, CSV (formula-safe) or JSON."""
     rows = frame.to_dicts()
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(rows, default=str, ensure_ascii=False, indent=1) + "\n")
+        # json.dumps escapes C0 controls itself; DEL and C1 get JSON escapes too, so the
+        # data reads back unchanged and nothing raw reaches a terminal.
+        text = json.dumps(rows, default=str, ensure_ascii=False, indent=1)
+        sys.stdout.write(re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
         return
     if fmt is OutputFormat.csv:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(frame.columns)
         for row in rows:
-            writer.writerow(
-                [neutralise_formula("" if v is None else _scalar(v)) for v in row.values()]
-            )
+            writer.writerow([_csv_cell(v) for v in row.values()])
         sys.stdout.write(buf.getvalue())
         return
     from rich.console import Console
@@ -179,8 +180,15 @@ def emit_frame(frame: pl.DataFrame, fmt: OutputFormat, *, title: str | None = No
     for col in frame.columns:
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*["" if v is None else escape(str(_scalar(v))) for v in row.values()])
+        table.add_row(
+            *["" if v is None else escape(inert(str(_scalar(v)), bidi=True)) for v in row.values()]
+        )
     Console(soft_wrap=False).print(table)
+
+
+def _csv_cell(v: Any) -> Any:
+    value = neutralise_formula("" if v is None else _scalar(v))
+    return inert(value) if isinstance(value, str) else value
 
 
 def _scalar(v: Any) -> Any:

@@ -70,11 +70,20 @@ def engine() -> Engine:
 # --- escaping and exports ----------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+# Streamlit's Markdown (remark-gfm) turns bare URLs and e-mail addresses into live links
+# *after* escapes are resolved, matching the text against /(https?:\/\/|www(?=\.))/ and
+# /[-.\w+]+@[-\w]+(\.[-\w]+)+/: a backslash cannot stop it. An invisible word joiner
+# (U+2060) inside "://", after "www" and after "@" breaks those patterns; the text reads
+# the same.
+_AUTOLINK = re.compile(r"(?i)(?<=https:)(?=//)|(?<=http:)(?=//)|(?<=www)(?=\.)|(?<=@)")
+_WORD_JOINER = "\u2060"
 
 
 def esc(text: Any) -> str:
-    """Text from the data made inert for st.markdown: no links, images, HTML or formatting."""
+    """Text from the data made inert for st.markdown: no links (bare URLs and e-mail
+    addresses included), images, HTML or formatting."""
     s = "" if text is None else str(text)
+    s = _AUTOLINK.sub(_WORD_JOINER, s)
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", s).replace("\n", " ")
 

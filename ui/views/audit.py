@@ -9,7 +9,7 @@ from sqlalchemy import select
 from registry.audit import verify_chain
 from registry.db import session_scope
 from registry.models import TriageEvent
-from ui.console import csv_bytes, current_user, engine
+from ui.console import csv_bytes, current_user, engine, esc
 
 user = current_user()
 if user is None:  # pragma: no cover
@@ -28,20 +28,15 @@ if user.role != "supervisor":
 if st.button("Verify the chain", type="primary", key="audit_verify"):
     with session_scope(engine()) as session:
         report = verify_chain(session)
-    st.session_state["audit_report"] = (
-        report.ok,
-        report.events,
-        report.first_broken_id,
-        report.problem,
-    )
+    st.session_state["audit_report"] = (report.ok, report.events, report.describe())
 
 rep = st.session_state.get("audit_report")
 if rep:
-    ok, events, broken, problem = rep
+    ok, events, description = rep
     if ok:
         st.success(f"Audit chain intact: {events:,} events verified.")
     else:
-        st.error(f"Audit chain BROKEN at event {broken}: {problem}.")
+        st.error(f"BROKEN: {esc(description)}.")
 
 c1, c2 = st.columns(2)
 actor = c1.text_input("Actor", key="audit_actor")

@@ -84,7 +84,7 @@ m = st.columns(6)
 m[0].metric("Severity", alert.severity)
 m[1].metric("Score", f"{alert.score:.0f}")
 m[2].metric("Status", alert.status.replace("_", " "))
-m[3].metric("Assignee", alert.assignee or "nobody")
+m[3].metric("Assignee", esc(alert.assignee) if alert.assignee else "nobody")
 m[4].metric("Age (h)", f"{dl['age_h']:.0f}")
 m[5].metric(
     "Deadline",

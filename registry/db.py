@@ -111,7 +111,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         if engine.url.database not in (None, "", ":memory:"):
-            cur.execute("PRAGMA journal_mode=WAL")
+            # WAL itself is switched on once, by init_db (it is stored in the file): a
+            # connection must not rewrite a database before it is known to be a registry.
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
@@ -257,6 +258,8 @@ def init_db(engine: Engine, *, load_watchlist: bool = True) -> str:
     path = sqlite_path(engine)
     if path is not None:
         _tighten(path)
+        with engine.connect() as conn:  # readers never wait for the writer (kept in the file)
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     with _migration_connection(engine) as conn:
         command.upgrade(_alembic_config(conn), "head")
     from registry.audit import anchor_chain

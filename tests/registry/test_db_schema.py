@@ -39,6 +39,9 @@ def test_init_upgrade_downgrade_upgrade(db_url: str) -> None:
 
 def test_sqlite_uses_wal(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    init_db(engine)
+    engine.dispose()
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")  # WAL is kept in the file
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1

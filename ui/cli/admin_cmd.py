@@ -88,8 +88,10 @@ def _register_users(app: typer.Typer) -> None:
 
     @user.command("passwd")
     def user_passwd(username: str = typer.Argument(..., help="Login name.")) -> None:
-        """Set a new password (from PWATCH_NEW_PASSWORD or a prompt): a supervisor for any
-        account, anyone for their own. The account's console sessions end."""
+        """Set a new password (from PWATCH_NEW_PASSWORD or a prompt); sessions end.
+
+        A supervisor may set any account's password; anyone may set their own.
+        """
         with user_errors():
             from registry.db import open_registry, session_scope
             from registry.users import change_password
@@ -100,6 +102,13 @@ def _register_users(app: typer.Typer) -> None:
             with session_scope(engine) as session:
                 change_password(session, acting, username, pw)
             typer.echo(f"password of {inert(username)} changed", err=True)
+
+    _register_account_changes(user)
+    app.add_typer(user, name="user")
+
+
+def _register_account_changes(user: typer.Typer) -> None:
+    """`user role`, `disable`, `enable` and `list`."""
 
     @user.command("role")
     def user_role(
@@ -150,8 +159,6 @@ def _register_users(app: typer.Typer) -> None:
                     line = f"{u.username}\t{u.role}\t{u.display_name}{flag}"
                     typer.echo(inert(line, bidi=True))
 
-    app.add_typer(user, name="user")
-
 
 def _register_audit(app: typer.Typer) -> None:
     audit = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
@@ -164,8 +171,12 @@ def _register_audit(app: typer.Typer) -> None:
             help="A checkpoint file from `pwatch audit checkpoint`: the log must still hold it.",
         ),
     ) -> None:
-        """Check the keyed chain of every event, name the first broken one, and compare the
-        alerts, accounts, thresholds and challenge documents with what the events say."""
+        """Check the keyed chain and compare the registry with what its events say.
+
+        Names the first broken event; then compares alerts, accounts, thresholds and
+        challenge documents with the state the events vouch for, and, with --checkpoint,
+        that no event the checkpoint recorded was deleted.
+        """
         with user_errors():
             from registry.audit import read_checkpoint, verify_chain
             from registry.audit_key import load_key
@@ -187,8 +198,11 @@ def _register_audit(app: typer.Typer) -> None:
     def audit_checkpoint(
         out: Path = typer.Option(..., "--out", help="File to write the signed checkpoint to."),
     ) -> None:
-        """Verify the chain and write its signed head to a file. Keep it away from the
-        database: `pwatch audit verify --checkpoint FILE` then detects deleted events."""
+        """Verify the chain and write its signed head to a file (keep it elsewhere).
+
+        `pwatch audit verify --checkpoint FILE` then detects the newest events, or the
+        whole log, deleted.
+        """
         with user_errors():
             from registry.audit import write_checkpoint
             from registry.db import open_registry, session_scope

@@ -123,10 +123,12 @@ def _chain_key(session: Session) -> AuditKey:
 
 
 def _anchored_key_id(session: Session) -> str | None:
+    # The keyed anchor is the first keyed event (a downgrade re-links older ones unkeyed):
+    # searched from the start, the scan stops there instead of crossing the whole log.
     anchor = session.scalars(
         select(TriageEvent.payload)
         .where(TriageEvent.action == "audit_anchor", TriageEvent.scheme == KEYED)
-        .order_by(TriageEvent.id.desc())
+        .order_by(TriageEvent.id)
         .limit(1)
     ).first()
     return json.loads(anchor).get("key_id") if anchor else None
@@ -180,9 +182,9 @@ def anchor_chain(session: Session) -> TriageEvent | None:
     from registry.audit_state import snapshot
 
     lock_chain(session)
-    keyed = session.scalar(select(func.count()).where(TriageEvent.scheme == KEYED))
+    keyed = session.scalars(select(TriageEvent.id).where(TriageEvent.scheme == KEYED).limit(1))
     bind = session.get_bind()
-    if keyed:
+    if keyed.first() is not None:
         _chain_key(session)  # refuses a key that is not the chain's
         return None
     key = load_key(bind, create=True)

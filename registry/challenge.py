@@ -23,7 +23,7 @@ from registry.models import (
     utcnow,
 )
 
-__all__ = ["create_challenge_request", "render_markdown", "render_pdf"]
+__all__ = ["create_challenge_request", "document_sha256", "render_markdown", "render_pdf"]
 
 _FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
@@ -246,17 +246,24 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
+def document_sha256(markdown: str) -> str:
+    """The digest a request document is stored and audited with."""
+    return hashlib.sha256(markdown.encode("utf-8")).hexdigest()
+
+
 def create_challenge_request(session: Session, alert: AlertRow, approver: str) -> ChallengeRequest:
-    """Generate and store the request document for an approved escalation."""
+    """Generate and store the request document for an approved escalation. The caller puts
+    its id and sha256 in the approval's audit event, so a rewritten document is noticed."""
     md = render_markdown(session, alert, approver)
     req = ChallengeRequest(
         alert_id=alert.id,
         facility_id=alert.facility_id,
         created_by=approver,
         markdown=md,
-        sha256=hashlib.sha256(md.encode("utf-8")).hexdigest(),
+        sha256=document_sha256(md),
     )
     session.add(req)
+    session.flush()  # the id goes into the audit event
     return req
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
+
 __all__ = [
     "DatabaseUnavailable",
+    "ForeignDatabase",
     "PermissionDenied",
     "RegistryError",
     "SchemaTooNew",
@@ -18,11 +21,15 @@ class RegistryError(Exception):
 
 
 class DatabaseUnavailable(RegistryError):
-    """The database URL is malformed, unknown or the server cannot be reached."""
+    """The database URL is malformed, unknown, missing or the server cannot be reached."""
 
 
 class SchemaTooNew(RegistryError):
     """The database was written by a newer precursor-watch."""
+
+
+class ForeignDatabase(RegistryError):
+    """The database holds another application's tables."""
 
 
 class PermissionDenied(RegistryError):
@@ -37,10 +44,33 @@ class StaleAlert(RegistryError):
     """Someone else changed the alert since it was read (optimistic locking)."""
 
 
+# Low-level messages that hide a full disk or temporary folder. SQLite ends the transaction
+# itself when a write fails for lack of space; the driver's own ROLLBACK then fails with
+# "cannot rollback - no transaction is active", which hid the real cause.
+_NO_SPACE = (
+    "database or disk is full",
+    "no space left on device",
+    "cannot rollback - no transaction is active",
+    "sqlite_full",
+)
+
+
+def _no_space_message() -> str:
+    return (
+        "the disk is full (the disk of the database or of the temporary folder "
+        f"{tempfile.gettempdir()}), so the write failed and nothing was saved; "
+        "free some space, or point TMPDIR and SQLITE_TMPDIR at a folder with room, "
+        "and run the command again"
+    )
+
+
 def describe_exception(exc: BaseException) -> str:
     """One plain line for any exception a command may meet."""
     from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
+    chain = [exc, exc.__cause__, exc.__context__, getattr(exc, "orig", None)]
+    if any(e is not None and any(m in str(e).lower() for m in _NO_SPACE) for e in chain):
+        return _no_space_message()
     if isinstance(exc, RegistryError | ValueError | FileNotFoundError | PermissionError):
         text = str(exc)
     elif isinstance(exc, NoSuchModuleError | ArgumentError):

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -22,8 +23,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "DISMISS_REASON_CODES",
+    "EVENT_ACTIONS",
     "ROLES",
+    "SEVERITIES",
     "STATUSES",
+    "TRIAGE_ACTIONS",
     "AlertRow",
     "AlertShipment",
     "AmbiguousLink",
@@ -60,6 +65,52 @@ STATUSES = (
     "escalated",
     "dismissed",
 )
+SEVERITIES = ("low", "medium", "high", "critical")
+# What a user can do to an alert (registry.service decides who may, and when).
+TRIAGE_ACTIONS = (
+    "claim",
+    "assign",
+    "start_review",
+    "note",
+    "escalate",
+    "dismiss",
+    "approve",
+    "reject",
+    "reopen",
+)
+# Every kind of event the audit chain holds: the triage actions, then account, threshold,
+# watchlist and chain events. The CHECK constraint of migration 0005 holds the same list.
+EVENT_ACTIONS = (
+    *TRIAGE_ACTIONS,
+    "user_added",
+    "password_set",
+    "password_rehashed",
+    "role_changed",
+    "account_disabled",
+    "account_enabled",
+    "tune_thresholds",
+    "promote_analogue",
+    "audit_anchor",
+)
+# An event's from/to status: an alert's, or an early warning's when one is promoted.
+EVENT_STATUSES = (*STATUSES, "promoted")
+DISMISS_REASON_CODES = (
+    "legitimate_trade_verified",
+    "declaration_updated",
+    "data_error",
+    "mirror_timing",
+    "not_a_precursor",
+    "duplicate_alert",
+    "other",
+)
+
+
+def _one_of(column: str, values: tuple[str, ...], *, nullable: bool = False) -> str:
+    """SQL for a CHECK that `column` holds one of `values` (NULL allowed if asked)."""
+    listed = ", ".join(f"'{v}'" for v in values)
+    test = f"{column} IN ({listed})"
+    return f"{column} IS NULL OR {test}" if nullable else test
+
 
 # BIGINT primary keys on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -368,7 +419,11 @@ class AlertRow(Base):
     """An alert: what a detector found, its evidence, and its place in the triage workflow."""
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_status_severity", "status", "severity"),)
+    __table_args__ = (
+        Index("ix_alerts_status_severity", "status", "severity"),
+        CheckConstraint(_one_of("status", STATUSES), name="ck_alerts_status"),
+        CheckConstraint(_one_of("severity", SEVERITIES), name="ck_alerts_severity"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
     detector: Mapped[str] = mapped_column(String(64), index=True)
@@ -406,9 +461,35 @@ class AlertShipment(Base):
 
 
 class TriageEvent(Base):
-    """Append-only, hash-chained log of every change to an alert (and other audited acts)."""
+    """Append-only, hash-chained log of every change to an alert (and other audited acts).
+
+    `hash` is an HMAC-SHA256 (scheme `hmac-sha256`, keyed by the audit key kept outside the
+    database) over the event and the previous event's hash; events written before the chain
+    was keyed keep their plain SHA-256 (scheme `sha256`). `subject` names what an event is
+    about when it is not an alert (an account, a detector, the assignee of an assignment);
+    `payload` holds its data as canonical JSON (a role, a password-hash digest, threshold
+    values, a document's sha256), so the chain's state can be re-derived without reading
+    prose."""
 
     __tablename__ = "triage_events"
+    __table_args__ = (
+        CheckConstraint(_one_of("action", EVENT_ACTIONS), name="ck_triage_events_action"),
+        CheckConstraint(
+            _one_of("from_status", EVENT_STATUSES, nullable=True),
+            name="ck_triage_events_from_status",
+        ),
+        CheckConstraint(
+            _one_of("to_status", EVENT_STATUSES, nullable=True),
+            name="ck_triage_events_to_status",
+        ),
+        CheckConstraint(
+            _one_of("reason_code", DISMISS_REASON_CODES, nullable=True),
+            name="ck_triage_events_reason_code",
+        ),
+        CheckConstraint(
+            _one_of("scheme", ("sha256", "hmac-sha256")), name="ck_triage_events_scheme"
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
     actor: Mapped[str] = mapped_column(String(100))
@@ -420,21 +501,30 @@ class TriageEvent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[str | None] = mapped_column(Text)
+    scheme: Mapped[str] = mapped_column(String(16), default="hmac-sha256")
 
 
 class AuditHead(Base):
     """One row: the newest event of the chain. Locked while appending so the chain never forks."""
 
     __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_single_row"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_event_id: Mapped[int | None] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
 class User(Base):
-    """A local account with a role."""
+    """A local account with a role. `session_epoch` grows with every password, role or
+    status change; a console session opened under an older epoch is ended."""
 
     __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", ROLES), name="ck_users_role"),
+        CheckConstraint("failed_logins >= 0", name="ck_users_failed_logins"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
@@ -444,6 +534,7 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
 
 
 # --- detection bookkeeping ---------------------------------------------------------------

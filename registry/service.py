@@ -11,7 +11,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from registry.audit import append_event
 from registry.errors import PermissionDenied, RegistryError, StaleAlert, TransitionNotAllowed
-from registry.models import AlertRow, DetectorSetting, User, utcnow
+from registry.models import (
+    DISMISS_REASON_CODES,
+    TRIAGE_ACTIONS,
+    AlertRow,
+    ChallengeRequest,
+    DetectorSetting,
+    User,
+    utcnow,
+)
 
 __all__ = [
     "ACTIONS",
@@ -20,6 +28,7 @@ __all__ = [
     "POLICY",
     "Action",
     "act",
+    "acting_user",
     "allowed",
     "available_actions",
     "require_role",
@@ -28,15 +37,21 @@ __all__ = [
 
 FOUR_EYES_SEVERITIES = frozenset({"high", "critical"})
 
-DISMISS_REASONS: dict[str, str] = {
-    "legitimate_trade_verified": "Trade verified as legitimate with the competent authority",
-    "declaration_updated": "Covered by an updated or late declaration",
-    "data_error": "Data error in the feed (unit, date, duplicate record)",
-    "mirror_timing": "Mirror gap explained by timing or reporting practice",
-    "not_a_precursor": "Product is not a listed precursor or analogue",
-    "duplicate_alert": "Duplicate of another alert",
-    "other": "Other (explained in the note)",
-}
+DISMISS_REASONS: dict[str, str] = dict(
+    zip(
+        DISMISS_REASON_CODES,
+        (
+            "Trade verified as legitimate with the competent authority",
+            "Covered by an updated or late declaration",
+            "Data error in the feed (unit, date, duplicate record)",
+            "Mirror gap explained by timing or reporting practice",
+            "Product is not a listed precursor or analogue",
+            "Duplicate of another alert",
+            "Other (explained in the note)",
+        ),
+        strict=True,
+    )
+)
 
 # Which roles may do what. Access is decided here, never by hiding buttons.
 POLICY: dict[str, frozenset[str]] = {
@@ -53,19 +68,11 @@ POLICY: dict[str, frozenset[str]] = {
     "promote_analogue": frozenset({"supervisor"}),
     "ingest": frozenset({"analyst", "supervisor"}),
     "view": frozenset({"analyst", "inspector", "supervisor", "viewer"}),
+    # add accounts, reset passwords, change roles, disable and enable (registry.users)
+    "manage_accounts": frozenset({"supervisor"}),
 }
 
-ACTIONS = (
-    "claim",
-    "assign",
-    "start_review",
-    "note",
-    "escalate",
-    "dismiss",
-    "approve",
-    "reject",
-    "reopen",
-)
+ACTIONS = TRIAGE_ACTIONS
 
 # action -> statuses it may start from
 _FROM: dict[str, frozenset[str]] = {
@@ -114,7 +121,27 @@ def require_role(user: User, action: str) -> None:
     if not user.active:
         raise PermissionDenied(f"account {user.username!r} is disabled")
     if not allowed(user.role, action):
-        raise PermissionDenied(f"a {user.role} may not {action.replace('_', ' ')}")
+        article = "an" if user.role[:1] in "aeiou" else "a"
+        raise PermissionDenied(f"{article} {user.role} may not {action.replace('_', ' ')}")
+
+
+def acting_user(session: Session, user: User) -> User:
+    """The actor as the registry holds it now, in this transaction: a User object read
+    earlier (a console session, a CLI login) may have been disabled or changed role since."""
+    fresh = session.scalars(select(User).where(User.username == user.username)).first()
+    if fresh is None or not fresh.active:
+        raise PermissionDenied(f"account {user.username!r} is disabled or no longer exists")
+    return fresh
+
+
+def _check_assignee(session: Session, username: str | None) -> None:
+    """Alerts go only to enabled accounts whose role works alerts (inspectors, supervisors)."""
+    target = session.scalars(select(User).where(User.username == username)).first()
+    if target is None or not target.active or not allowed(target.role, "start_review"):
+        workers = " or ".join(sorted(POLICY["start_review"]))
+        raise RegistryError(
+            f"cannot assign to {username!r}: alerts go to an enabled {workers} account"
+        )
 
 
 def _check(alert: AlertRow, user: User, req: Action) -> str | None:
@@ -201,8 +228,12 @@ def act(
         raise RegistryError("state changes need the alert version the actor saw")
     if expected_version is not None and alert.version != expected_version:
         raise StaleAlert(_stale_message(alert))
+    user = acting_user(session, user)
     to_status = _check(alert, user, req)
+    if req.action == "assign":
+        _check_assignee(session, req.assignee)
     from_status = alert.status
+    payload: dict | None = None
     if to_status is not None:
         alert.status = to_status
         alert.updated_at = utcnow()
@@ -216,7 +247,8 @@ def act(
             alert.proposed_note = req.note
         elif req.action in ("approve", "reject"):
             if req.action == "approve" and from_status == "pending_escalation":
-                _create_challenge_request(session, alert, user)
+                doc = _create_challenge_request(session, alert, user)
+                payload = {"challenge_request": doc.id, "sha256": doc.sha256}
             if req.action == "reject":
                 alert.proposed_by = None
                 alert.proposed_reason_code = None
@@ -244,6 +276,8 @@ def act(
         to_status=alert.status,
         reason_code=reason,
         note=req.note if req.action != "assign" else f"assigned to {req.assignee}",
+        subject=req.assignee if req.action == "assign" else None,
+        payload=payload,
     )
     return alert
 
@@ -273,14 +307,17 @@ def _stale_message(alert: AlertRow) -> str:
     )
 
 
-def _create_challenge_request(session: Session, alert: AlertRow, approver: User) -> None:
+def _create_challenge_request(
+    session: Session, alert: AlertRow, approver: User
+) -> ChallengeRequest:
     from registry.challenge import create_challenge_request
 
-    create_challenge_request(session, alert, approver.username)
+    return create_challenge_request(session, alert, approver.username)
 
 
 def set_detector_setting(session: Session, user: User, detector: str, values: dict) -> None:
-    """A supervisor changes a detector's thresholds; the change is audited."""
+    """A supervisor changes a detector's thresholds; the change is audited with the values."""
+    user = acting_user(session, user)
     require_role(user, "tune_thresholds")
     row = session.scalars(
         select(DetectorSetting).where(DetectorSetting.detector == detector)
@@ -298,4 +335,6 @@ def set_detector_setting(session: Session, user: User, detector: str, values: di
         actor=user.username,
         action="tune_thresholds",
         note=f"{detector}: {old} -> {values}",
+        subject=detector,
+        payload={"values": values},
     )

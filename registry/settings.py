@@ -11,27 +11,21 @@ __all__ = ["DEFAULT_DB_URL", "Settings", "get_settings"]
 DEFAULT_DB_URL = "sqlite:///var/pwatch.db"
 
 
-def _hours(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number of hours, got {raw!r}") from exc
-
-
-def _megabytes(name: str, default: float) -> float:
+def _number(name: str, default: float, unit: str) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
         value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a positive number of megabytes, got {raw!r}")
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number of {unit}, got {raw!r}") from exc
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive number of {unit}, got {raw!r}")
     return value
+
+
+def _hours(name: str, default: float) -> float:
+    return _number(name, default, "hours")
 
 
 @dataclass(frozen=True)
@@ -41,7 +35,8 @@ class Settings:
     database_url: str = DEFAULT_DB_URL
     """SQLAlchemy URL of the system of record (PWATCH_DATABASE_URL or --db)."""
     data_dir: Path = Path("var")
-    """Where the default SQLite file, uploads and generated documents live (PWATCH_DATA_DIR)."""
+    """Where the default SQLite file, uploads and generated documents live (PWATCH_DATA_DIR);
+    also the audit key of a PostgreSQL registry (`audit.key`)."""
     review_deadline_hours: dict[str, float] = field(
         default_factory=lambda: {"critical": 24.0, "high": 72.0, "medium": 168.0, "low": 336.0}
     )
@@ -49,8 +44,18 @@ class Settings:
     session_minutes: float = 480.0
     """Console session lifetime (PWATCH_SESSION_MINUTES)."""
     max_failed_logins: int = 5
-    """Failed logins in a row before an account is locked for `lockout_minutes`."""
+    """Failed logins in a row before an account is locked for `lockout_minutes`
+    (PWATCH_MAX_FAILED_LOGINS); at most this many guesses are ever checked per lockout."""
     lockout_minutes: float = 15.0
+    """How long an account stays locked after `max_failed_logins` failures
+    (PWATCH_LOCKOUT_MINUTES)."""
+    audit_key: str | None = None
+    """The secret that keys the audit chain (PWATCH_AUDIT_KEY, at least 32 characters). When
+    unset the key is read from `audit_key_file`, created by `pwatch init` if missing."""
+    audit_key_file: Path | None = None
+    """Where the audit key is kept (PWATCH_AUDIT_KEY_FILE). Default: next to an SQLite
+    registry (`<file>.audit-key`), else `<data_dir>/audit.key`. Mode 0600, never in the
+    database."""
     max_uncompressed_mb: float = 4096.0
     """Largest feed accepted once decompressed or converted, in MB; a larger one (a gzip
     bomb) is refused as soon as it passes the limit (PWATCH_MAX_UNCOMPRESSED_MB)."""
@@ -66,10 +71,15 @@ def get_settings(database_url: str | None = None) -> Settings:
         "medium": _hours("PWATCH_DEADLINE_MEDIUM_HOURS", 168.0),
         "low": _hours("PWATCH_DEADLINE_LOW_HOURS", 336.0),
     }
+    key_file = os.environ.get("PWATCH_AUDIT_KEY_FILE", "").strip()
     return Settings(
         database_url=url,
         data_dir=data_dir,
         review_deadline_hours=deadlines,
         session_minutes=_hours("PWATCH_SESSION_MINUTES", 480.0),
-        max_uncompressed_mb=_megabytes("PWATCH_MAX_UNCOMPRESSED_MB", 4096.0),
+        max_failed_logins=int(_number("PWATCH_MAX_FAILED_LOGINS", 5, "attempts")),
+        lockout_minutes=_number("PWATCH_LOCKOUT_MINUTES", 15.0, "minutes"),
+        audit_key=os.environ.get("PWATCH_AUDIT_KEY") or None,
+        audit_key_file=Path(key_file) if key_file else None,
+        max_uncompressed_mb=_number("PWATCH_MAX_UNCOMPRESSED_MB", 4096.0, "megabytes"),
     )

@@ -70,11 +70,20 @@ def engine() -> Engine:
 # --- escaping and exports ----------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+# Streamlit's Markdown (remark-gfm) turns bare URLs and e-mail addresses into live links
+# *after* escapes are resolved, matching the text against /(https?:\/\/|www(?=\.))/ and
+# /[-.\w+]+@[-\w]+(\.[-\w]+)+/: a backslash cannot stop it. An invisible word joiner
+# (U+2060) inside "://", after "www" and after "@" breaks those patterns; the text reads
+# the same.
+_AUTOLINK = re.compile(r"(?i)(?<=https:)(?=//)|(?<=http:)(?=//)|(?<=www)(?=\.)|(?<=@)")
+_WORD_JOINER = "\u2060"
 
 
 def esc(text: Any) -> str:
-    """Text from the data made inert for st.markdown: no links, images, HTML or formatting."""
+    """Text from the data made inert for st.markdown: no links (bare URLs and e-mail
+    addresses included), images, HTML or formatting."""
     s = "" if text is None else str(text)
+    s = _AUTOLINK.sub(_WORD_JOINER, s)
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", s).replace("\n", " ")
 
@@ -112,10 +121,15 @@ def log_in(username: str, password: str) -> str | None:
     try:
         with session_scope(engine()) as session:
             user = authenticate(session, username.strip(), password)
-            role = user.role
+            role, epoch = user.role, user.session_epoch
     except PermissionDenied as exc:
         return str(exc)
-    st.session_state["auth"] = {"username": username.strip(), "role": role, "at": time.time()}
+    st.session_state["auth"] = {
+        "username": username.strip(),
+        "role": role,
+        "at": time.time(),
+        "epoch": epoch,
+    }
     return None
 
 
@@ -131,7 +145,8 @@ def log_out(message: str | None = None) -> None:
 def current_user() -> User | None:
     """The logged-in, still active account (fresh from the registry), or None.
 
-    Expires the session after settings.session_minutes.
+    Expires the session after settings.session_minutes, and ends it when the account's
+    password, role or status changed since the login (its session epoch moved on).
     """
     auth = st.session_state.get("auth")
     if not auth:
@@ -146,7 +161,9 @@ def current_user() -> User | None:
     if user is None or not user.active:
         log_out("Your account is no longer active.")
         return None
-    auth["role"] = user.role
+    if user.session_epoch != auth.get("epoch"):
+        log_out("Your account was changed (password, role or status); please log in again.")
+        return None
     return user
 
 

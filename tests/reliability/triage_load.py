@@ -19,7 +19,8 @@ ACTOR_ROLES = ["inspector"] * 6 + ["supervisor"] * 2
 def setup(url: str, n_alerts: int = 50) -> list[str]:
     """Initialise the database with alerts and one account per worker; return usernames."""
     from registry.db import init_db, make_engine, session_scope
-    from registry.models import AlertRow, User
+    from registry.models import AlertRow
+    from registry.users import add_user
 
     engine = make_engine(url)
     init_db(engine)
@@ -27,8 +28,8 @@ def setup(url: str, n_alerts: int = 50) -> list[str]:
     with session_scope(engine) as s:
         for i, role in enumerate(ACTOR_ROLES):
             name = f"{role}{i}"
-            # A cheap fixed hash: the load test measures triage, not password hashing.
-            s.add(User(username=name, role=role, password_hash="x", display_name=name))
+            # Through add_user: an account written behind the audit chain fails its check.
+            add_user(s, name, role, f"load-password-{i}")
             names.append(name)
         for i in range(n_alerts):
             s.add(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from ui.cli.common import state
@@ -31,9 +33,23 @@ def _global(
         show_default=False,
     ),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    user: str | None = typer.Option(
+        None,
+        "--user",
+        help="Act as this account (password from PWATCH_PASSWORD or a prompt).",
+        show_default=False,
+    ),
 ) -> None:
     state.db = db
     state.debug = debug
+    state.user = user
+    state.actor = None
+    # Log in before the command runs (not for a command's --help): whatever it does, it does
+    # as this account, and a wrong password or a disabled account stops it here.
+    if user is not None and not {"--help", "-h"} & set(sys.argv[1:]):
+        from ui.cli.common import log_in
+
+        log_in(user)
 
 
 def _register() -> None:

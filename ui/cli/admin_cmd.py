@@ -1,32 +1,37 @@
-"""`pwatch init`, users, the audit chain and triage from the command line."""
+"""`pwatch init`, accounts, the audit chain and triage from the command line."""
 
 from __future__ import annotations
 
-import getpass
-import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ui.cli.common import fail, state, user_errors
+from ui.cli.common import fail, inert, log_in, new_password, state, user_errors
+
+if TYPE_CHECKING:
+    from registry.models import User
 
 __all__ = ["register"]
 
-
-def _password(prompt: str) -> str:
-    """The password from PWATCH_PASSWORD (scripts) or an interactive prompt."""
-    env = os.environ.get("PWATCH_PASSWORD")
-    if env:
-        return env
-    try:
-        return getpass.getpass(prompt)
-    except (EOFError, OSError):
-        fail("no password given: set PWATCH_PASSWORD or run in a terminal")
+_ROLES_HELP = "analyst, inspector, supervisor or viewer."
 
 
-def register(app: typer.Typer) -> None:
+def _supervisor(what: str) -> User:
+    """The account given with the global --user, which must be there for `what`."""
+    actor = state.actor
+    if actor is None:
+        fail(
+            f"{what} needs a supervisor: run `pwatch --user SUPERVISOR user ...` "
+            "(the supervisor's password from PWATCH_PASSWORD or a prompt)"
+        )
+    return actor
+
+
+def _register_init(app: typer.Typer) -> None:
     @app.command("init")
     def init() -> None:
-        """Create or migrate the database and load the watchlist."""
+        """Create or migrate the database, key the audit chain and load the watchlist."""
         with user_errors():
             from registry.db import current_revision, init_db, make_engine
 
@@ -44,37 +49,101 @@ def register(app: typer.Typer) -> None:
                     err=True,
                 )
 
-    user = typer.Typer(help="Manage local accounts.", no_args_is_help=True)
+
+def _register_users(app: typer.Typer) -> None:
+    user = typer.Typer(
+        help=(
+            "Manage local accounts: as a supervisor (`pwatch --user SUPERVISOR user ...`), "
+            "except the first supervisor of an empty registry."
+        ),
+        no_args_is_help=True,
+    )
 
     @user.command("add")
     def user_add(
         username: str = typer.Argument(..., help="Login name."),
-        role: str = typer.Option(..., "--role", help="analyst, inspector, supervisor or viewer."),
+        role: str = typer.Option(..., "--role", help=_ROLES_HELP),
         display_name: str = typer.Option("", "--name", help="Full name shown in the console."),
     ) -> None:
-        """Add an account (password from PWATCH_PASSWORD or a prompt)."""
+        """Add an account (its password from PWATCH_NEW_PASSWORD or a prompt)."""
         with user_errors():
+            from sqlalchemy import func, select
+
             from registry.db import open_registry, session_scope
-            from registry.users import add_user
+            from registry.models import User
+            from registry.users import create_account
 
             engine = open_registry(state.db)
-            pw = _password(f"password for {username}: ")
+            if state.actor is None:
+                with session_scope(engine) as session:
+                    if session.scalar(select(func.count()).select_from(User)):
+                        _supervisor("adding an account")
+            pw = new_password(
+                f"password for the new account {username}: ", fallback_env=state.actor is None
+            )
             with session_scope(engine) as session:
-                add_user(session, username, role, pw, display_name=display_name)
-            typer.echo(f"user {username} added as {role}", err=True)
+                create_account(session, state.actor, username, role, pw, display_name=display_name)
+            by = state.actor.username if state.actor else "itself (first supervisor)"
+            typer.echo(f"user {inert(username)} added as {role} by {by}", err=True)
 
     @user.command("passwd")
     def user_passwd(username: str = typer.Argument(..., help="Login name.")) -> None:
-        """Set a new password for an account (from PWATCH_PASSWORD or a prompt)."""
+        """Set a new password (from PWATCH_NEW_PASSWORD or a prompt); sessions end.
+
+        A supervisor may set any account's password; anyone may set their own.
+        """
         with user_errors():
             from registry.db import open_registry, session_scope
-            from registry.users import set_password
+            from registry.users import change_password
 
+            acting = _supervisor("changing a password")
             engine = open_registry(state.db)
-            pw = _password(f"new password for {username}: ")
+            pw = new_password(f"new password for {username}: ")
             with session_scope(engine) as session:
-                set_password(session, username, pw)
-            typer.echo(f"password of {username} changed", err=True)
+                change_password(session, acting, username, pw)
+            typer.echo(f"password of {inert(username)} changed", err=True)
+
+    _register_account_changes(user)
+    app.add_typer(user, name="user")
+
+
+def _register_account_changes(user: typer.Typer) -> None:
+    """`user role`, `disable`, `enable` and `list`."""
+
+    @user.command("role")
+    def user_role(
+        username: str = typer.Argument(..., help="Login name."),
+        role: str = typer.Argument(..., help=_ROLES_HELP),
+    ) -> None:
+        """Give an account another role (a supervisor's act; its console sessions end)."""
+        with user_errors():
+            from registry.db import open_registry, session_scope
+            from registry.users import change_role
+
+            acting = _supervisor("changing a role")
+            with session_scope(open_registry(state.db)) as session:
+                change_role(session, acting, username, role)
+            typer.echo(f"{inert(username)} is now a {role}", err=True)
+
+    def _set_enabled(username: str, enabled: bool) -> None:
+        with user_errors():
+            from registry.db import open_registry, session_scope
+            from registry.users import set_enabled
+
+            acting = _supervisor("enabling or disabling an account")
+            with session_scope(open_registry(state.db)) as session:
+                set_enabled(session, acting, username, enabled)
+            typer.echo(f"{inert(username)} {'enabled' if enabled else 'disabled'}", err=True)
+
+    @user.command("disable")
+    def user_disable(username: str = typer.Argument(..., help="Login name.")) -> None:
+        """Disable an account: it can no longer log in or act; its console sessions end."""
+        _set_enabled(username, False)
+
+    @user.command("enable")
+    def user_enable(username: str = typer.Argument(..., help="Login name.")) -> None:
+        """Enable a disabled account again."""
+        _set_enabled(username, True)
 
     @user.command("list")
     def user_list() -> None:
@@ -87,29 +156,70 @@ def register(app: typer.Typer) -> None:
             with session_scope(engine) as session:
                 for u in list_users(session):
                     flag = "" if u.active else " (disabled)"
-                    typer.echo(f"{u.username}\t{u.role}\t{u.display_name}{flag}")
+                    line = f"{u.username}\t{u.role}\t{u.display_name}{flag}"
+                    typer.echo(inert(line, bidi=True))
 
-    app.add_typer(user, name="user")
 
-    audit = typer.Typer(help="The tamper-evident triage log.", no_args_is_help=True)
+def _register_audit(app: typer.Typer) -> None:
+    audit = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
     @audit.command("verify")
-    def audit_verify() -> None:
-        """Check the hash chain of every triage event; name the first broken one."""
+    def audit_verify(
+        checkpoint: Path | None = typer.Option(
+            None,
+            "--checkpoint",
+            help="A checkpoint file from `pwatch audit checkpoint`: the log must still hold it.",
+        ),
+    ) -> None:
+        """Check the keyed chain and compare the registry with what its events say.
+
+        Names the first broken event; then compares alerts, accounts, thresholds and
+        challenge documents with the state the events vouch for, and, with --checkpoint,
+        that no event the checkpoint recorded was deleted.
+        """
         with user_errors():
-            from registry.audit import verify_chain
+            from registry.audit import read_checkpoint, verify_chain
+            from registry.audit_key import load_key
+            from registry.db import open_registry, session_scope
+
+            engine = open_registry(state.db)
+            cp = read_checkpoint(checkpoint, load_key(engine)) if checkpoint else None
+            with session_scope(engine) as session:
+                report = verify_chain(session, cp)
+            if report.ok:
+                held = f"; the checkpoint of {cp.written_at} holds" if cp else ""
+                typer.echo(report.describe() + held)
+                return
+            for problem in report.problems[1:]:
+                typer.echo(inert(f"also: {problem}", bidi=True))
+            fail(report.describe(), code=2)
+
+    @audit.command("checkpoint")
+    def audit_checkpoint(
+        out: Path = typer.Option(..., "--out", help="File to write the signed checkpoint to."),
+    ) -> None:
+        """Verify the chain and write its signed head to a file (keep it elsewhere).
+
+        `pwatch audit verify --checkpoint FILE` then detects the newest events, or the
+        whole log, deleted.
+        """
+        with user_errors():
+            from registry.audit import write_checkpoint
             from registry.db import open_registry, session_scope
 
             engine = open_registry(state.db)
             with session_scope(engine) as session:
-                report = verify_chain(session)
-            if report.ok:
-                typer.echo(f"audit chain intact: {report.events} events verified")
-                return
-            fail(f"audit chain broken at event {report.first_broken_id}: {report.problem}", code=2)
+                cp = write_checkpoint(session, out)
+            typer.echo(
+                f"checkpoint written to {out}: event {cp.event_id}, {cp.events} events, "
+                f"audit key {cp.key_id}",
+                err=True,
+            )
 
     app.add_typer(audit, name="audit")
 
+
+def _register_triage(app: typer.Typer) -> None:
     @app.command("triage")
     def triage(
         action: str = typer.Argument(
@@ -117,7 +227,12 @@ def register(app: typer.Typer) -> None:
             help="claim, assign, start_review, note, escalate, dismiss, approve, reject or reopen.",
         ),
         alert_id: int = typer.Argument(..., help="Alert number."),
-        username: str = typer.Option(..., "--user", "-u", help="Acting user (password asked)."),
+        username: str | None = typer.Option(
+            None,
+            "--user",
+            "-u",
+            help="Acting user (same as the global `pwatch --user NAME triage ...`).",
+        ),
         version: int | None = typer.Option(
             None, "--version", help="Alert version you saw (default: the current one)."
         ),
@@ -126,16 +241,17 @@ def register(app: typer.Typer) -> None:
         assignee: str | None = typer.Option(None, "--to", help="Assignee (assign)."),
     ) -> None:
         """Act on an alert under the same rules as the console."""
+        if username and state.user and username != state.user:
+            fail(f"two accounts given (--user {state.user} and --user {username}): give one")
+        if state.actor is None and not username:
+            fail("triage acts as an account: run `pwatch --user NAME triage ...`")
+        actor = state.actor or log_in(username or "")
         with user_errors():
             from registry.db import open_registry, session_scope
             from registry.models import AlertRow
             from registry.service import Action, act
-            from registry.users import authenticate
 
             engine = open_registry(state.db)
-            pw = _password(f"password for {username}: ")
-            with session_scope(engine) as session:
-                actor = authenticate(session, username, pw)
             with session_scope(engine) as session:
                 alert = session.get(AlertRow, alert_id)
                 seen = version if version is not None else (alert.version if alert else None)
@@ -147,3 +263,10 @@ def register(app: typer.Typer) -> None:
                     expected_version=seen,
                 )
                 typer.echo(f"alert {row.id}: {row.status} (version {row.version})")
+
+
+def register(app: typer.Typer) -> None:
+    _register_init(app)
+    _register_users(app)
+    _register_audit(app)
+    _register_triage(app)

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import io
 import json
+import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import polars as pl
 import typer
 
 from registry.errors import RegistryError
+
+if TYPE_CHECKING:
+    from registry.models import User
 
 __all__ = [
     "OutputFormat",
@@ -23,8 +29,12 @@ __all__ = [
     "State",
     "emit_frame",
     "fail",
+    "inert",
+    "log_in",
     "neutralise_formula",
+    "new_password",
     "not_landed",
+    "password",
     "state",
     "user_errors",
 ]
@@ -42,20 +52,70 @@ class OutputFormat(StrEnum):
 
 @dataclass
 class State:
-    """Global options given before the subcommand."""
+    """Global options given before the subcommand, and the account `--user` logged in as."""
 
     db: str | None = None
     debug: bool = False
+    user: str | None = None
+    actor: User | None = None
 
 
 state = State()
 
+# C0 controls but tab and newline, DEL and C1 controls: a terminal acts on them (ESC starts
+# colour, cursor, title and clipboard sequences; 0x9b is a one-byte CSI on some terminals;
+# a carriage return overwrites the line).
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Characters that reorder text on screen (bidi overrides, embeddings, isolates, marks).
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def inert(text: str, *, bidi: bool = False) -> str:
+    """Text safe to print to a terminal: control characters (and, with `bidi`, the
+    characters that reorder a line) shown as visible escapes such as \\x1b."""
+    text = _TERMINAL_CONTROL.sub(_visible, text)
+    return _BIDI.sub(_visible, text) if bidi else text
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one plain line to standard error and exit non-zero."""
-    first = " ".join(str(message).split()) or "unknown error"
+    first = " ".join(inert(str(message), bidi=True).split()) or "unknown error"
     typer.echo(f"error: {first}", err=True)
     raise typer.Exit(code)
+
+
+def password(prompt: str) -> str:
+    """The acting account's password: PWATCH_PASSWORD (scripts) or an interactive prompt."""
+    env = os.environ.get("PWATCH_PASSWORD")
+    if env:
+        return env
+    try:
+        return getpass.getpass(prompt)
+    except (EOFError, OSError):
+        fail("no password given: set PWATCH_PASSWORD or run in a terminal")
+
+
+def new_password(prompt: str, *, fallback_env: bool = False) -> str:
+    """A password being set: PWATCH_NEW_PASSWORD, or (`fallback_env`, when no account acts)
+    PWATCH_PASSWORD, or typed twice at a prompt."""
+    env = os.environ.get("PWATCH_NEW_PASSWORD") or (
+        os.environ.get("PWATCH_PASSWORD") if fallback_env else None
+    )
+    if env:
+        return env
+    try:
+        first = getpass.getpass(prompt)
+        again = getpass.getpass("again: ")
+    except (EOFError, OSError):
+        fail("no new password given: set PWATCH_NEW_PASSWORD or run in a terminal")
+    if first != again:
+        fail("the two passwords differ; nothing was changed")
+    return first
 
 
 def not_landed(capability: str) -> NoReturn:
@@ -99,16 +159,17 @@ def emit_frame(frame: pl.DataFrame, fmt: OutputFormat, *, title: str | None = No
     """Write a frame to standard output as a table, CSV (formula-safe) or JSON."""
     rows = frame.to_dicts()
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(rows, default=str, ensure_ascii=False, indent=1) + "\n")
+        # json.dumps escapes C0 controls itself; DEL and C1 get JSON escapes too, so the
+        # data reads back unchanged and nothing raw reaches a terminal.
+        text = json.dumps(rows, default=str, ensure_ascii=False, indent=1)
+        sys.stdout.write(re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
         return
     if fmt is OutputFormat.csv:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(frame.columns)
         for row in rows:
-            writer.writerow(
-                [neutralise_formula("" if v is None else _scalar(v)) for v in row.values()]
-            )
+            writer.writerow([_csv_cell(v) for v in row.values()])
         sys.stdout.write(buf.getvalue())
         return
     from rich.console import Console
@@ -119,11 +180,35 @@ def emit_frame(frame: pl.DataFrame, fmt: OutputFormat, *, title: str | None = No
     for col in frame.columns:
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*["" if v is None else escape(str(_scalar(v))) for v in row.values()])
+        table.add_row(
+            *["" if v is None else escape(inert(str(_scalar(v)), bidi=True)) for v in row.values()]
+        )
     Console(soft_wrap=False).print(table)
+
+
+def _csv_cell(v: Any) -> Any:
+    value = neutralise_formula("" if v is None else _scalar(v))
+    return inert(value) if isinstance(value, str) else value
 
 
 def _scalar(v: Any) -> Any:
     if isinstance(v, list):
         return ";".join(str(x) for x in v)
     return v
+
+
+def log_in(username: str) -> User:
+    """Authenticate `username` against the registry of --db (once per process) and keep the
+    account in `state.actor` for the command to act as."""
+    if state.actor is not None and state.actor.username == username:
+        return state.actor
+    with user_errors():
+        from registry.db import open_registry, session_scope
+        from registry.users import authenticate
+
+        engine = open_registry(state.db)
+        secret = password(f"password for {username}: ")
+        with session_scope(engine) as session:
+            state.actor = authenticate(session, username, secret)
+    assert state.actor is not None
+    return state.actor

@@ -8,7 +8,7 @@ from registry.audit import verify_chain
 from registry.db import session_scope
 from registry.queries import audit_events
 from registry.words import action_word, reason_word, status_word
-from ui.console import csv_bytes, current_user, engine
+from ui.console import csv_bytes, current_user, engine, esc
 from ui.show import table
 
 
@@ -16,19 +16,14 @@ def _verify() -> None:
     if st.button("Verify the chain", type="primary", key="audit_verify"):
         with session_scope(engine()) as session:
             report = verify_chain(session)
-        st.session_state["audit_report"] = (
-            report.ok,
-            report.events,
-            report.first_broken_id,
-            report.problem,
-        )
+        st.session_state["audit_report"] = (report.ok, report.events, report.describe())
     rep = st.session_state.get("audit_report")
     if rep:
-        ok, events, broken, problem = rep
+        ok, events, description = rep
         if ok:
             st.success(f"Audit chain intact: {events:,} events verified.")
         else:
-            st.error(f"Audit chain BROKEN at event {broken}: {problem}.")
+            st.error(f"BROKEN: {esc(description)}.")
 
 
 def _page() -> None:

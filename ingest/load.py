@@ -326,29 +326,9 @@ def load_file(
         )
     with open_source(path, prof.options if prof else None) as src:
         with engine.connect() as conn:
-            prior = conn.execute(
-                select(
-                    IngestBatch.id,
-                    IngestBatch.source,
-                    IngestBatch.rows_total,
-                    IngestBatch.rows_loaded,
-                    IngestBatch.rows_duplicate,
-                    IngestBatch.rows_quarantined,
-                ).where(IngestBatch.kind == kind, IngestBatch.file_hash == src.file_hash)
-            ).first()
+            prior = _already_loaded(conn, kind, src.file_hash, path)
         if prior is not None:
-            return LoadReport(
-                batch_id=prior.id,
-                kind=kind,
-                status="already_loaded",
-                file_name=path.name,
-                file_hash=src.file_hash,
-                source=prior.source,
-                rows_total=prior.rows_total,
-                rows_loaded=prior.rows_loaded,
-                rows_duplicate=prior.rows_duplicate,
-                rows_quarantined=prior.rows_quarantined,
-            )
+            return prior
         mapping = resolve_mapping(src.columns, kind, prof)
         ctx = _context(src, kind, mapping, prof, path, source)
         report = _new_report("loaded", src, ctx, prof, mapping, path)
@@ -356,6 +336,11 @@ def load_file(
         with engine.connect() as conn:
             try:
                 with conn.begin():
+                    _take_load_lock(conn)
+                    # The same file may have been loaded while this load queued for the lock.
+                    prior = _already_loaded(conn, kind, src.file_hash, path)
+                    if prior is not None:
+                        return prior
                     _load_in_transaction(
                         conn,
                         src,
@@ -376,6 +361,46 @@ def load_file(
                     cleanup()
     report.seconds = time.perf_counter() - started
     return report
+
+
+# One advisory lock for every load into a PostgreSQL registry, taken before anything else:
+# loads then queue whole. Without it a first bulk load (which sets the indexes and foreign
+# keys of shipment_records aside) and another load took the locks of parties, ingest_batches
+# and shipment_records in opposite orders and deadlocked. (SQLite serialises writers itself.)
+_LOAD_LOCK_KEY = 0x7077_6174_6368  # "pwatch"
+
+
+def _take_load_lock(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOAD_LOCK_KEY})
+
+
+def _already_loaded(conn: Connection, kind: str, file_hash: str, path: Path) -> LoadReport | None:
+    """The report of an earlier load of the same file (same kind and SHA-256), if any."""
+    prior = conn.execute(
+        select(
+            IngestBatch.id,
+            IngestBatch.source,
+            IngestBatch.rows_total,
+            IngestBatch.rows_loaded,
+            IngestBatch.rows_duplicate,
+            IngestBatch.rows_quarantined,
+        ).where(IngestBatch.kind == kind, IngestBatch.file_hash == file_hash)
+    ).first()
+    if prior is None:
+        return None
+    return LoadReport(
+        batch_id=prior.id,
+        kind=kind,
+        status="already_loaded",
+        file_name=path.name,
+        file_hash=file_hash,
+        source=prior.source,
+        rows_total=prior.rows_total,
+        rows_loaded=prior.rows_loaded,
+        rows_duplicate=prior.rows_duplicate,
+        rows_quarantined=prior.rows_quarantined,
+    )
 
 
 def _load_in_transaction(

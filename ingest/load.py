@@ -31,12 +31,8 @@ from ingest.profile import (
     resolve_mapping,
 )
 from ingest.readers import ReadError, SourceFile, open_source
-from ingest.transform import (
-    Context,
-    count_reasons,
-    shape,
-    top_reasons,
-)
+from ingest.reasons import ReasonCount, Tally
+from ingest.transform import Context, Shaped, shape
 from registry.models import (
     AmbiguousLink,
     DataQualityFinding,
@@ -81,7 +77,10 @@ class LoadReport:
         0  # shipments: parties linked to a declared facility; facilities: relinked parties
     )
     ambiguous: int = 0
-    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    # Each reason rows were quarantined for, and each kind of data-quality finding, in words
+    # with their row counts and first rows (most rows first).
+    quarantine_reasons: list[ReasonCount] = field(default_factory=list)
+    finding_kinds: list[ReasonCount] = field(default_factory=list)
     seconds: float = 0.0
     # Without a profile: columns taken by a usual header name ("Consignee" -> importer), and
     # the file's columns that feed no canonical field (not loaded).
@@ -91,6 +90,23 @@ class LoadReport:
     # What the load did to some loaded rows without stopping them (message -> rows), e.g.
     # values kept without a US-dollar amount.
     notes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def top_reasons(self) -> list[tuple[str, int]]:
+        """The five commonest quarantine reasons, (heading, rows)."""
+        return [(c.heading, c.rows) for c in self.quarantine_reasons[:5]]
+
+    def details(self) -> list[str]:
+        """The summary's lines after its first: each quarantine reason and kind of finding in
+        words with its rows, then what happened to some loaded rows."""
+        lines = [c.sentence("quarantined") for c in self.quarantine_reasons]
+        lines += [c.sentence("with a data-quality finding") for c in self.finding_kinds]
+        lines += [f"{n:,} {'row' if n == 1 else 'rows'}: {note}" for note, n in self.notes.items()]
+        return lines
+
+    def tally(self, quarantine: Tally, findings: Tally) -> None:
+        self.quarantine_reasons = quarantine.ranked()
+        self.finding_kinds = findings.ranked()
 
     def add_notes(self, notes: dict[str, int]) -> None:
         for message, n in notes.items():
@@ -169,8 +185,8 @@ def preview(
             ctx = _context(src, kind, mapping, prof, Path(path), None)
             try:
                 shaped = shape(head, ctx)
-                for row, _, reasons in shaped.quarantined:
-                    problems.append(f"row {row}: " + "; ".join(reasons))
+                for q in shaped.quarantined:
+                    problems.append(f"row {q.row}: " + "; ".join(q.reasons))
             except Exception as exc:  # a preview never fails on a value
                 problems.append(str(exc))
         else:
@@ -199,7 +215,7 @@ def check_file(
         mapping = resolve_mapping(src.columns, kind, prof)
         ctx = _context(src, kind, mapping, prof, path, source)
         report = _new_report("checked", src, ctx, prof, mapping, path)
-        reasons: dict[str, int] = {}
+        quarantine, findings = Tally(), Tally()
         for chunk in _chunks(src, chunk_size, progress):
             shaped = shape(chunk, ctx)
             report.rows_total += shaped.rows
@@ -207,10 +223,11 @@ def check_file(
             report.rows_quarantined += len(shaped.quarantined)
             report.findings += len(shaped.findings)
             report.add_notes(shaped.notes)
-            count_reasons(shaped.quarantined, reasons)
-            for row, _, why in shaped.quarantined[: max(0, 10 - len(report.examples))]:
-                report.examples.append((row, list(why)))
-        report.top_reasons = top_reasons(reasons)
+            quarantine.add_quarantined(shaped.quarantined)
+            findings.add_findings(shaped.findings)
+            for q in shaped.quarantined[: max(0, 10 - len(report.examples))]:
+                report.examples.append((q.row, list(q.reasons)))
+        report.tally(quarantine, findings)
     if report.rows_total == 0:
         raise ReadError(f"{path.name} has a header but no data rows")
     report.seconds = time.perf_counter() - started
@@ -477,26 +494,34 @@ def _chunks(src: SourceFile, chunk_size: int, progress: Progress | None) -> Iter
 
 
 def _store_quarantine(
-    conn: Connection, ctx: Context, shaped: Any, report: LoadReport, reasons: dict[str, int]
+    conn: Connection, ctx: Context, shaped: Shaped, report: LoadReport, tallies: tuple[Tally, Tally]
 ) -> None:
+    """Store a chunk's quarantined rows and findings; count them by reason for the summary."""
     if shaped.quarantined:
         conn.execute(
             insert(QuarantinedRow),
             [
-                {"batch_id": ctx.batch_id, "row_number": r, "raw": raw, "reasons": rs}
-                for r, raw, rs in shaped.quarantined
+                {"batch_id": ctx.batch_id, "row_number": q.row, "raw": q.raw, "reasons": q.reasons}
+                for q in shaped.quarantined
             ],
         )
-        count_reasons(shaped.quarantined, reasons)
+        tallies[0].add_quarantined(shaped.quarantined)
         report.rows_quarantined += len(shaped.quarantined)
     if shaped.findings:
         conn.execute(
             insert(DataQualityFinding),
             [
-                {"batch_id": ctx.batch_id, "row_number": r, "field": f, "value": v, "finding": m}
-                for r, f, v, m in shaped.findings
+                {
+                    "batch_id": ctx.batch_id,
+                    "row_number": f.row,
+                    "field": f.field,
+                    "value": f.value,
+                    "finding": f.finding,
+                }
+                for f in shaped.findings
             ],
         )
+        tallies[1].add_findings(shaped.findings)
         report.findings += len(shaped.findings)
 
 
@@ -509,7 +534,7 @@ def _load_shipments(
     chunk_size: int,
     cleanups: list[Callable[[], None]],
 ) -> None:
-    reasons: dict[str, int] = {}
+    tallies = (Tally(), Tally())
     writer = _ShipmentWriter(conn, ctx.batch_id)
     book = PartyBook(conn)  # after the batch row: the load holds the write lock
     stager = _Stager.for_writer(writer, chunk_size)
@@ -558,7 +583,7 @@ def _load_shipments(
                 book.store(conn, parties)
             if shaped is not None:
                 report.rows_total += shaped.rows
-                _store_quarantine(conn, ctx, shaped, report, reasons)
+                _store_quarantine(conn, ctx, shaped, report, tallies)
                 report.add_notes(shaped.notes)
                 report.linked += linked
             if rows is None:
@@ -570,7 +595,7 @@ def _load_shipments(
         items.close()
     writer.finish()
     book.finish(conn)
-    report.top_reasons = top_reasons(reasons)
+    report.tally(*tallies)
 
 
 _DONE = object()
@@ -899,15 +924,15 @@ def _load_facilities(
     progress: Progress | None,
     chunk_size: int,
 ) -> None:
-    reasons: dict[str, int] = {}
+    tallies = (Tally(), Tally())
     parts: list[pl.DataFrame] = []
     for chunk in _chunks(src, chunk_size, progress):
         shaped = shape(chunk, ctx)
         report.rows_total += shaped.rows
-        _store_quarantine(conn, ctx, shaped, report, reasons)
+        _store_quarantine(conn, ctx, shaped, report, tallies)
         if shaped.good.height:
             parts.append(shaped.good)
-    report.top_reasons = top_reasons(reasons)
+    report.tally(*tallies)
     if not parts:
         return
     good = pl.concat(parts)

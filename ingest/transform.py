@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +25,7 @@ from ingest.normalise import (
 from ingest.numbers import number_style_evidence, read_coordinate, read_number
 from ingest.profile import declared_header_factor
 from ingest.readers import EXTRA_FIELDS
+from ingest.reasons import Finding, Quarantined, Reason, apply_reasons, reason, too_long
 from ingest.values import shape_values
 
 __all__ = ["MAX_FIELD_CHARS", "SHIPMENT_COLUMNS", "Context", "Shaped", "shape"]
@@ -98,8 +98,8 @@ class Context:
 @dataclass
 class Shaped:
     good: pl.DataFrame
-    quarantined: list[tuple[int, dict[str, Any], list[str]]]  # (row, raw, reasons)
-    findings: list[tuple[int, str, str, str]]  # (row, field, value, finding)
+    quarantined: list[Quarantined]
+    findings: list[Finding]
     rows: int
     notes: dict[str, int] = field(default_factory=dict)  # what a load says of loaded rows
 
@@ -138,51 +138,12 @@ def _comma_proved(evidence: set[str], ctx: Context) -> bool:
     return ctx.number_styles == {"comma"}
 
 
-# (row may fail, message). The test may be a cheap superset (a byte length for a character
-# limit): a row it flags whose messages are all null is not quarantined. Messages are built
-# for the flagged rows only.
-Reason = tuple[pl.Expr, pl.Expr]
-
-
-def _r(cond: pl.Expr, message: pl.Expr) -> Reason:
-    return (cond.fill_null(False), message)
-
-
-def _too_long(col: pl.Expr, limit: int, message: pl.Expr) -> Reason:
-    """More than `limit` characters: tested on the byte length (free: string offsets), counted
-    in characters only on the rows that have more bytes than that."""
-    return _r(col.str.len_bytes() > limit, pl.when(col.str.len_chars() > limit).then(message))
-
-
-def _with_reasons(
-    frame: pl.DataFrame, reasons: list[Reason], raw: list[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(good rows, bad rows with `__reasons`, their list of messages); the raw source columns
-    (`raw`, needed by the tests and messages only) are dropped from the good rows."""
-    failing = pl.any_horizontal([c for c, _ in reasons])
-    frame = frame.with_columns(failing.alias("__bad"))
-    good = frame.filter(~pl.col("__bad")).drop([*raw, "__bad"])
-    bad = frame.filter(pl.col("__bad"))
-    if not bad.height:
-        return good, bad.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("__reasons"))
-    bad = bad.with_columns(
-        pl.concat_list([pl.when(c).then(m) for c, m in reasons])
-        .list.drop_nulls()
-        .alias("__reasons")
-    ).drop("__bad")
-    flagged_only = bad.filter(pl.col("__reasons").list.len() == 0)
-    if flagged_only.height:
-        good = pl.concat([good, flagged_only.drop([*raw, "__reasons"])]).sort("__row")
-        bad = bad.filter(pl.col("__reasons").list.len() > 0)
-    return good, bad
-
-
 def _common_reasons(frame: pl.DataFrame, ctx: Context) -> list[Reason]:
     reasons: list[Reason] = []
     for i, name in enumerate(ctx.columns):
         c = f"c{i}"
         reasons.append(
-            _too_long(
+            too_long(
                 pl.col(c),
                 MAX_FIELD_CHARS,
                 pl.format(
@@ -191,35 +152,34 @@ def _common_reasons(frame: pl.DataFrame, ctx: Context) -> list[Reason]:
                     pl.col(c).str.len_chars(),
                     pl.lit(MAX_FIELD_CHARS),
                 ),
+                f"a field longer than {MAX_FIELD_CHARS:,} characters",
             )
         )
         # PostgreSQL text cannot hold NUL (SQLite can): quarantine on both, the same way.
         reasons.append(
-            _r(
+            reason(
                 pl.col(c).str.contains("\x00", literal=True),
                 pl.lit(f"field '{name[:60]}' contains a NUL character (0x00)"),
+                "a field holds a NUL character",
             )
         )
     extras = [f"x{i}" for i in range(EXTRA_FIELDS) if f"x{i}" in frame.columns]
     if extras:
         reasons.append(
-            _r(
+            reason(
                 pl.any_horizontal([pl.col(x).is_not_null() for x in extras]),
                 pl.lit(f"row has more fields than the header ({len(ctx.columns)} columns)"),
+                "more fields than the header",
             )
         )
     for spec in fields_of(ctx.kind):
         # A missing unit may come from the quantity text or default_unit: checked later.
         if spec.required and spec.name in ctx.mapping and spec.name != "unit":
-            reasons.append(_r(pl.col(spec.name).is_null(), pl.lit(f"missing {spec.name}")))
+            missing = f"missing {spec.name}"
+            reasons.append(reason(pl.col(spec.name).is_null(), pl.lit(missing), missing))
         if spec.max_len and spec.name in ctx.mapping:
-            reasons.append(
-                _too_long(
-                    pl.col(spec.name),
-                    spec.max_len,
-                    pl.lit(f"{spec.name} longer than {spec.max_len} characters"),
-                )
-            )
+            longer = f"{spec.name} longer than {spec.max_len} characters"
+            reasons.append(too_long(pl.col(spec.name), spec.max_len, pl.lit(longer), longer))
     return reasons
 
 
@@ -250,16 +210,14 @@ def shape(chunk: pl.DataFrame, ctx: Context) -> Shaped:
     return _shape_facilities(chunk, ctx)
 
 
-def _split(
-    chunk: pl.DataFrame, bad: pl.DataFrame, ctx: Context
-) -> list[tuple[int, dict[str, Any], list[str]]]:
-    """The quarantine records (row, raw values, reasons) of the bad rows."""
-    quarantined: list[tuple[int, dict[str, Any], list[str]]] = []
+def _split(chunk: pl.DataFrame, bad: pl.DataFrame, ctx: Context) -> list[Quarantined]:
+    """The quarantine records (row, raw values, reasons, headings) of the bad rows."""
+    quarantined: list[Quarantined] = []
     if bad.height:
         raw_cols = [c for c in chunk.columns if c != "__row"]
-        raw_frame = chunk.join(bad.select("__row", "__reasons"), on="__row", how="inner").sort(
-            "__row"
-        )
+        raw_frame = chunk.join(
+            bad.select("__row", "__reasons", "__headings"), on="__row", how="inner"
+        ).sort("__row")
         names = {f"c{i}": n or f"column_{i + 1}" for i, n in enumerate(ctx.columns)}
         names.update({f"x{i}": f"__extra_{i + 1}" for i in range(EXTRA_FIELDS)})
         for rec in raw_frame.iter_rows(named=True):
@@ -271,18 +229,26 @@ def _split(
                 if isinstance(v, str) and len(v) > _RAW_SHOWN:
                     v = v[:_RAW_SHOWN] + f"...[truncated, {len(v)} characters]"
                 raw[names[c]] = v
-            quarantined.append((int(rec["__row"]), raw, list(rec["__reasons"])))
+            quarantined.append(
+                Quarantined(int(rec["__row"]), raw, list(rec["__reasons"]), list(rec["__headings"]))
+            )
     return quarantined
 
 
-def _cas_findings(frame: pl.DataFrame) -> list[tuple[int, str, str, str]]:
+def _cas_findings(frame: pl.DataFrame) -> list[Finding]:
     values = frame.get_column("cas").drop_nulls().unique().to_list()
     badset = [v for v in values if not cas_ok(v)]
     if not badset:
         return []
     rows = frame.filter(pl.col("cas").is_in(badset)).select("__row", "cas")
     return [
-        (int(r), "cas", str(v)[:1000], "invalid CAS number (check digit or format); kept as given")
+        Finding(
+            int(r),
+            "cas",
+            str(v)[:1000],
+            "invalid CAS number (check digit or format); kept as given",
+            "invalid CAS number (check digit or format), kept as given",
+        )
         for r, v in rows.iter_rows()
     ]
 
@@ -335,23 +301,34 @@ def _plausibility_reasons(q: pl.Expr, kg: pl.Expr, ctx: Context) -> list[Reason]
     quantity = _shown(pl.col("quantity"))
     earliest = f"{lim.earliest_year:04d}-01-01"
     date = pl.col("__date")  # ISO text: compared as text
+    most = f"{lim.max_quantity_kg:,.0f}"
     return [
-        _r(q.is_infinite(), pl.format("quantity '{}' is not a finite number", quantity)),
-        _r(q.is_finite() & (q < 0), pl.format("negative quantity '{}'", quantity)),
-        _r(
+        reason(
+            q.is_infinite(),
+            pl.format("quantity '{}' is not a finite number", quantity),
+            "quantity is not a finite number",
+        ),
+        reason(
+            q.is_finite() & (q < 0),
+            pl.format("negative quantity '{}'", quantity),
+            "negative quantity",
+        ),
+        reason(
             q.is_finite() & (kg > lim.max_quantity_kg),
             pl.format(
                 "quantity '{}' {} is more than {} kg, which no real consignment reaches",
                 quantity,
                 _shown(pl.coalesce(pl.col("__unit"), pl.lit(""))),
-                pl.lit(f"{lim.max_quantity_kg:,.0f}"),
+                pl.lit(most),
             ),
+            f"quantity above {most} kg, which no real consignment reaches",
         ),
-        _r(
+        reason(
             date < earliest,
             pl.format("date {} is before {}", date, pl.lit(earliest)),
+            f"date before {lim.earliest_year}",
         ),
-        _r(
+        reason(
             date > latest.isoformat(),
             pl.format(
                 "date {} is more than {} days after the load ({})",
@@ -359,6 +336,7 @@ def _plausibility_reasons(q: pl.Expr, kg: pl.Expr, ctx: Context) -> list[Reason]
                 pl.lit(lim.max_days_after_load),
                 pl.lit(ctx.load_date.isoformat()),
             ),
+            f"date more than {lim.max_days_after_load} days after the load",
         ),
     ]
 
@@ -473,50 +451,71 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
     reasons = _common_reasons(frame, ctx)
     reasons += _plausibility_reasons(q, q * factor, ctx)
     reasons += [
-        _r(
+        reason(
             pl.col("__qty").is_not_null() & q.is_null(),
             pl.format("non-numeric quantity '{}'", _shown(pl.col("quantity"))),
+            "quantity is not a number",
         ),
-        _r(
+        reason(
             pl.col("__unit").is_null() & pl.col("quantity").is_not_null(),
             pl.lit('missing unit (or set default_unit = "kg" under [options])'),
+            "missing unit",
         ),
-        _r(
+        reason(
             pl.col("__unit").is_not_null() & pl.col("__ufactor").is_null(),
             pl.format("unknown unit '{}'", _shown(pl.col("__unit"))),
+            "unknown unit",
         ),
-        _r(
+        reason(
             is_volume & pl.col("__density").is_null(),
             pl.format(
                 "quantity in {} (a volume) needs a density for '{}': add it under [densities] in the profile",
                 _shown(pl.col("__unit")),
                 _shown(pl.coalesce(pl.col("product"), pl.lit(""))),
             ),
+            "quantity in litres or another volume without a density for the product",
         ),
-        _r(pl.col("__date_problem").is_not_null(), pl.col("__date_problem")),
-        _r(
+        reason(
+            pl.col("__date_problem").is_not_null(),
+            pl.col("__date_problem"),
+            pl.when(pl.col("__date_problem").str.starts_with("ambiguous"))
+            .then(pl.lit("ambiguous date (day and month order unknown)"))
+            .otherwise(pl.lit("unreadable or impossible date")),
+        ),
+        reason(
             pl.col("exporter_country").is_not_null() & pl.col("__exc").is_null(),
             pl.format(
                 "unknown country '{}' in exporter_country", _shown(pl.col("exporter_country"))
             ),
+            "unknown exporter country",
         ),
-        _r(
+        reason(
             pl.col("importer_country").is_not_null() & pl.col("__imc").is_null(),
             pl.format(
                 "unknown country '{}' in importer_country", _shown(pl.col("importer_country"))
             ),
+            "unknown importer country",
         ),
-        _r(
+        reason(
             pl.col("flow").is_not_null() & pl.col("__flow").is_null(),
             pl.format(
                 "unknown flow '{}' (expected X, M, export or import)", _shown(pl.col("flow"))
             ),
+            "unknown flow (expected X, M, export or import)",
         ),
-        _r(pl.col("__source").str.len_chars() > 200, pl.lit("source longer than 200 characters")),
-        _r(pl.col("__unit").str.len_chars() > 32, pl.lit("unit longer than 32 characters")),
+        reason(
+            pl.col("__source").str.len_chars() > 200,
+            pl.lit("source longer than 200 characters"),
+            "source longer than 200 characters",
+        ),
+        reason(
+            pl.col("__unit").str.len_chars() > 32,
+            pl.lit("unit longer than 32 characters"),
+            "unit longer than 32 characters",
+        ),
     ]
     raw = [c for c in chunk.columns if c != "__row" and c in frame.columns]
-    good, bad = _with_reasons(frame, reasons, raw)
+    good, bad = apply_reasons(frame, reasons, raw)
     quarantined = _split(chunk, bad, ctx)
     findings = _cas_findings(good)
     good = good.with_columns(
@@ -599,23 +598,30 @@ def _shape_facilities(chunk: pl.DataFrame, ctx: Context) -> Shaped:
     )
     reasons = _common_reasons(frame, ctx)
     reasons += [
-        _r(
+        reason(
             pl.col("country").is_not_null() & pl.col("__country").is_null(),
             pl.format("unknown country '{}'", _shown(pl.col("country"))),
+            "unknown country",
         ),
-        _r(
+        reason(
             pl.col("activity").is_not_null() & pl.col("__activity").is_null(),
             pl.format(
                 "unknown activity '{}' (expected production, processing, trade or consumption)",
                 _shown(pl.col("activity")),
             ),
+            "unknown activity (expected production, processing, trade or consumption)",
         ),
-        _r(
+        reason(
             pl.col("declared_annual_kg").is_not_null() & pl.col("__kg").is_null(),
             pl.format("non-numeric declared_annual_kg '{}'", _shown(pl.col("declared_annual_kg"))),
+            "declared_annual_kg is not a number",
         ),
-        _r(pl.col("__kg") < 0, pl.lit("negative declared_annual_kg")),
-        _r(
+        reason(
+            pl.col("__kg") < 0,
+            pl.lit("negative declared_annual_kg"),
+            "negative declared_annual_kg",
+        ),
+        reason(
             pl.col("declaration_year").is_not_null()
             & (
                 year_num.is_null()
@@ -624,20 +630,23 @@ def _shape_facilities(chunk: pl.DataFrame, ctx: Context) -> Shaped:
                 | (year_num > 2200)
             ),
             pl.format("impossible declaration_year '{}'", _shown(pl.col("declaration_year"))),
+            "impossible declaration_year",
         ),
-        _r(
+        reason(
             pl.col("lat").is_not_null()
             & (pl.col("__lat").is_null() | (pl.col("__lat").abs() > 90)),
             pl.format("impossible lat '{}'", _shown(pl.col("lat"))),
+            "impossible latitude",
         ),
-        _r(
+        reason(
             pl.col("lon").is_not_null()
             & (pl.col("__lon").is_null() | (pl.col("__lon").abs() > 180)),
             pl.format("impossible lon '{}'", _shown(pl.col("lon"))),
+            "impossible longitude",
         ),
     ]
     raw = [c for c in chunk.columns if c != "__row" and c in frame.columns]
-    good, bad = _with_reasons(frame, reasons, raw)
+    good, bad = apply_reasons(frame, reasons, raw)
     quarantined = _split(chunk, bad, ctx)
     findings = _cas_findings(good)
     out = good.select(
@@ -656,21 +665,3 @@ def _shape_facilities(chunk: pl.DataFrame, ctx: Context) -> Shaped:
         pl.col("__row").alias("row_number"),
     )
     return Shaped(out, quarantined, findings, chunk.height)
-
-
-def raw_json(raw: dict[str, Any]) -> str:
-    return json.dumps(raw, ensure_ascii=False)
-
-
-def top_reasons(counts: dict[str, int], n: int = 5) -> list[tuple[str, int]]:
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-
-
-def count_reasons(
-    quarantined: Iterable[tuple[int, dict[str, Any], list[str]]], into: dict[str, int]
-) -> None:
-    for _, _, reasons in quarantined:
-        for r in reasons:
-            # Group "unknown unit 'x'" and "unknown unit 'y'" under one heading for the summary.
-            key = r.split(" '", 1)[0] if "'" in r else r
-            into[key] = into.get(key, 0) + 1

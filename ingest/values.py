@@ -15,6 +15,7 @@ import polars as pl
 from ingest.currency import ambiguous_currency, normalise_currency, usd_rates
 from ingest.limits import IngestLimits
 from ingest.numbers import number_style_evidence, read_number
+from ingest.reasons import Finding
 
 __all__ = ["VALUE_COLUMNS", "shape_values"]
 
@@ -25,8 +26,6 @@ _SPLIT = (
     r"([-+]?(?:\d[\d.,\s'’]*|[.,]\d+)(?:[eE][-+]?\d+)?)"
     r"\s*(\p{L}[\p{L}.]*|\p{Sc})?$"
 )
-
-Finding = tuple[int, str, str, str]
 
 
 def _codes(frame: pl.DataFrame, col: str) -> pl.Expr:
@@ -42,6 +41,16 @@ def _codes(frame: pl.DataFrame, col: str) -> pl.Expr:
 # Why a value was not stored (a code per row; the sentence only for the rows that have one).
 _NOT_A_NUMBER, _UNKNOWN_IN_COLUMN, _CONFLICT, _UNKNOWN_SYMBOL = 1, 2, 3, 4
 _NOT_FINITE, _NEGATIVE, _TOO_LARGE_USD, _TOO_LARGE = 5, 6, 7, 8
+_HEADINGS = {
+    _NOT_A_NUMBER: "value is not a number",
+    _UNKNOWN_IN_COLUMN: "unknown currency",
+    _CONFLICT: "value written in another currency than its currency column",
+    _UNKNOWN_SYMBOL: "unknown currency",
+    _NOT_FINITE: "value is not a finite number",
+    _NEGATIVE: "negative value",
+    _TOO_LARGE_USD: "value above what any real consignment reaches",
+    _TOO_LARGE: "value above what any real consignment reaches",
+}
 # A plain number, the usual case, read by a cast: digits, and a dot not followed by exactly
 # three digits (which in a decimal-comma feed is a thousands separator: "1.234").
 _PLAIN = r"^\d+(\.(\d{1,2}|\d{4,}))?$"
@@ -123,9 +132,20 @@ def _findings(bad: pl.DataFrame, limits: IngestLimits) -> list[Finding]:
         )
         .otherwise(pl.format("unknown currency '{}'", pl.col("__symbol").str.slice(0, 60)))
     )
+    heading = pl.col("__value_problem").replace_strict(
+        list(_HEADINGS), list(_HEADINGS.values()), return_dtype=pl.String
+    )
     return [
-        (int(row), "value", str(raw)[:1000], f"{message}; the row loaded without its value")
-        for row, raw, message in bad.select("__row", "value", why.alias("__why")).iter_rows()
+        Finding(
+            int(row),
+            "value",
+            str(raw)[:1000],
+            f"{message}; the row loaded without its value",
+            f"{head}; rows loaded without their value",
+        )
+        for row, raw, message, head in bad.select(
+            "__row", "value", why.alias("__why"), heading.alias("__heading")
+        ).iter_rows()
     ]
 
 

@@ -56,14 +56,8 @@ def _run(
                     f"  {report.ambiguous} ambiguous parties left unlinked (see ambiguous_links)",
                     err=True,
                 )
-            if report.findings:
-                typer.echo(
-                    f"  {report.findings} data-quality findings (e.g. invalid CAS)", err=True
-                )
-            for note, n in report.notes.items():
-                typer.echo(f"  {n} {'row' if n == 1 else 'rows'}: {note}", err=True)
-            for reason, n in report.top_reasons:
-                typer.echo(f"  quarantined {n}: {reason}", err=True)
+            for line in report.details():
+                typer.echo(f"  {line}", err=True)
             for row, why in report.examples:
                 typer.echo(f"  row {row}: {'; '.join(why)}", err=True)
             if report.rows_quarantined and report.status == "loaded":

@@ -88,7 +88,7 @@ _PER_YEAR = re.compile(r"\s*(/\s*(year|yr|y|a|annum)|per\s+(year|annum)|p\.?\s*a
 def declared_header_factor(header: str) -> float | None:
     """Factor to kg of a declared-quantity column whose header names a mass unit
     ("Declared Quantity (t/year)" -> 1000.0), or None."""
-    from ingest.normalise import unit_factor
+    from ingest.units import unit_factor
 
     unit = quantity_header_unit(header, _DECLARED_WORDS, per_year=True)
     found = unit_factor(_PER_YEAR.sub("", unit)) if unit else None
@@ -100,7 +100,7 @@ def quantity_header_unit(
 ) -> str | None:
     """The unit a quantity column's header names ("Net Weight (kg)" -> "kg"), or None when
     the header is not a net quantity (one of `words`) with a known unit."""
-    from ingest.normalise import unit_factor
+    from ingest.units import unit_factor
 
     h = header.strip().lstrip("\ufeff")
     m = re.fullmatch(r"(.*?)\s*[(\[]\s*([^()\[\]]+?)\s*[)\]]\s*", h)

@@ -9,23 +9,22 @@ from typing import Any
 
 import polars as pl
 
+from ingest.dates import date_order_evidence, parse_date
 from ingest.fields import fields_of
 from ingest.limits import IngestLimits
 from ingest.link import Link, LinkIndex
 from ingest.normalise import (
     cas_ok,
-    date_order_evidence,
     normalise_activity,
     normalise_company,
     normalise_flow,
-    parse_date,
     to_alpha3,
-    unit_factor,
 )
 from ingest.numbers import number_style_evidence, read_coordinate, read_number
 from ingest.profile import declared_header_factor
 from ingest.readers import EXTRA_FIELDS
 from ingest.reasons import Finding, Quarantined, Reason, apply_reasons, reason, too_long
+from ingest.units import unit_factor
 from ingest.values import shape_values
 
 __all__ = ["MAX_FIELD_CHARS", "SHIPMENT_COLUMNS", "Context", "Shaped", "shape"]

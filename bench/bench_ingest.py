@@ -126,9 +126,21 @@ def generate(rows: int, out_dir: Path, seed: int = 7) -> tuple[Path, Path]:
             "Consignee Address": addresses[imp],
         }
     )
+    frame = _spoil(frame, rng)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ship = out_dir / f"shipments_{rows}.csv"
+    fac = out_dir / "facilities.csv"
+    frame.write_csv(ship)
+    facilities.write_csv(fac)
+    return ship, fac
+
+
+def _spoil(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """0.5% malformed rows: a negative quantity, an impossible date or an unknown country."""
+    rows = frame.height
     bad = rng.random(rows) < 0.005
     kind = rng.integers(0, 3, rows)
-    frame = frame.with_columns(
+    return frame.with_columns(
         pl.when(pl.Series(bad & (kind == 0)))
         .then(pl.lit("-5"))
         .otherwise(pl.col("quantity"))
@@ -142,12 +154,6 @@ def generate(rows: int, out_dir: Path, seed: int = 7) -> tuple[Path, Path]:
         .otherwise(pl.col("importer_country"))
         .alias("importer_country"),
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ship = out_dir / f"shipments_{rows}.csv"
-    fac = out_dir / "facilities.csv"
-    frame.write_csv(ship)
-    facilities.write_csv(fac)
-    return ship, fac
 
 
 def _child(mode: str, url: str, path: str, fac: str) -> None:
@@ -184,19 +190,16 @@ def _child(mode: str, url: str, path: str, fac: str) -> None:
     print(json.dumps(out))
 
 
-def _floor(url: str, path: str, fac: str) -> dict[str, object]:
-    """SQLite's own time for already-shaped rows: stage, copy, index rebuild, commit."""
-    import sqlite3
-
-    import adbc_driver_sqlite.dbapi as adbc
-
+def _shaped_rows(url: str, path: str, fac: str) -> pl.DataFrame:
+    """The feed shaped as a load would, and its parties stored (not timed)."""
     from ingest import load_file
-    from ingest.load import _context, _load_link_index
+    from ingest.load import _context
     from ingest.profile import resolve_mapping
     from ingest.readers import open_source
+    from ingest.relink import load_link_index
     from ingest.transform import shape
     from registry.db import init_db, make_engine
-    from registry.shipments import RECORD_COLUMNS, PartyBook
+    from registry.shipments import PartyBook
 
     engine = make_engine(url)
     init_db(engine)
@@ -211,13 +214,25 @@ def _floor(url: str, path: str, fac: str) -> dict[str, object]:
             None,
         )
         with engine.connect() as conn:
-            ctx.link_index = _load_link_index(conn)
+            ctx.link_index = load_link_index(conn)
         wide = pl.concat([shape(c, ctx).good for c in src.batches(250_000)])
     with engine.begin() as conn:  # the parties, stored before the timed part
         book = PartyBook(conn)
         good, new = book.assign(wide)
         book.store(conn, new)
     engine.dispose()
+    return good
+
+
+def _floor(url: str, path: str, fac: str) -> dict[str, object]:
+    """SQLite's own time for already-shaped rows: stage, copy, index rebuild, commit."""
+    import sqlite3
+
+    import adbc_driver_sqlite.dbapi as adbc
+
+    from registry.shipments import RECORD_COLUMNS
+
+    good = _shaped_rows(url, path, fac)
     db = url.removeprefix("sqlite:///")
     stage = Path(db).with_name("floor_stage.db")
     times: dict[str, object] = {"rows": good.height}

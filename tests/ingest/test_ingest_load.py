@@ -123,10 +123,12 @@ def test_source_from_profile_and_column(engine: Engine, feed: Callable[..., Path
 def test_failure_mid_load_leaves_nothing(
     engine: Engine, feed: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ingest.load as load_mod
+    from ingest.bulk_postgres import PostgresWriter
+    from ingest.bulk_sqlite import SqliteWriter
 
+    writer = PostgresWriter if engine.dialect.name == "postgresql" else SqliteWriter
     path = feed([shipment(i) for i in range(1, 30)] + [shipment(99, quantity="-1")])
-    real = load_mod._ShipmentWriter.write
+    real = writer.write
     calls = {"n": 0}
 
     def exploding(self, good):  # type: ignore[no-untyped-def]
@@ -135,13 +137,13 @@ def test_failure_mid_load_leaves_nothing(
             raise RuntimeError("disk on fire")
         return real(self, good)
 
-    monkeypatch.setattr(load_mod._ShipmentWriter, "write", exploding)
+    monkeypatch.setattr(writer, "write", exploding)
     with pytest.raises(RuntimeError):
         load_file(engine, path, "shipments", chunk_size=10)
     assert calls["n"] == 2
     for model in (Shipment, IngestBatch, QuarantinedRow, DataQualityFinding):
         assert _count(engine, model) == 0
-    monkeypatch.setattr(load_mod._ShipmentWriter, "write", real)
+    monkeypatch.setattr(writer, "write", real)
     rep = load_file(engine, path, "shipments", chunk_size=10)  # and it can be retried
     assert (rep.rows_loaded, rep.rows_quarantined) == (29, 1)
 
@@ -350,7 +352,7 @@ def test_failure_with_deferred_indexes_restores_them(
     from sqlalchemy import inspect, text
     from sqlalchemy.exc import IntegrityError
 
-    import ingest.load as load_mod
+    import ingest.bulk as bulk
 
     def indexes() -> set[str]:
         insp = inspect(engine)
@@ -363,19 +365,19 @@ def test_failure_with_deferred_indexes_restores_them(
     before = indexes()
     assert "ix_shipment_records_exporter" in before
     assert "fk parties ['exporter_party_id']" in before
-    monkeypatch.setattr(load_mod, "_DEFER_INDEX_MIN_ROWS", 1)
+    monkeypatch.setattr(bulk, "_DEFER_INDEX_MIN_ROWS", 1)
     path = feed([shipment(i) for i in range(1, 30)])
-    real = load_mod._ShipmentWriter.finish
+    real = bulk.ShipmentWriter.finish
 
     def exploding(self):  # type: ignore[no-untyped-def]
         assert self._deferred  # the indexes were dropped for this load
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(load_mod._ShipmentWriter, "finish", exploding)
+    monkeypatch.setattr(bulk.ShipmentWriter, "finish", exploding)
     with pytest.raises(KeyboardInterrupt):
         load_file(engine, path, "shipments", chunk_size=10)
     assert indexes() == before and _count(engine, Shipment) == 0
-    monkeypatch.setattr(load_mod._ShipmentWriter, "finish", real)
+    monkeypatch.setattr(bulk.ShipmentWriter, "finish", real)
     assert load_file(engine, path, "shipments", chunk_size=10).rows_loaded == 29
     assert indexes() == before
     # the restored keys are enforced

@@ -287,7 +287,10 @@ def _links(frame: pl.DataFrame, ctx: Context, role: str) -> pl.DataFrame:
             pl.lit(None, dtype=pl.String).alias(cols[2]),
         )
     keys = [f"{role}_norm", f"{role}_country"]
-    counts = frame.group_by(keys).agg(pl.len().alias("n"), pl.col(role).first().alias("party"))
+    # In order of first appearance: ambiguous parties are recorded in the same order each run.
+    counts = frame.group_by(keys, maintain_order=True).agg(
+        pl.len().alias("n"), pl.col(role).first().alias("party")
+    )
     pairs = list(counts.select(keys).iter_rows())
     decided: dict[tuple[str, str], Link] = ctx.link_index.link_many(pairs)
     for norm, country, n, party in counts.iter_rows():

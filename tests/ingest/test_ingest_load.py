@@ -488,3 +488,39 @@ def test_two_loads_at_once_share_parties_without_duplicates(engine: Engine, tmp_
         ).all()
         assert dup == []
         assert conn.execute(text("SELECT COUNT(*) FROM parties")).scalar_one() == 8
+
+
+def test_ambiguous_parties_are_recorded_in_the_same_order_each_time(
+    tmp_path: Path, feed: Callable[..., Path]
+) -> None:
+    """Two loads of the same files into two registries record the same ambiguous parties under
+    the same ids (they were recorded in the order of a hash grouping, which varies by run)."""
+    from tests_ingest_helpers import write_csv
+
+    from registry.db import init_db, make_engine
+
+    facs = [
+        facility(f"F{i}{form}", name=f"Party{i:03d} Chem {form}")
+        for i in range(60)
+        for form in ("Ltd", "Co")
+    ]
+    fac_path = write_csv(tmp_path / "fac.csv", facs, FACILITY_HEADER)
+    rows = [shipment(i, exporter=f"Party{i % 60:03d} Chem GmbH") for i in range(1, 301)]
+    ship_path = feed(rows, header=SHIPMENT_HEADER)
+    seen = []
+    for run in range(2):
+        engine = make_engine(f"sqlite:///{tmp_path / f'r{run}.db'}")
+        init_db(engine, load_watchlist=False)
+        load_file(engine, fac_path, "facilities")
+        load_file(engine, ship_path, "shipments")
+        with engine.connect() as conn:
+            seen.append(
+                conn.execute(
+                    select(AmbiguousLink.id, AmbiguousLink.party, AmbiguousLink.shipment_count)
+                    .where(AmbiguousLink.batch_id == 2)
+                    .order_by(AmbiguousLink.id)
+                ).all()
+            )
+        engine.dispose()
+    assert len(seen[0]) == 60 and all(n == 5 for _, _, n in seen[0])
+    assert seen[0] == seen[1]

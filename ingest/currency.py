@@ -129,12 +129,10 @@ class UsdRates:
     """US dollars per unit of each currency on each ECB publication day.
 
     `table`: currency, date, usd_per_unit (sorted by currency and date); `last_date`: the
-    newest publication day in the table; `last_of`: each currency's newest rate day (before
-    `last_date` for a currency the ECB stopped publishing, such as RUB after 2022-03-01)."""
+    newest publication day in the table."""
 
     table: pl.DataFrame
     last_date: dt.date
-    last_of: dict[str, dt.date]
 
     def convert(self, pairs: pl.DataFrame, max_gap_days: int) -> pl.DataFrame:
         """For distinct (`__date` Date, `__cur` code) pairs: the US dollars per unit
@@ -205,5 +203,4 @@ def usd_rates() -> UsdRates:
         .filter(pl.col("currency") != "USD")
         .sort("currency", "date")
     )
-    last_of = dict(table.group_by("currency").agg(pl.col("date").max()).iter_rows())
-    return UsdRates(table=table, last_date=max(last_of.values()), last_of=last_of)
+    return UsdRates(table=table, last_date=table.get_column("date").max())  # type: ignore[arg-type]

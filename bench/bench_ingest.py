@@ -63,8 +63,9 @@ _PRODUCTS = [
 ]
 
 
-def generate(rows: int, out_dir: Path, seed: int = 7) -> tuple[Path, Path]:
-    """Write shipments.csv (rows rows) and facilities.csv; return their paths."""
+def generate(rows: int, out_dir: Path, seed: int = 7, *, plain: bool = False) -> tuple[Path, Path]:
+    """Write shipments.csv (rows rows) and facilities.csv; return their paths. `plain`: without
+    the customs values and addresses (the feed of the figures before issue #12)."""
     rng = np.random.default_rng(seed)
     n_parties = 4000
     party_country = rng.integers(0, len(_COUNTRIES), n_parties)
@@ -126,6 +127,8 @@ def generate(rows: int, out_dir: Path, seed: int = 7) -> tuple[Path, Path]:
             "Consignee Address": addresses[imp],
         }
     )
+    if plain:
+        frame = frame.drop("Customs Value", "Currency", "Shipper Address", "Consignee Address")
     frame = _spoil(frame, rng)
     out_dir.mkdir(parents=True, exist_ok=True)
     ship = out_dir / f"shipments_{rows}.csv"
@@ -330,6 +333,11 @@ def main() -> None:
     )
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
     ap.add_argument(
+        "--plain",
+        action="store_true",
+        help="a feed without customs values and addresses (as the figures before issue #12)",
+    )
+    ap.add_argument(
         "--floor",
         action="store_true",
         help="also time SQLite's own share for the shaped rows (stage, copy, indexes, commit)",
@@ -338,7 +346,7 @@ def main() -> None:
     rows = 50_000 if args.quick else args.rows
     with tempfile.TemporaryDirectory(prefix="pwatch-bench-") as tmp:
         work = Path(tmp)
-        ship, fac = generate(rows, work, args.seed)
+        ship, fac = generate(rows, work, args.seed, plain=args.plain)
         size_mb = ship.stat().st_size / 1e6
         results = [("polars.read_csv (bare)", _run_child("read_csv", "", ship, fac))]
         results.append(

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
-__all__ = ["number_style_evidence", "read_coordinate", "read_number"]
+__all__ = [
+    "PLAIN_NUMBER",
+    "number_style_evidence",
+    "read_coordinate",
+    "read_number",
+    "read_numbers",
+]
 
 _COMMA_DECIMAL = r"^[-+]?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))$"  # 1.234,5  12,5
 _DOT_DECIMAL = r"^[-+]?(\d{1,3}(,\d{3})+\.\d+|\d+\.(\d{1,2}|\d{4,}))$"  # 1,234.5  12.5
@@ -65,3 +73,25 @@ def read_number(expr: pl.Expr, decimal_comma: bool | None) -> pl.Expr:
     # Only plain decimal notation counts: no "nan", "inf" or hex.
     ok = s.str.contains(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
     return pl.when(ok).then(s.cast(pl.Float64, strict=False)).otherwise(None)
+
+
+# A plain number, the usual case, read by a cast: digits, and a dot not followed by exactly
+# three digits (which in a decimal-comma feed is a thousands separator: "1.234").
+PLAIN_NUMBER = r"^\d+(\.(\d{1,2}|\d{4,}))?$"
+
+
+def read_numbers(texts: pl.Series, decimal_comma: Callable[[set[str]], bool]) -> pl.Series:
+    """Each text as a number, as read_number reads it (null when it is none), in the style
+    `decimal_comma` decides from what the texts prove ('comma', 'dot'). Plain numbers ("25",
+    "1000.50"), most of any feed, are cast (read_number would give the same); only the
+    others go through its patterns. Meant for the distinct texts of a column."""
+    plain = texts.str.contains(PLAIN_NUMBER).fill_null(False)
+    evidence = {"dot"} if (plain & texts.str.contains(".", literal=True)).any() else set()
+    others = texts.filter(~plain)
+    evidence |= number_style_evidence(others)
+    comma = decimal_comma(evidence)
+    numbers = pl.select(pl.when(plain).then(texts.cast(pl.Float64, strict=False))).to_series()
+    if others.len():
+        read = pl.select(read_number(pl.lit(others), comma)).to_series()
+        numbers = numbers.scatter(plain.not_().arg_true(), read)
+    return numbers.alias(texts.name)

@@ -11,7 +11,7 @@ import polars as pl
 from ingest.dates import date_order_evidence, parse_date
 from ingest.link import Link
 from ingest.normalise import normalise_company, normalise_flow
-from ingest.numbers import read_number
+from ingest.numbers import read_numbers
 from ingest.reasons import Reason, apply_reasons, reason
 from ingest.shaping import (
     Context,
@@ -21,7 +21,6 @@ from ingest.shaping import (
     cas_findings,
     comma_proved,
     common_reasons,
-    decimal_comma,
     map_distinct,
     shown,
     split_quarantine,
@@ -99,9 +98,9 @@ def _read_quantities(frame: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     )
     # Quantities repeat (drums of 25 kg): each distinct text is parsed once and joined back.
     qty_texts = frame.select(pl.col("__qty").unique())
-    comma = decimal_comma(qty_texts.get_column("__qty"), ctx)
+    numbers = read_numbers(qty_texts.get_column("__qty"), lambda ev: comma_proved(ev, ctx))
     frame = frame.join(
-        qty_texts.with_columns(read_number(pl.col("__qty"), comma).alias("__q")),
+        qty_texts.with_columns(numbers.alias("__q")),
         on="__qty",
         how="left",
         nulls_equal=True,

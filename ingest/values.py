@@ -14,7 +14,8 @@ import polars as pl
 
 from ingest.currency import ambiguous_currency, normalise_currency, usd_rates
 from ingest.limits import IngestLimits
-from ingest.numbers import number_style_evidence, read_number
+from ingest.numbers import PLAIN_NUMBER as _PLAIN
+from ingest.numbers import read_numbers
 from ingest.reasons import Finding
 
 __all__ = ["VALUE_COLUMNS", "shape_values"]
@@ -51,44 +52,28 @@ _HEADINGS = {
     _TOO_LARGE_USD: "value above what any real consignment reaches",
     _TOO_LARGE: "value above what any real consignment reaches",
 }
-# A plain number, the usual case, read by a cast: digits, and a dot not followed by exactly
-# three digits (which in a decimal-comma feed is a thousands separator: "1.234").
-_PLAIN = r"^\d+(\.(\d{1,2}|\d{4,}))?$"
 
 
 def _read_numbers(frame: pl.DataFrame, decimal_comma: Callable[[set[str]], bool]) -> pl.DataFrame:
-    """`__num` (the number) and `__symbol` (a currency written with it) of each `value`.
-    Plain numbers are cast; the distinct other texts ("1.234,50", "USD 1,234") are split
-    and read once each. A plain number with a dot proves the dot is the decimal separator."""
+    """`__num` (the number) and `__symbol` (a currency written with it) of each `value`. A
+    text other than a plain number ("1.234,50", "USD 1,234") is split into its digits and
+    its currency first, each distinct one once (values are mostly distinct plain numbers:
+    those are not deduplicated, which would cost more than it saves)."""
     plain = pl.col("value").str.contains(_PLAIN)
-    frame = frame.with_columns(plain.alias("__plain"))
-    other = frame.filter(~pl.col("__plain") & pl.col("value").is_not_null()).select(
-        pl.col("value").unique()
-    )
-    proof = set()
-    if frame.select(
-        (pl.col("__plain") & pl.col("value").str.contains(".", literal=True)).any()
-    ).item():
-        proof.add("dot")
     split = pl.col("value").str.extract_groups(_SPLIT)
-    other = other.with_columns(
-        split.struct.field("2").alias("__digits"),
-        pl.coalesce(split.struct.field("1"), split.struct.field("3")).alias("__symbol"),
-    )
-    comma = decimal_comma(proof | number_style_evidence(other.get_column("__digits")))
-    other = other.select(
-        "value", read_number(pl.col("__digits"), comma).alias("__onum"), "__symbol"
-    )
-    return (
-        frame.join(other, on="value", how="left", maintain_order="left")
+    others = (
+        frame.filter(~plain)
+        .select(pl.col("value").unique())
         .with_columns(
-            pl.when(pl.col("__plain"))
-            .then(pl.col("value").cast(pl.Float64, strict=False))
-            .otherwise(pl.col("__onum"))
-            .alias("__num")
+            split.struct.field("2").alias("__digits"),
+            pl.coalesce(split.struct.field("1"), split.struct.field("3")).alias("__symbol"),
         )
-        .drop("__plain", "__onum")
     )
+    frame = frame.join(others, on="value", how="left", maintain_order="left")
+    digits = frame.select(
+        pl.when(plain).then(pl.col("value")).otherwise(pl.col("__digits"))
+    ).to_series()
+    return frame.with_columns(read_numbers(digits, decimal_comma).alias("__num")).drop("__digits")
 
 
 def _findings(bad: pl.DataFrame, limits: IngestLimits) -> list[Finding]:

@@ -33,7 +33,7 @@ from ingest.relink import load_link_index, relink_shipments, store_ambiguous
 from ingest.report import LoadReport, new_report, unused_columns
 from ingest.transform import Context, shape
 from registry.models import IngestBatch
-from registry.shipments import PartyBook
+from registry.shipments import NewEntries, PartyBook
 
 __all__ = ["LoadReport", "check_file", "load_file", "preview", "relink_shipments"]
 
@@ -320,9 +320,9 @@ def _load_shipments(conn: Connection, job: _Job) -> None:
     job.cleanups.append(writer.release)
     book = PartyBook(conn)  # after the batch row: the load holds the write lock
 
-    def shaped_chunks() -> Iterator[tuple[int, Any, int, pl.DataFrame | None, Any]]:
-        """(estimate, shaped, links counted, new parties, what to write) per chunk, then
-        what is left staged."""
+    def shaped_chunks() -> Iterator[tuple[int, Any, int, NewEntries | None, Any]]:
+        """(estimate, shaped, links counted, new parties and addresses, what to write) per
+        chunk, then what is left staged."""
         try:
             for i, chunk in enumerate(chunks(job.src, job.chunk_size, job.progress)):
                 estimate = (estimate_total(job.src, chunk) or chunk.height) if i == 0 else 0
@@ -330,10 +330,10 @@ def _load_shipments(conn: Connection, job: _Job) -> None:
                 good = shaped.good
                 linked = _links_made(good)
                 shaped.good = good.clear()
-                rows, parties = book.assign(good)
+                rows, new = book.assign(good)
                 if estimate:
                     writer.plan(estimate)
-                yield estimate, shaped, linked, parties, writer.stage(rows)
+                yield estimate, shaped, linked, new, writer.stage(rows)
             yield 0, None, 0, None, writer.seal()
         finally:
             writer.close_stage()
@@ -343,11 +343,11 @@ def _load_shipments(conn: Connection, job: _Job) -> None:
     # psycopg while copying).
     items = prefetch(shaped_chunks())
     try:
-        for estimate, shaped, linked, parties, rows in items:
+        for estimate, shaped, linked, new, rows in items:
             if estimate:
                 writer.defer_indexes(estimate)
-            if parties is not None:
-                book.store(conn, parties)
+            if new is not None:
+                book.store(conn, new)
             if shaped is not None:
                 report.rows_total += shaped.rows
                 store_quarantine(conn, ctx, shaped, report, tallies)

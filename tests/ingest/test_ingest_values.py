@@ -26,7 +26,7 @@ from ingest import load_file, read_profile
 from ingest.currency import normalise_currency, usd_rates
 from ingest.limits import IngestLimits
 from ingest.profile import resolve_mapping, value_header_currency
-from registry.models import DataQualityFinding, QuarantinedRow, Shipment
+from registry.models import Address, DataQualityFinding, QuarantinedRow, Shipment
 
 BASE = [
     "shipment_id", "date", "exporter", "exporter_country", "importer", "importer_country",
@@ -206,7 +206,8 @@ def test_values_and_addresses_are_stored_and_read_by_detection(
         shipment(1, **{"Customs Value": "1,000.50", "Curr": "USD",
                        "Shipper Address": "1 Road, Shijiazhuang",
                        "Consignee Address": "Hauptstr. 5, Berlin"}),
-        shipment(2, date="2024-01-06", **{"Customs Value": "7813", "Curr": "RMB"}),
+        shipment(2, date="2024-01-06", **{"Customs Value": "7813", "Curr": "RMB",
+                                          "Shipper Address": "1 Road, Shijiazhuang"}),
         shipment(3, **{"Customs Value": "90.81", "Curr": "INR"}),
         shipment(4, **{"Customs Value": "EUR 2,000.00"}),  # the currency written with it
         shipment(5, **{"Customs Value": "500", "Curr": "AED"}),
@@ -226,6 +227,10 @@ def test_values_and_addresses_are_stored_and_read_by_detection(
     assert s1.exporter_address == "1 Road, Shijiazhuang"
     assert s1.importer_address == "Hauptstr. 5, Berlin"
     assert (got["S2"].value, got["S2"].currency) == (7813.0, "CNY")
+    assert got["S2"].exporter_address == "1 Road, Shijiazhuang"
+    with engine.connect() as conn:  # each address text stored once, however many records
+        stored = sorted(conn.execute(select(Address.text)).scalars())
+    assert stored == ["1 Road, Shijiazhuang", "Hauptstr. 5, Berlin"]
     assert got["S2"].value_usd == pytest.approx(1092.1)  # 7813 / 7.813 * 1.0921 (Friday's rate)
     assert got["S3"].value_usd == pytest.approx(1.0921)  # 90.81 INR = 1 EUR
     assert (got["S4"].value, got["S4"].currency) == (2000.0, "EUR")

@@ -1,12 +1,12 @@
-"""Migration 0004 (customs value, currency, value in USD, party addresses) keeps every stored
-shipment both ways, on SQLite and PostgreSQL: loaded records lose only the new fields on
-downgrade, and read them as empty after an upgrade."""
+"""Migration 0004 (customs value, currency, value in USD, the parties' addresses in their own
+table) keeps every stored shipment both ways, on SQLite and PostgreSQL: loaded records lose
+only the new fields on downgrade, and read them as empty after an upgrade."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from ingest import load_file
 from registry.db import downgrade_db, init_db, make_engine
@@ -46,6 +46,7 @@ def test_downgrade_and_upgrade_keep_every_shipment(db_url: str, tmp_path: Path) 
     with engine.connect() as conn:
         assert conn.execute(text(f"SELECT {_OLD} FROM shipments ORDER BY id")).all() == before
         columns = conn.execute(text("SELECT * FROM shipments")).keys()
+        assert not inspect(conn).has_table("addresses")
     assert not set(_NEW.split(", ")[1:]) & set(columns)
     init_db(engine, load_watchlist=False)
     with engine.connect() as conn:

@@ -12,12 +12,12 @@ from typing import Any
 import polars as pl
 
 from ingest.fields import fields_of
-from ingest.limits import IngestLimits
 from ingest.link import LinkIndex
 from ingest.normalise import cas_ok, to_alpha3
 from ingest.numbers import number_style_evidence
 from ingest.readers import EXTRA_FIELDS
 from ingest.reasons import Finding, Quarantined, Reason, reason, too_long
+from ingest.record_limits import RecordLimits
 
 __all__ = [
     "MAX_FIELD_CHARS",
@@ -53,7 +53,7 @@ class Context:
     file_hash: str = ""
     link_index: LinkIndex | None = None
     ambiguous: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
-    limits: IngestLimits = field(default_factory=IngestLimits)
+    limits: RecordLimits = field(default_factory=RecordLimits)
     load_date: dt.date = field(default_factory=dt.date.today)  # dates are judged against it
     date_orders: set[str] = field(default_factory=set)  # day/month orders the feed proved
     number_styles: set[str] = field(default_factory=set)  # decimal separators the feed proved

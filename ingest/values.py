@@ -13,10 +13,10 @@ from collections.abc import Callable
 import polars as pl
 
 from ingest.currency import ambiguous_currency, normalise_currency, usd_rates
-from ingest.limits import IngestLimits
 from ingest.numbers import PLAIN_NUMBER as _PLAIN
 from ingest.numbers import read_numbers
 from ingest.reasons import Finding
+from ingest.record_limits import RecordLimits
 
 __all__ = ["VALUE_COLUMNS", "shape_values"]
 
@@ -76,7 +76,7 @@ def _read_numbers(frame: pl.DataFrame, decimal_comma: Callable[[set[str]], bool]
     return frame.with_columns(read_numbers(digits, decimal_comma).alias("__num")).drop("__digits")
 
 
-def _findings(bad: pl.DataFrame, limits: IngestLimits) -> list[Finding]:
+def _findings(bad: pl.DataFrame, limits: RecordLimits) -> list[Finding]:
     """The data-quality finding of each row whose value could not be stored."""
     shown = pl.col("value").str.slice(0, 60)
     code = pl.col("__value_problem")
@@ -148,7 +148,7 @@ def shape_values(
     frame: pl.DataFrame,
     default_currency: str | None,
     decimal_comma: Callable[[set[str]], bool],
-    limits: IngestLimits,
+    limits: RecordLimits,
 ) -> tuple[pl.DataFrame, list[Finding], dict[str, int]]:
     """Add `__value`, `__currency`, `__value_usd` to shaped rows (columns `__row`, `__date`
     as ISO text, and the raw `value` and `currency`); (frame, findings, notes). A value that

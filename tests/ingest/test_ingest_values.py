@@ -24,8 +24,8 @@ from tests_ingest_helpers import SHIPMENT_HEADER, shipment
 
 from ingest import load_file, read_profile
 from ingest.currency import normalise_currency, usd_rates
-from ingest.limits import IngestLimits
 from ingest.profile import resolve_mapping, value_header_currency
+from ingest.record_limits import RecordLimits
 from registry.models import Address, DataQualityFinding, QuarantinedRow, Shipment
 
 BASE = [
@@ -369,6 +369,6 @@ def test_value_texts(texts: list[str], currency: str | None, expected: list[floa
         },
         schema={"__row": pl.Int64, "__date": pl.String, "value": pl.String, "currency": pl.String},
     )
-    out, findings, _ = shape_values(frame, None, decimal_comma, IngestLimits())
+    out, findings, _ = shape_values(frame, None, decimal_comma, RecordLimits())
     assert findings == []
     assert out["__value"].to_list() == expected

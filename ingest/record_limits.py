@@ -1,4 +1,4 @@
-"""Typed limits of what ingest accepts, each with its reason: the plausible range of a
+"""Typed limits of what a loaded record may hold, each with its reason: the plausible range of a
 shipment's quantity, value and date, and how old an exchange rate may be."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["IngestLimits"]
+__all__ = ["RecordLimits"]
 
 
 def _limit(default: Any, description: str) -> Any:
@@ -14,7 +14,7 @@ def _limit(default: Any, description: str) -> Any:
 
 
 @dataclass(frozen=True)
-class IngestLimits:
+class RecordLimits:
     """Bounds a loaded record must respect. A quantity or a date outside them quarantines its
     row (one such number would otherwise move every detector's statistics, or the reference
     date of the whole registry); a customs value outside them is left empty, with a

@@ -64,6 +64,7 @@ def preview(
     prof = _profile_of(profile)
     problems: list[str] = []
     with open_source(path, prof.options if prof else None) as src:
+        problems.extend(src.warnings)  # how the file was read (a guessed charset)
         try:
             mapping = resolve_mapping(src.columns, kind, prof)
         except ProfileError as exc:

@@ -3,22 +3,18 @@
 Every reader yields frames whose columns are `__row` (1-based record number, header
 excluded) and `c0..cN` (the source columns by position, all String), so duplicate or odd
 header names never collide; CSV frames also carry `x0..x3` for surplus fields of ragged
-rows. CSV, NDJSON and Parquet stream in batches; Excel and JSON are read whole.
+rows. CSV, JSON, NDJSON and Parquet stream in batches (a JSON document is first converted,
+record by record, to NDJSON); an Excel sheet is measured, then read whole. Decompressed and
+re-encoded copies are nameless spools (ingest/spool.py) that no exit leaves behind; every
+size is bounded by ingest/limits.py.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import gzip
 import hashlib
 import io
 import json
-import os
-import shutil
-import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,15 +22,17 @@ from typing import Any
 
 import polars as pl
 
+from ingest.charset import decode_to_utf8, explicit_encoding
+from ingest.jsondoc import json_to_ndjson
+from ingest.limits import ReadError, ReadLimits, read_limits
+from ingest.sheets import read_excel
+from ingest.spool import Spool, gunzip_capped
+
 __all__ = ["EXTRA_FIELDS", "ReadError", "SourceFile", "open_source"]
 
 EXTRA_FIELDS = 4  # surplus fields of a ragged CSV row kept to quarantine it with its data
 _CHUNK = 1 << 20
 _DELIMS = (",", ";", "\t", "|")
-
-
-class ReadError(ValueError):
-    """A file-level problem (empty, binary, truncated, undecodable); one plain line."""
 
 
 @dataclass
@@ -49,14 +47,17 @@ class SourceFile:
     delimiter: str | None = None
     encoding: str | None = None
     title_lines: int = 0  # lines above the header (a report title, a date), skipped
+    # What the load should tell the user about how the file was read (a guessed charset).
+    warnings: list[str] = field(default_factory=list)
+    encoding_confidence: float | None = None
     _data: Path | None = None
     _frame: pl.DataFrame | None = None  # formats read whole
-    _temps: list[Path] = field(default_factory=list)
+    _spools: list[Spool] = field(default_factory=list)
 
     def close(self) -> None:
-        for t in self._temps:
-            t.unlink(missing_ok=True)
-        self._temps.clear()
+        for spool in self._spools:
+            spool.close()
+        self._spools.clear()
 
     def __enter__(self) -> SourceFile:
         return self
@@ -89,11 +90,13 @@ class SourceFile:
                 quote_char='"',
                 raise_if_empty=False,
             )
-            # A blank line (or a row of empty fields: nothing in it to load or lose) is not a
-            # record; rows are numbered before it is dropped, so numbers stay the source's.
-            return lf.with_row_index("__row", offset=1).filter(
-                ~pl.all_horizontal(pl.exclude("__row").is_null())
-            )
+            # Rows are numbered here, before blank ones are dropped (_records), so numbers
+            # stay the source's.
+            return lf.with_row_index("__row", offset=1)
+        if self.fmt == "json":  # the spool of json_to_ndjson: c0..cN already, all strings
+            schema = dict.fromkeys(names, pl.String)
+            lf = pl.scan_ndjson(self._data, schema=schema)
+            return lf.select(names).with_row_index("__row", offset=1)
         if self.fmt == "parquet":
             lf = pl.scan_parquet(self._data)
         elif self.fmt == "ndjson":
@@ -104,21 +107,36 @@ class SourceFile:
         exprs = [_as_string(e, dt).alias(f"c{i}") for i, (_, e, dt) in enumerate(fields)]
         return lf.select(exprs).with_row_index("__row", offset=1)
 
+    def _records(self, df: pl.DataFrame) -> pl.DataFrame:
+        """A CSV batch without its blank lines (or rows of empty fields: nothing in them to
+        load or lose). Filtered on the collected batch: in the lazy plan the same filter took
+        27 s for 2,000 columns (the optimiser is worse than quadratic in the columns)."""
+        if self.fmt != "csv" or not df.height:
+            return df
+        return df.filter(~pl.all_horizontal(pl.exclude("__row").is_null()))
+
     def batches(self, chunk_size: int = 200_000) -> Iterator[pl.DataFrame]:
         """Batches of at most about `chunk_size` rows, in file order."""
         lf = self._lazy().with_columns(pl.col("__row").cast(pl.Int64))
         try:
             for df in lf.collect_batches(chunk_size=chunk_size):
+                df = self._records(df)
                 if df.height:
                     yield df
         except pl.exceptions.PolarsError as exc:
             raise ReadError(_polars_message(self.path, exc)) from exc
 
     def head(self, n: int = 20) -> pl.DataFrame:
-        try:
-            return self._lazy().head(n).collect().with_columns(pl.col("__row").cast(pl.Int64))
-        except pl.exceptions.PolarsError as exc:
-            raise ReadError(_polars_message(self.path, exc)) from exc
+        frames: list[pl.DataFrame] = []
+        got = 0
+        for df in self.batches(max(n, 1000)):
+            frames.append(df.head(n - got))
+            got += frames[-1].height
+            if got >= n:
+                break
+        if not frames:
+            return self._lazy().head(0).collect().with_columns(pl.col("__row").cast(pl.Int64))
+        return pl.concat(frames)
 
 
 def _flat_fields(
@@ -197,58 +215,6 @@ def _hash_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _is_utf8(path: Path) -> bool:
-    dec = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                dec.decode(chunk)
-            dec.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _gunzip(path: Path, temps: list[Path]) -> Path:
-    fd, name = tempfile.mkstemp(prefix="pwatch-", suffix=".raw")
-    out = Path(name)
-    temps.append(out)
-    try:
-        with os.fdopen(fd, "wb") as dst, gzip.open(path, "rb") as src:
-            shutil.copyfileobj(src, dst, _CHUNK)
-    except (EOFError, OSError, zlib.error) as exc:
-        raise ReadError(
-            f"{path.name} is a truncated or corrupt gzip file ({exc}); nothing was loaded"
-        ) from exc
-    return out
-
-
-def _transcode(path: Path, encoding: str, temps: list[Path]) -> Path:
-    fd, name = tempfile.mkstemp(prefix="pwatch-", suffix=".utf8")
-    out = Path(name)
-    temps.append(out)
-    dec = codecs.getincrementaldecoder(encoding)()
-    try:
-        with os.fdopen(fd, "wb") as dst, open(path, "rb") as src:
-            while chunk := src.read(_CHUNK):
-                dst.write(dec.decode(chunk).encode("utf-8"))
-            dst.write(dec.decode(b"", final=True).encode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ReadError(
-            f"{path.name} is not valid {encoding} text at byte {exc.start}: "
-            'set encoding = "..." under [options]'
-        ) from exc
-    return out
-
-
-def _norm_encoding(enc: str) -> str:
-    try:
-        name = codecs.lookup(enc).name
-    except LookupError as exc:
-        raise ReadError(f'unknown encoding "{enc}" in [options]') from exc
-    return name
-
-
 def _looks_binary(sample: bytes) -> bool:
     if b"\x00" in sample:
         return True
@@ -317,7 +283,12 @@ def _read_header(data: Path, delimiter: str | None) -> tuple[list[str], str, int
     return [h.strip() for h in header], delimiter, skip
 
 
-def _check_columns(path: Path, columns: list[str]) -> None:
+def _check_columns(path: Path, columns: list[str], limits: ReadLimits) -> None:
+    if len(columns) > limits.max_columns:
+        raise ReadError(
+            f"{path.name} has more than the {limits.max_columns:,} columns a feed may have "
+            f"({len(columns):,} read): is the delimiter right, or is it a matrix, not a feed?"
+        )
     seen: set[str] = set()
     for c in columns:
         if c in seen and c:
@@ -327,8 +298,11 @@ def _check_columns(path: Path, columns: list[str]) -> None:
         seen.add(c)
 
 
-def open_source(path: str | Path, options: dict[str, Any] | None = None) -> SourceFile:
-    """Open a feed file: hash it, detect its format, encoding and delimiter, read its header."""
+def open_source(
+    path: str | Path, options: dict[str, Any] | None = None, limits: ReadLimits | None = None
+) -> SourceFile:
+    """Open a feed file: hash it, detect its format, encoding and delimiter, read its header.
+    `limits` default to ingest.limits.read_limits() (the settings)."""
     opts = options or {}
     path = Path(path)
     if not path.exists():
@@ -338,35 +312,42 @@ def open_source(path: str | Path, options: dict[str, Any] | None = None) -> Sour
     size = path.stat().st_size
     if size == 0:
         raise ReadError(f"{path.name} is empty")
+    limits = limits or read_limits()
     file_hash = _hash_file(path)
-    temps: list[Path] = []
+    spools: list[Spool] = []
     try:
-        return _open(path, opts, file_hash, size, temps)
+        return _open(path, opts, file_hash, size, spools, limits)
     except BaseException:
-        for t in temps:
-            t.unlink(missing_ok=True)
+        for spool in spools:
+            spool.close()
         raise
 
 
 def _open(
-    path: Path, opts: dict[str, Any], file_hash: str, size: int, temps: list[Path]
+    path: Path,
+    opts: dict[str, Any],
+    file_hash: str,
+    size: int,
+    spools: list[Spool],
+    limits: ReadLimits,
 ) -> SourceFile:
     with open(path, "rb") as fh:
         head = fh.read(65536)
     data = path
     name_path = path
     if head.startswith(b"\x1f\x8b") or path.suffix.lower() == ".gz":
-        data = _gunzip(path, temps)
+        data = gunzip_capped(path, spools, limits.max_uncompressed_bytes).path
         name_path = path.with_suffix("")  # feed.csv.gz -> feed.csv for format sniffing
         with open(data, "rb") as fh:
             head = fh.read(65536)
         if not head:
             raise ReadError(f"{path.name} is empty once decompressed")
     fmt = _sniff_format(name_path, head)
+    src = SourceFile(path, fmt, file_hash, size, [], _spools=spools)
     if fmt == "excel":
-        frame, columns = _read_excel(data, path, opts.get("sheet"))
-        _check_columns(path, columns)
-        return SourceFile(path, fmt, file_hash, size, columns, _frame=frame, _temps=temps)
+        src._frame, src.columns = read_excel(data, path.name, opts.get("sheet"), limits)
+        _check_columns(path, src.columns, limits)
+        return src
     if fmt == "parquet":
         try:
             schema = pl.read_parquet_schema(data)
@@ -374,158 +355,54 @@ def _open(
             raise ReadError(
                 f"{path.name} is not a readable Parquet file (truncated or corrupt)"
             ) from exc
-        columns = [n for n, _, _ in _flat_fields(schema)]
-        return SourceFile(path, fmt, file_hash, size, columns, _data=data, _temps=temps)
-    if _looks_binary(head):
+        src.columns = [n for n, _, _ in _flat_fields(schema)]
+        _check_columns(path, src.columns, limits)
+        src._data = data
+        return src
+    # UTF-16 with its byte-order mark: Excel's "Unicode text" export (NULs in every other byte).
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if _looks_binary(head) and not utf16:
         raise ReadError(
             f"{path.name} is binary, not a text feed: expected CSV/TSV, Parquet, .xlsx, JSON or NDJSON"
         )
-    enc_opt = opts.get("encoding")
-    if enc_opt:
-        enc = _norm_encoding(str(enc_opt))
-        if enc in ("utf-8", "utf-8-sig"):
-            if not _is_utf8(data):
-                raise ReadError(
-                    f'{path.name} is not valid UTF-8: set encoding = "latin-1" (or the right one) under [options]'
-                )
-        else:
-            data = _transcode(data, enc, temps)
-    else:
-        enc = "utf-8"
-        if not _is_utf8(data):
-            enc = "cp1252"
-            try:
-                data = _transcode(data, "cp1252", temps)
-            except ReadError:
-                enc = "latin-1"
-                data = _transcode(data, "latin-1", temps)
-    if fmt == "json":
-        frame, columns = _read_json(data, path)
-        _check_columns(path, columns)
-        return SourceFile(
-            path, fmt, file_hash, size, columns, encoding=enc, _frame=frame, _temps=temps
+    if opts.get("encoding") or utf16:
+        data, src.encoding = explicit_encoding(
+            data,
+            path.name,
+            str(opts.get("encoding") or "utf-16"),
+            spools,
+            limits.max_uncompressed_bytes,
         )
-    if fmt == "ndjson":
+    else:
+        data, charset = decode_to_utf8(data, path.name, spools, limits.max_uncompressed_bytes)
+        src.encoding, src.encoding_confidence = charset.encoding, charset.confidence
+        src.warnings.extend(charset.warnings)
+    if fmt == "json":
+        src._data, src.columns, _ = json_to_ndjson(data, path.name, spools, limits)
+    elif fmt == "ndjson":
         try:
             schema = pl.scan_ndjson(data, infer_schema_length=10000).collect_schema()
         except pl.exceptions.PolarsError as exc:
             raise ReadError(_polars_message(path, exc)) from exc
-        columns = [n for n, _, _ in _flat_fields(schema)]
-        return SourceFile(
-            path, fmt, file_hash, size, columns, encoding=enc, _data=data, _temps=temps
-        )
-    given = opts.get("delimiter")
+        src._data, src.columns = data, [n for n, _, _ in _flat_fields(schema)]
+    else:
+        src._data = data
+        _read_csv_header(src, name_path, opts.get("delimiter"))
+    _check_columns(path, src.columns, limits)
+    return src
+
+
+def _read_csv_header(src: SourceFile, name_path: Path, given: Any) -> None:
+    assert src._data is not None
     delim = _parse_delimiter(str(given)) if given else None
     if delim is None and name_path.suffix.lower() in (".tsv", ".tab"):
         delim = "\t"
-    columns, delim, title_lines = _read_header(data, delim)
-    if given and len(columns) == 1:
-        others = [d for d in _DELIMS if d != delim and d in columns[0]]
+    src.columns, src.delimiter, src.title_lines = _read_header(src._data, delim)
+    if given and len(src.columns) == 1:
+        others = [d for d in _DELIMS if d != src.delimiter and d in src.columns[0]]
         if others:
             shown = "tab" if others[0] == "\t" else others[0]
             raise ReadError(
-                f'{path.name}: the header has a single column with delimiter "{given}" but contains '
-                f'"{shown}": set delimiter = "{shown}" under [options]'
+                f'{src.path.name}: the header has a single column with delimiter "{given}" but '
+                f'contains "{shown}": set delimiter = "{shown}" under [options]'
             )
-    _check_columns(path, columns)
-    return SourceFile(
-        path,
-        fmt,
-        file_hash,
-        size,
-        columns,
-        delimiter=delim,
-        encoding=enc,
-        title_lines=title_lines,
-        _data=data,
-        _temps=temps,
-    )
-
-
-def _read_excel(data: Path, path: Path, sheet: Any) -> tuple[pl.DataFrame, list[str]]:
-    if not zipfile.is_zipfile(data):
-        raise ReadError(f"{path.name} is not a readable .xlsx workbook (truncated or corrupt)")
-    kwargs: dict[str, Any] = {"engine": "calamine", "has_header": False, "infer_schema_length": 0}
-    if isinstance(sheet, int):
-        kwargs["sheet_id"] = sheet
-    elif sheet:
-        kwargs["sheet_name"] = sheet
-    else:
-        kwargs["sheet_id"] = 1
-    try:
-        raw = pl.read_excel(data, **kwargs)
-    except Exception as exc:
-        msg = " ".join(str(exc).split())[:200]
-        if sheet and "sheet" in msg.lower():
-            raise ReadError(f'{path.name} has no sheet "{sheet}" (option sheet)') from exc
-        raise ReadError(
-            f"{path.name} is not a readable .xlsx workbook (truncated or corrupt): {msg}"
-        ) from exc
-    if raw.height == 0:
-        raise ReadError(f"{path.name}: the sheet is empty")
-    # A title and notes above the header (rows of one cell): the header is the first row of
-    # several cells among the first few.
-    top = 0
-    filled = [
-        sum(1 for v in raw.row(i) if v is not None and str(v).strip())
-        for i in range(min(raw.height, _TITLE_SCAN))
-    ]
-    if filled[0] <= 1:
-        top = next((i for i, n in enumerate(filled) if n >= 2), 0)
-    header = [("" if v is None else str(v)).strip() for v in raw.row(top)]
-    body = raw.slice(top + 1)
-    body.columns = [f"c{i}" for i in range(len(header))]
-    body = body.with_columns(pl.all().cast(pl.String))
-    body = body.with_columns(pl.all().str.strip_chars().replace("", None))
-    body = body.with_row_index("__row", offset=1)
-    return body.filter(~pl.all_horizontal(pl.exclude("__row").is_null())), header
-
-
-def _flat_record(rec: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A JSON record with nested objects opened up as "parent.child" keys (see _flat_fields)."""
-    out: dict[str, Any] = {}
-    for k, v in rec.items():
-        if isinstance(v, dict) and v:
-            out.update(_flat_record(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def _read_json(data: Path, path: Path) -> tuple[pl.DataFrame, list[str]]:
-    try:
-        with open(data, encoding="utf-8-sig") as fh:
-            doc = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise ReadError(
-            f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from exc
-    except RecursionError as exc:  # e.g. [[[[...]]]] thousands deep
-        raise ReadError(f"{path.name} is nested too deeply to be an array of records") from exc
-    if isinstance(doc, dict):
-        lists = [v for v in doc.values() if isinstance(v, list)]
-        if len(lists) != 1:
-            raise ReadError(f"{path.name}: expected a JSON array of records")
-        doc = lists[0]
-    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
-        raise ReadError(f"{path.name}: expected a JSON array of objects (one per record)")
-    doc = [_flat_record(r) for r in doc]
-    columns: list[str] = []
-    index: dict[str, int] = {}
-    for rec in doc:
-        for k in rec:
-            if k not in index:
-                index[k] = len(columns)
-                columns.append(k)
-    cols: list[list[str | None]] = [[] for _ in columns]
-    for rec in doc:
-        for k, i in index.items():
-            v = rec.get(k)
-            cols[i].append(
-                None if v is None else v if isinstance(v, str) else json.dumps(v, default=str)
-            )
-    frame = pl.DataFrame(
-        {f"c{i}": pl.Series(values, dtype=pl.String) for i, values in enumerate(cols)},
-        schema={f"c{i}": pl.String for i in range(len(columns))},
-    )
-    return frame.with_row_index("__row", offset=1), columns

@@ -51,6 +51,7 @@ class LoadReport:
     mapped_by_synonym: dict[str, str] = field(default_factory=dict)
     unused_columns: list[str] = field(default_factory=list)
     examples: list[tuple[int, list[str]]] = field(default_factory=list)  # check: first bad rows
+    warnings: list[str] = field(default_factory=list)  # how the file was read (a guessed charset)
     # What the load did to some loaded rows without stopping them (message -> rows), e.g.
     # values kept without a US-dollar amount.
     notes: dict[str, int] = field(default_factory=dict)
@@ -138,4 +139,5 @@ def new_report(
         source=ctx.source,
         mapped_by_synonym=synonyms,
         unused_columns=unused_columns(src, mapping),
+        warnings=list(src.warnings),
     )

@@ -41,25 +41,138 @@ def _cell(value: Any) -> str:
     return text
 
 
-def _flat(evidence: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for key, value in evidence.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out += _flat(value, name + ".")
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            out.append((name, f"{len(value)} records (see appendix)"))
-        elif isinstance(value, list):
-            out.append((name, ", ".join(map(str, value))))
-        elif isinstance(value, float):
-            out.append((name, f"{value:,.2f}"))
-        else:
-            out.append((name, "" if value is None else str(value)))
+def _rounded(value: Any) -> Any:
+    """Evidence for the appendix: floats to at most 4 decimals, structure kept."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
     return out
 
 
-def render_markdown(session: Session, alert: AlertRow, approver: str) -> str:
-    """The request as Markdown: facility, grounds, evidence, records, history, next steps."""
+def _evidence_lines(session: Session, alert: AlertRow) -> list[str]:
+    """The evidence in words and units (the detector catalogue), then the thresholds."""
+    import dataclasses
+
+    from detection.catalogue import explain_evidence
+    from detection.run import configs
+    from registry.queries import substance_names
+
+    cfg = configs().get(alert.detector)
+    meanings = (
+        {f.name: f.metadata.get("description", "") for f in dataclasses.fields(cfg)} if cfg else {}
+    )
+    parts = explain_evidence(
+        alert.detector, dict(alert.evidence or {}), substance_names(session), meanings
+    )
+    lines = ["## Evidence", ""]
+    found = parts["numbers"] + parts["outlier"]
+    if found:
+        lines += _table(
+            ["finding", "value", "meaning"], [[e.label, e.value, e.meaning] for e in found]
+        )
+    else:
+        lines.append("The detector recorded no evidence figures.")
+    if parts["thresholds"]:
+        lines += ["", "Thresholds in force when the alert was raised:", ""]
+        lines += _table(
+            ["threshold", "value", "meaning"],
+            [[e.label, e.value, e.meaning] for e in parts["thresholds"]],
+        )
+    return lines
+
+
+def _consignment_lines(session: Session, ships: list[Shipment]) -> list[str]:
+    """The consignments, each counted once (export record, import record as its check), then
+    the records as each authority reported them."""
+    from detection.catalogue import flow_word
+    from registry.consignments import consignment_frame, totals
+    from registry.queries import SHIPMENT_COLUMNS
+    from registry.words import country_name
+
+    lines = ["## Consignments", ""]
+    if not ships:
+        return [*lines, "No shipment records are attached."]
+    records = [{c: getattr(s, c) for c in SHIPMENT_COLUMNS} for s in ships]
+    cons = consignment_frame(session, records)
+    lines += _table(
+        ["date", "exporter", "importer", "product", "quantity (counted)", "import record says", "records held"],
+        [
+            [
+                r["date"],
+                f"{r['exporter']} ({country_name(r['exporter_country'])})",
+                f"{r['importer']} ({country_name(r['importer_country'])})",
+                r["product"] or "",
+                f"{r['quantity_kg']:,.1f} kg",
+                f"{r['import_kg']:,.1f} kg" if r["import_kg"] is not None else "",
+                r["sides"],
+            ]
+            for r in cons.iter_rows(named=True)
+        ],
+    )  # fmt: skip
+    lines += ["", totals(cons).sentence(), "", "## Records as the authorities reported them", ""]
+    lines += _table(
+        ["source", "shipment id", "record", "date", "quantity", "consignment ref"],
+        [
+            [s.source, s.shipment_id, flow_word(s.flow), s.date, f"{s.quantity_kg:,.1f} kg", s.consignment_ref or ""]
+            for s in ships
+        ],
+    )  # fmt: skip
+    return lines
+
+
+def _facility_lines(session: Session, facility: Facility | None) -> list[str]:
+    from registry.words import country_name
+
+    if facility is None:
+        return [
+            "- No declared facility is linked to this alert; the request names the "
+            "parties in the records below."
+        ]
+    lines = [
+        f"- Name: {_cell(facility.name)}",
+        f"- Declared facility id: {_cell(facility.facility_id)}",
+        f"- Country: {_cell(country_name(facility.country))}",
+        f"- Address: {_cell(facility.address or 'not declared')}",
+    ]
+    if facility.lat is not None and facility.lon is not None:
+        lines.append(f"- Coordinates: {facility.lat:.4f}, {facility.lon:.4f}")
+    decls = list(
+        session.scalars(
+            select(Declaration)
+            .where(Declaration.facility_id == facility.facility_id)
+            .order_by(Declaration.substance, Declaration.declaration_year)
+        )
+    )
+    if decls:
+        lines += ["", "Declarations on record:", ""]
+        lines += _table(
+            ["substance", "CAS", "activity", "year", "declared per year"],
+            [
+                [d.substance, d.substance_cas or d.cas or "", d.activity, d.declaration_year or "every year", f"{d.declared_annual_kg:,.0f} kg"]
+                for d in decls
+            ],
+        )  # fmt: skip
+    return lines
+
+
+def render_markdown(
+    session: Session, alert: AlertRow, approver: str, approval_note: str | None = None
+) -> str:
+    """The request as Markdown for people to read: facility, grounds, evidence in words and
+    units, consignments counted once, records, history, next steps; the machine-readable
+    evidence in an appendix. The document's sha256 is printed on its PDF and in the console."""
+    from detection.catalogue import detector_label
+    from registry.words import action_word, country_name, reason_word, status_word
+
     now = utcnow()
     facility = session.get(Facility, alert.facility_id) if alert.facility_id else None
     listed = session.get(SubstanceRow, alert.substance_cas) if alert.substance_cas else None
@@ -77,97 +190,41 @@ def render_markdown(session: Session, alert: AlertRow, approver: str) -> str:
         )
     )
     ref = f"CIR-{now:%Y}-{alert.id:06d}"
+    substance = (
+        f"{_cell(listed.name)} (CAS {listed.cas})"
+        if listed
+        else _cell(alert.substance_cas or "not identified")
+    )
     lines = [
         f"# Challenge-inspection request {ref}",
         "",
-        f"- Alert: {alert.id} (detector {_cell(alert.detector)}, severity {alert.severity}, "
-        f"score {alert.score:.0f})",
-        f"- Generated: {now.isoformat(timespec='seconds')} UTC",
-        f"- Proposed by: {_cell(alert.proposed_by or 'n/a')}; approved by: {_cell(approver)}",
-        f"- Substance: {_cell(listed.name) + ' (CAS ' + listed.cas + ')' if listed else _cell(alert.substance_cas or 'not identified')}",
-        f"- Country of the party under suspicion: {_cell(alert.country or 'n/a')}",
+        f"- Alert {alert.id}: {_cell(detector_label(alert.detector))}, severity {alert.severity}, "
+        f"score {alert.score:.0f} of 100",
+        f"- Generated: {now:%Y-%m-%d %H:%M} UTC",
+        f"- Proposed by: {_cell(alert.proposed_by or 'not recorded')}",
+        f"- Approved by: {_cell(approver)}"
+        + (f", with the note: {_cell(approval_note)}" if approval_note else ""),
+        f"- Substance: {substance}",
+        f"- Country of the party under suspicion: {_cell(country_name(alert.country) or 'not known')}",
         "",
         "## Facility to be inspected",
         "",
     ]
-    if facility is not None:
-        lines += [
-            f"- Name: {_cell(facility.name)}",
-            f"- Declared facility id: {_cell(facility.facility_id)}",
-            f"- Country: {_cell(facility.country)}",
-            f"- Address: {_cell(facility.address or 'not declared')}",
-        ]
-        if facility.lat is not None and facility.lon is not None:
-            lines.append(f"- Coordinates: {facility.lat:.4f}, {facility.lon:.4f}")
-        decls = list(
-            session.scalars(
-                select(Declaration)
-                .where(Declaration.facility_id == facility.facility_id)
-                .order_by(Declaration.substance, Declaration.declaration_year)
-            )
-        )
-        if decls:
-            lines += [
-                "",
-                "Declarations on record:",
-                "",
-                "| substance | CAS | activity | year | declared kg/year |",
-                "|---|---|---|---|---|",
-            ]
-            for d in decls:
-                lines.append(
-                    f"| {_cell(d.substance)} | {_cell(d.substance_cas or d.cas)} | "
-                    f"{_cell(d.activity)} | {d.declaration_year or 'standing'} | "
-                    f"{d.declared_annual_kg:,.1f} |"
-                )
-    else:
-        lines.append(
-            "- No declared facility is linked to this alert; the request names the "
-            "parties in the records below."
-        )
+    lines += _facility_lines(session, facility)
     lines += ["", "## Grounds", "", _cell(alert.summary), ""]
     if alert.proposed_note:
         lines += [f"Inspector's grounds: {_cell(alert.proposed_note)}", ""]
-    evidence = dict(alert.evidence or {})
-    if isinstance(evidence.get("numbers"), dict):
-        # Detector evidence: the numbers first, then the thresholds in force.
-        flat = _flat(evidence["numbers"])
-        flat += [(f"threshold {k}", v) for k, v in _flat(evidence.get("thresholds") or {})]
-        skip = {"numbers", "thresholds", "records", "detector"}
-        flat += _flat({k: v for k, v in evidence.items() if k not in skip})
-    else:
-        flat = _flat(evidence)
-    lines += ["## Evidence", ""]
-    if flat:
-        lines += ["| finding | value |", "|---|---|"]
-        lines += [f"| {_cell(k)} | {_cell(v)} |" for k, v in flat]
-    else:
-        lines.append("The detector recorded no evidence figures.")
-    lines += ["", "## Records", ""]
-    if ships:
-        lines.append(
-            "| source | shipment id | date | flow | exporter | importer | product | kg | consignment |"
-        )
-        lines.append("|---|---|---|---|---|---|---|---|---|")
-        for s in ships:
-            lines.append(
-                f"| {_cell(s.source)} | {_cell(s.shipment_id)} | {s.date} | {_cell(s.flow or '')} | "
-                f"{_cell(s.exporter)} ({s.exporter_country}) | {_cell(s.importer)} "
-                f"({s.importer_country}) | {_cell(s.product)} | {s.quantity_kg:,.1f} | "
-                f"{_cell(s.consignment_ref or '')} |"
-            )
-        lines.append("")
-        lines.append(f"{len(ships)} records, {sum(s.quantity_kg for s in ships):,.1f} kg in all.")
-    else:
-        lines.append("No shipment records are attached.")
+    lines += _evidence_lines(session, alert)
+    lines += ["", *_consignment_lines(session, ships)]
     lines += ["", "## Triage history", ""]
     if events:
-        lines += ["| time (UTC) | actor | action | from | to | note |", "|---|---|---|---|---|---|"]
-        for e in events:
-            lines.append(
-                f"| {e.created_at:%Y-%m-%d %H:%M} | {_cell(e.actor)} | {_cell(e.action)} | "
-                f"{_cell(e.from_status or '')} | {_cell(e.to_status or '')} | {_cell(e.note or '')} |"
-            )
+        lines += _table(
+            ["time (UTC)", "who", "did", "from", "to", "reason", "note"],
+            [
+                [f"{e.created_at:%Y-%m-%d %H:%M}", e.actor, action_word(e.action), status_word(e.from_status), status_word(e.to_status), reason_word(e.reason_code), e.note or ""]
+                for e in events
+            ],
+        )  # fmt: skip
     else:
         lines.append("No events recorded.")
     lines += [
@@ -180,10 +237,10 @@ def render_markdown(session: Session, alert: AlertRow, approver: str) -> str:
         "- Scope: books and records of the listed substance, stock on hand, production and "
         "shipping records for the records cited above.",
         "",
-        "## Appendix: evidence as recorded",
+        "## Appendix: the evidence as the detector recorded it",
         "",
         "```json",
-        json.dumps(alert.evidence, indent=2, default=str, ensure_ascii=False),
+        json.dumps(_rounded(alert.evidence), indent=2, default=str, ensure_ascii=False),
         "```",
     ]
     return "\n".join(lines) + "\n"
@@ -315,7 +372,7 @@ def render_pdf(markdown: str) -> bytes:
                     rows.append([clean(_pdf_cell(c)) for c in _split_row(lines[i])])
                 i += 1
             i -= 1
-            size = 8 if len(rows[0]) <= 4 else 6.5
+            size = 9.0 if len(rows[0]) <= 3 else 8.0 if len(rows[0]) <= 5 else 7.0
             pdf.set_font(body, "", size)
             with pdf.table(
                 width=width, line_height=size * 0.5, text_align="LEFT", first_row_as_headings=True
@@ -332,4 +389,8 @@ def render_pdf(markdown: str) -> bytes:
         else:
             pdf.ln(2)
         i += 1
+    # The document's fingerprint, as the console and the audit trail give it.
+    pdf.ln(4)
+    digest = hashlib.sha256(markdown.encode("utf-8")).hexdigest()
+    para(f"Document sha256 (of its Markdown text): {digest}", size=8, font=mono)
     return bytes(pdf.output())

@@ -38,30 +38,20 @@ from registry.models import (
     Facility,
     Party,
     ScreenResult,
-    Shipment,
     ShipmentRecord,
 )
 
+# The alert list of `pwatch alerts` and the console is one query (registry.queries).
+from registry.queries import ALERT_COLUMNS, alerts_frame
+
 __all__ = [
+    "ALERT_COLUMNS",
     "RunSummary",
     "alerts_frame",
     "fingerprint",
     "load_declarations",
     "load_shipments",
     "run_detection",
-]
-
-ALERT_COLUMNS = [
-    "alert_id",
-    "detector",
-    "severity",
-    "score",
-    "status",
-    "shipment_ids",
-    "facility_id",
-    "substance_cas",
-    "summary",
-    "created_at",
 ]
 
 
@@ -516,59 +506,3 @@ def _record_early_warnings(session: Session, shipments: pl.DataFrame) -> int:
         "exporter_country", "importer_country",
     ).join(structure, on="product", how="left")  # fmt: skip
     return record_early_warnings(session, rows)
-
-
-def alerts_frame(engine: Engine, status: str | None = None) -> pl.DataFrame:
-    """The contract's alert listing: one row per alert, highest score first."""
-    with session_scope(engine) as session:
-        stmt = select(
-            AlertRow.id,
-            AlertRow.detector,
-            AlertRow.severity,
-            AlertRow.score,
-            AlertRow.status,
-            AlertRow.facility_id,
-            AlertRow.substance_cas,
-            AlertRow.summary,
-            AlertRow.created_at,
-            AlertRow.country,
-            AlertRow.assignee,
-            AlertRow.last_detected_at,
-        )
-        if status:
-            stmt = stmt.where(AlertRow.status == status)
-        rows = session.execute(stmt).all()
-        links = session.execute(
-            select(AlertShipment.alert_id, Shipment.shipment_id).join(
-                Shipment, Shipment.id == AlertShipment.shipment_pk
-            )
-        ).all()
-    schema = {
-        "alert_id": pl.Int64(),
-        "detector": pl.String(),
-        "severity": pl.String(),
-        "score": pl.Float64(),
-        "status": pl.String(),
-        "facility_id": pl.String(),
-        "substance_cas": pl.String(),
-        "summary": pl.String(),
-        "created_at": pl.Datetime(),
-        "country": pl.String(),
-        "assignee": pl.String(),
-        "last_detected_at": pl.Datetime(),
-    }
-    a = pl.DataFrame([tuple(r) for r in rows], schema=list(schema.items()), orient="row")
-    lk = pl.DataFrame(
-        [tuple(r) for r in links],
-        schema=[("alert_id", pl.Int64()), ("shipment_id", pl.String())],
-        orient="row",
-    )
-    ids = (
-        lk.sort("shipment_id")
-        .group_by("alert_id")
-        .agg(pl.col("shipment_id").str.join(";").alias("shipment_ids"))
-    )
-    out = a.join(ids, on="alert_id", how="left").sort(
-        ["score", "alert_id"], descending=[True, False]
-    )
-    return out.select([*ALERT_COLUMNS, "country", "assignee", "last_detected_at"])

@@ -4,6 +4,10 @@
 shipments) into one record per normalised name; `promote` puts a record's substance on the
 watchlist (origin 'promoted'), after which `promoted_substances` hands it to the screen as
 an `extra` substance and the name and its structure screen as `controlled`.
+
+People see one analogue per structure: `early_warning_groups` folds the records of names with
+the same InChIKey ("N-ethoxycarbonyl-4-piperidone", "ethyl 4-oxopiperidine-1-carboxylate")
+into one, with its consignments counted once; promoting one promotes them all.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ from registry.errors import RegistryError
 from registry.models import EarlyWarning, SubstanceName, SubstanceRow, User, utcnow
 from registry.watchlist import inchikey_of, name_norm, registry_substances
 
-__all__ = ["name_key", "promote", "promoted_substances", "record_early_warnings"]
+__all__ = [
+    "early_warning_groups",
+    "name_key",
+    "promote",
+    "promoted_substances",
+    "record_early_warnings",
+]
 
 _PARTY_COLS = ("exporter", "importer")
 _COUNTRY_COLS = ("exporter_country", "importer_country")
@@ -185,10 +195,7 @@ def promote(session: Session, early_warning_id: int, actor: User | str) -> Subst
     ):
         session.add(SubstanceName(substance_cas=cas, name=ew.name, name_norm=norm, kind="synonym"))
     previous = ew.status
-    ew.status = "promoted"
-    ew.promoted_cas = cas
-    ew.promoted_by = user.username
-    ew.promoted_at = utcnow()
+    _promote_structure(session, ew, cas, user.username)
     append_event(
         session,
         actor=user.username,
@@ -202,6 +209,88 @@ def promote(session: Session, early_warning_id: int, actor: User | str) -> Subst
     return row
 
 
+def _promote_structure(session: Session, ew: EarlyWarning, cas: str, by: str) -> None:
+    """One analogue per structure: every record of the same structure is promoted with `ew`,
+    its name a synonym of the promoted substance."""
+    group = [ew]
+    if ew.inchikey:
+        group += list(
+            session.scalars(
+                select(EarlyWarning).where(
+                    EarlyWarning.inchikey == ew.inchikey, EarlyWarning.id != ew.id
+                )
+            )
+        )
+    known = {
+        n
+        for (n,) in session.execute(
+            select(SubstanceName.name_norm).where(SubstanceName.substance_cas == cas)
+        )
+    } | {name_norm(ew.name)}
+    for other in group[1:]:
+        norm = name_norm(other.name)
+        if norm and norm not in known:
+            session.add(
+                SubstanceName(substance_cas=cas, name=other.name, name_norm=norm, kind="synonym")
+            )
+            known.add(norm)
+    for member in group:
+        member.status = "promoted"
+        member.promoted_cas = cas
+        member.promoted_by = by
+        member.promoted_at = utcnow()
+
+
 def promoted_substances(session: Session) -> list[Substance]:
     """Substances promoted from early warning, ready for `screen_names(..., extra=...)`."""
     return registry_substances(session)
+
+
+def early_warning_groups(session: Session) -> list[dict[str, Any]]:
+    """One row per analogue structure (records of the same InChIKey together; a record with no
+    structure stands alone): its names, status, structure, nearest listed substance, and the
+    consignments seen under any of its names, each counted once."""
+    from registry.consignments import consignment_frame, totals
+    from registry.models import Shipment
+    from registry.queries import SHIPMENT_COLUMNS
+
+    records = list(
+        session.scalars(select(EarlyWarning).order_by(EarlyWarning.first_seen, EarlyWarning.id))
+    )
+    groups: dict[str, list[EarlyWarning]] = {}
+    for ew in records:
+        groups.setdefault(ew.inchikey or f"name:{ew.name_key}", []).append(ew)
+    names = [ew.name for ew in records]
+    sightings: list[dict[str, Any]] = []
+    cols = [getattr(Shipment, c) for c in SHIPMENT_COLUMNS]
+    for i in range(0, len(names), 200):
+        stmt = select(*cols).where(Shipment.product.in_(names[i : i + 200]))
+        sightings += [dict(r) for r in session.execute(stmt).mappings()]
+    out = []
+    for members in groups.values():
+        first = members[0]
+        own = {m.name for m in members}
+        seen = [r for r in sightings if r["product"] in own]
+        cons = consignment_frame(session, seen)
+        promoted = [m for m in members if m.status == "promoted"]
+        out.append(
+            {
+                "id": first.id,
+                "ids": [m.id for m in members],
+                "names": [m.name for m in members],
+                "status": "promoted" if promoted else first.status,
+                "promoted_by": promoted[0].promoted_by if promoted else None,
+                "promoted_cas": promoted[0].promoted_cas if promoted else None,
+                "smiles": next((m.smiles for m in members if m.smiles), None),
+                "inchikey": first.inchikey,
+                "explanation": next((m.explanation for m in members if m.explanation), None),
+                "nearest_cas": first.nearest_cas,
+                "similarity": max((m.similarity or 0.0 for m in members), default=0.0) or None,
+                "first_seen": min((m.first_seen for m in members if m.first_seen), default=None),
+                "last_seen": max((m.last_seen for m in members if m.last_seen), default=None),
+                "parties": sorted({p for m in members for p in (m.parties or [])}),
+                "countries": sorted({c for m in members for c in (m.countries or [])}),
+                "totals": totals(cons),
+            }
+        )
+    return out

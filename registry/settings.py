@@ -21,6 +21,19 @@ def _hours(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number of hours, got {raw!r}") from exc
 
 
+def _megabytes(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive number of megabytes, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process-wide settings. Defaults work out of the box (SQLite file under ./var)."""
@@ -38,6 +51,9 @@ class Settings:
     max_failed_logins: int = 5
     """Failed logins in a row before an account is locked for `lockout_minutes`."""
     lockout_minutes: float = 15.0
+    max_uncompressed_mb: float = 4096.0
+    """Largest feed accepted once decompressed or converted, in MB; a larger one (a gzip
+    bomb) is refused as soon as it passes the limit (PWATCH_MAX_UNCOMPRESSED_MB)."""
 
 
 def get_settings(database_url: str | None = None) -> Settings:
@@ -55,4 +71,5 @@ def get_settings(database_url: str | None = None) -> Settings:
         data_dir=data_dir,
         review_deadline_hours=deadlines,
         session_minutes=_hours("PWATCH_SESSION_MINUTES", 480.0),
+        max_uncompressed_mb=_megabytes("PWATCH_MAX_UNCOMPRESSED_MB", 4096.0),
     )

@@ -1,6 +1,7 @@
 """The inspector console (Streamlit): login, then pages by role. `pwatch console` serves it.
 
-The menus mirror the roles; the service layer enforces them.
+The menus mirror the roles; the service layer enforces them. A link to an alert or a case
+(/detail?alert=12, /case?case=7) survives the login it may need.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from registry.errors import RegistryError
-from ui.console import PAGES, current_user, engine, esc, log_out, show_flashes
+from ui.console import current_user, engine, esc, log_out, show_flashes
+from ui.show import PAGE_FILES as PAGES
 
 st.set_page_config(page_title="precursor-watch console", page_icon="⚗️", layout="wide")
 
@@ -20,9 +22,12 @@ MENUS: dict[str, list[str]] = {
     "inspector": _VIEW,
     "supervisor": [*_VIEW, "load_data", "approvals", "thresholds", "audit"],
 }
+# Where each role lands: policymakers (viewers) on the overview, everyone else on the queue.
+LANDING = {"viewer": "overview"}
 _TITLES = {
     "queue": ("Alert queue", ":material/list_alt:"),
     "detail": ("Alert detail", ":material/search:"),
+    "case": ("Case", ":material/folder_open:"),
     "approvals": ("Approvals", ":material/rule:"),
     "facilities": ("Facilities", ":material/factory:"),
     "early_warning": ("Early warning", ":material/science:"),
@@ -32,10 +37,26 @@ _TITLES = {
     "thresholds": ("Detector thresholds", ":material/tune:"),
 }
 _GROUPS = {
-    "Work": ["queue", "detail", "approvals"],
+    "Work": ["queue", "detail", "case", "approvals"],
     "Registry": ["facilities", "early_warning", "load_data"],
     "Regime": ["overview", "thresholds", "audit"],
 }
+# URL parameters that name what a link points at, and the page that shows it.
+_LINKS = {"alert": "detail", "case": "case", "facility": "facilities"}
+
+
+def _remember_link() -> None:
+    """Before login: keep what the link asked for, to open it once the user is in."""
+    for param, page in _LINKS.items():
+        value = st.query_params.get(param)
+        if value:
+            st.session_state["_deeplink"] = (page, {param: str(value)})
+
+
+def _follow_link(allowed: list[str]) -> None:
+    target = st.session_state.pop("_deeplink", None)
+    if target and target[0] in allowed:
+        st.switch_page(PAGES[target[0]], query_params=target[1])
 
 
 def _main() -> None:
@@ -47,12 +68,21 @@ def _main() -> None:
         st.stop()
         return
     if user is None:
+        _remember_link()
         login = st.Page(PAGES["login"], title="Log in", icon=":material/login:", url_path="login")
-        nav = st.navigation([login], position="hidden")
+        # A link to a page (/detail?alert=12) shows the login form, not "page not found".
+        linked = [
+            st.Page(PAGES["login"], title="Log in", url_path=page, visibility="hidden")
+            for page in sorted(set(_LINKS.values()))
+        ]
+        nav = st.navigation([login, *linked], position="hidden")
         show_flashes()
         nav.run()
         return
     allowed = MENUS.get(user.role, [])
+    if "detail" in allowed:
+        allowed = [*allowed, "case"]
+    landing = LANDING.get(user.role, "queue")
     pages: dict[str, list[st.Page]] = {}
     for group, keys in _GROUPS.items():
         for key in keys:
@@ -64,7 +94,8 @@ def _main() -> None:
                         title=title,
                         icon=icon,
                         url_path=key,
-                        default=(key == "queue"),
+                        default=(key == landing),
+                        visibility="hidden" if key == "case" else "visible",
                     )
                 )
     with st.sidebar:
@@ -78,6 +109,7 @@ def _main() -> None:
             args=("You are logged out.",),
         )
     nav = st.navigation(pages)
+    _follow_link(allowed)
     show_flashes()
     nav.run()
 

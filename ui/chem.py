@@ -29,10 +29,8 @@ def depict(smiles: str | None, size: int = 320) -> bytes | None:
 
 def known_smiles(cas: str | None = None, name: str | None = None) -> str | None:
     """The structure of a special-surveillance substance (designer precursor) by CAS or name."""
-    try:
-        from detection.surveillance import SURVEILLANCE
-    except ImportError:  # pragma: no cover
-        return None
+    from detection.surveillance import SURVEILLANCE
+
     want = (name or "").strip().casefold()
     for sub in SURVEILLANCE:
         names = {sub.name, sub.preferred_name, sub.systematic_name, *sub.synonyms}

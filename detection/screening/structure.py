@@ -1,6 +1,8 @@
 """Structure layer: names to structures with OPSIN (one JVM per batch), compared with RDKit.
 
-A parsed structure is reduced to its parent (largest organic fragment, neutralised, a
+What looks systematic and names a piperidine ring goes to OPSIN (protecting-group and
+listed abbreviations spelled out first); what looks like SMILES is read directly. A parsed
+structure is reduced to its parent (largest organic fragment, neutralised, a
 gem-diol read as the ketone it is the hydrate of) and then:
 - the same parent as a listed (or promoted) substance is that substance;
 - a parent containing a listed precursor's core in one of the masked forms that one easy
@@ -11,196 +13,30 @@ gem-diol read as the ketone it is the hydrate of) and then:
 
 from __future__ import annotations
 
-import functools
-import os
-import shutil
-import subprocess
-import threading
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from rdkit import Chem, DataStructs, RDLogger
 from rdkit.Chem import rdFingerprintGenerator
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
+from detection.screening.config import ScreenConfig
+from detection.screening.opsin import OpsinError, opsin_to_smiles
+from detection.screening.unit import Unit
 from detection.screening.watchlist import Substance
 
 __all__ = [
-    "OpsinError",
     "StructureIndex",
     "StructureResult",
-    "opsin_to_smiles",
+    "fentanyl_stem_nearest",
+    "layer_structure",
+    "looks_systematic",
     "parent_of",
-    "structure_layer_status",
 ]
 
 RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
-
-_OPSIN_JAR = "opsin-cli-2.9.0-jar-with-dependencies.jar"
-# A short-lived batch JVM: the C1 compiler only and the serial collector start fastest and
-# roughly halve CPU per batch against the default tiered/G1 setup.
-_JVM_FLAGS = (
-    "-Xss4m",
-    "-XX:+UseSerialGC",
-    "-XX:TieredStopAtLevel=1",
-    "-Xshare:auto",
-    "-Djava.awt.headless=true",
-)
-
-
-class OpsinError(RuntimeError):
-    """OPSIN could not be run (no Java, timeout, crash)."""
-
-
-def _jar_path() -> Path | None:
-    env = os.environ.get("PWATCH_OPSIN_JAR")
-    if env:
-        return Path(env) if Path(env).is_file() else None
-    try:
-        p = Path(str(resources.files("py2opsin") / _OPSIN_JAR))
-    except (ModuleNotFoundError, TypeError):
-        return None
-    return p if p.is_file() else None
-
-
-def _java() -> str | None:
-    return shutil.which(os.environ.get("PWATCH_JAVA", "java"))
-
-
-@functools.lru_cache(maxsize=1)
-def _probe() -> tuple[bool, str]:
-    java, jar = _java(), _jar_path()
-    if java is None:
-        return False, "structure layer unavailable: Java (java) is not installed or not on PATH"
-    if jar is None:
-        return False, "structure layer unavailable: the OPSIN jar (py2opsin) was not found"
-    try:
-        out = _run_opsin(["piperidin-4-one"], java, jar, timeout=60.0)
-    except OpsinError as exc:
-        return False, f"structure layer unavailable: {exc}"
-    if not out or not out[0]:
-        return False, "structure layer unavailable: OPSIN did not parse its self-test name"
-    return True, "structure layer available: OPSIN 2.9.0 on Java, RDKit"
-
-
-def structure_layer_status() -> tuple[bool, str]:
-    """Whether names can be parsed to structures here, and a sentence saying why (not)."""
-    return _probe()
-
-
-def _run_opsin(
-    names: Sequence[str],
-    java: str,
-    jar: Path,
-    timeout: float,
-    on_result: Callable[[int, str | None], None] | None = None,
-) -> list[str | None]:
-    """One JVM for the whole batch; results are streamed to `on_result` as OPSIN emits them,
-    so the caller's RDKit work overlaps OPSIN's parsing (two cores)."""
-    try:
-        proc = subprocess.Popen(
-            [java, *_JVM_FLAGS, "-jar", str(jar), "-osmi"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-    except OSError as exc:
-        raise OpsinError(f"OPSIN could not start ({exc})") from exc
-    assert proc.stdin is not None and proc.stdout is not None
-    timed_out = threading.Event()
-
-    def _kill() -> None:
-        timed_out.set()
-        proc.kill()
-
-    watchdog = threading.Timer(timeout, _kill)
-    watchdog.daemon = True
-    payload = "".join(n + "\n" for n in names).encode("utf-8")
-
-    def _feed() -> None:
-        try:
-            assert proc.stdin is not None
-            proc.stdin.write(payload)
-            proc.stdin.close()
-        except (BrokenPipeError, OSError, ValueError):
-            pass
-
-    writer = threading.Thread(target=_feed, daemon=True)
-    out: list[str | None] = []
-    watchdog.start()
-    writer.start()
-    try:
-        for raw in proc.stdout:
-            if len(out) >= len(names):
-                break
-            smi = raw.decode("utf-8", errors="replace").strip() or None
-            if on_result is not None:
-                on_result(len(out), smi)
-            out.append(smi)
-        proc.stdout.close()
-        code = proc.wait()
-    finally:
-        watchdog.cancel()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        writer.join(timeout=1.0)
-    if timed_out.is_set():
-        raise OpsinError(f"OPSIN timed out after {timeout:.0f} s")
-    if code != 0:
-        raise OpsinError(f"OPSIN exited with status {code}")
-    if len(out) < len(names):
-        raise OpsinError(f"OPSIN returned {len(out)} results for {len(names)} names")
-    return out
-
-
-def opsin_to_smiles(
-    names: Sequence[str],
-    *,
-    timeout: float | None = None,
-    chunk: int = 50000,
-    on_result: Callable[[str, str | None], None] | None = None,
-) -> list[str | None]:
-    """SMILES for each name (None where OPSIN cannot parse it); one JVM call per chunk.
-
-    Raises OpsinError when the structure layer is unavailable or OPSIN fails or times out.
-    """
-    ok, why = structure_layer_status()
-    if not ok:
-        raise OpsinError(why)
-    java, jar = _java(), _jar_path()
-    assert java is not None and jar is not None
-    todo = list(dict.fromkeys(n for n in names if n not in _OPSIN_CACHE))
-    for start in range(0, len(todo), chunk):
-        part = [n.replace("\n", " ").replace("\r", " ") for n in todo[start : start + chunk]]
-        limit = timeout if timeout is not None else 30.0 + 0.01 * len(part)
-        todo_part = todo[start : start + chunk]
-        cb = None
-        if on_result is not None:
-
-            def cb(
-                i: int,
-                smi: str | None,
-                _names: list[str] = todo_part,
-                _fn: Callable[[str, str | None], None] = on_result,
-            ) -> None:
-                _fn(_names[i], smi)
-
-        got = _run_opsin(part, java, jar, timeout=limit, on_result=cb)
-        if len(_OPSIN_CACHE) + len(part) > _OPSIN_CACHE_MAX:
-            _OPSIN_CACHE.clear()
-        _OPSIN_CACHE.update(zip(todo[start : start + chunk], got, strict=True))
-    return [_OPSIN_CACHE.get(n) for n in names]
-
-
-# Parsed names are remembered for the process: feeds and repeated screens see the same
-# descriptions again, and each OPSIN batch costs a JVM start.
-_OPSIN_CACHE: dict[str, str | None] = {}
-_OPSIN_CACHE_MAX = 200_000
-
 
 _GEM_DIOL = Chem.MolFromSmarts("[CX4;!$(C(O)(O)O)]([OX2H1])[OX2H1]")
 _uncharger = rdMolStandardize.Uncharger()
@@ -296,8 +132,7 @@ class StructureResult:
 class StructureIndex:
     """Parents and fingerprints of the listed (and promoted) substances."""
 
-    def __init__(self, substances: Sequence[Substance], *, similarity_min: float = 0.80):
-        self.similarity_min = similarity_min
+    def __init__(self, substances: Sequence[Substance]):
         self._fpgen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
         self._by_key: dict[str, Substance] = {}
         self._refs: list[tuple[Substance, Any]] = []
@@ -331,8 +166,11 @@ class StructureIndex:
                 best = (sub, sim)
         return best
 
-    def classify(self, smiles: str, *, source: str = "OPSIN") -> StructureResult:
-        """Compare one structure (as SMILES) with the listed substances."""
+    def classify(
+        self, smiles: str, similarity_min: float, *, source: str = "OPSIN"
+    ) -> StructureResult:
+        """Compare one structure (as SMILES) with the listed substances; an unlisted structure
+        without a designer scaffold is an analogue at Tanimoto `similarity_min` or more."""
         mol = parent_of(smiles)
         if mol is None:
             return StructureResult(
@@ -364,14 +202,14 @@ class StructureIndex:
                 parent_smiles,
                 round(sim, 3),
             )
-        if near is not None and sim >= self.similarity_min:
+        if near is not None and sim >= similarity_min:
             return StructureResult(
                 "analogue",
                 near,
                 round(100.0 * sim, 1),
                 "similarity",
                 f"Structure from {source} ({parent_smiles}) is similar to a listed substance: "
-                f"{near_txt}, at or above the {self.similarity_min:.2f} threshold.",
+                f"{near_txt}, at or above the {similarity_min:.2f} threshold.",
                 parent_smiles,
                 round(sim, 3),
             )
@@ -382,7 +220,7 @@ class StructureIndex:
             "structure",
             f"Structure from {source} ({parent_smiles}) has no listed precursor core; "
             f"{near_txt or 'no listed substance is similar'}, below the "
-            f"{self.similarity_min:.2f} threshold.",
+            f"{similarity_min:.2f} threshold.",
             parent_smiles,
             round(sim, 3),
         )
@@ -412,3 +250,141 @@ def fentanyl_stem_nearest(index: StructureIndex) -> tuple[Substance | None, floa
     mol = parent_of(_FENTANYL_STEM_SMILES)
     assert mol is not None
     return index.nearest(mol)
+
+
+_SYSTEMATIC_RE = re.compile(
+    r"(?:yl|ane|ene|ine|one|ol|amide|amine|ate|ide|oxy|oxo|carbox|spiro|ketal|acetal|anilin|"
+    r"piperid|azin|oxim|ium)\b|[0-9],[0-9]|[0-9]-[a-z]|\(|\["
+)
+# Every listed precursor and every designer pattern has a piperidine ring; a systematic name
+# that names none (no piperid-, pyrid-, azin-, aza-...) cannot be one, so it is not parsed.
+_RING_WORDS_RE = re.compile(r"piperid|pyrid|azin|aza|nipecot|anilin")
+_SMILES_RE = re.compile(r"^[A-Za-z0-9@+\-\[\]()=#$/\\%.:*]+$")
+_SMILES_HINT_RE = re.compile(r"[()=#\[\]]|[A-Za-z][1-9]")
+
+# Protecting-group and listed abbreviations rewritten into words OPSIN understands, so
+# "1-benzyl-4-AP", "N-Cbz-4-piperidone" and "4-fluoro-ANPP" reach the structure layer.
+_PREFIX_LOC = r"(?:(?:[2-6]|o|m|p|ortho|meta|para)-?)"
+_SUBST = r"(?:fluoro|chloro|bromo|iodo|methyl|methoxy|ethyl|trifluoromethyl|nitro)"
+_EXPANSIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\bt-?boc\b|\bboc\b"), "tert-butoxycarbonyl"),
+    (re.compile(r"(?i)\bcbz\b|\bz(?=-4-)"), "benzyloxycarbonyl"),
+    (re.compile(r"(?i)\bfmoc\b"), "(9H-fluoren-9-ylmethoxy)carbonyl"),
+    (re.compile(r"(?i)\bbn\b"), "benzyl"),
+    (re.compile(r"(?i)\bcarbethoxy\b"), "ethoxycarbonyl"),
+    (re.compile(r"(?i)\bcarbomethoxy\b"), "methoxycarbonyl"),
+    (
+        re.compile(rf"(?i)\b({_PREFIX_LOC}){_SUBST.replace('(?:', '(', 1)}-?(?:4-?)?anpp\b"),
+        r"N-(\1\2phenyl)-1-(2-phenylethyl)piperidin-4-amine",
+    ),
+    (re.compile(r"(?i)\b4-?anpp\b|\banpp\b"), "4-anilino-1-(2-phenylethyl)piperidine"),
+    (re.compile(r"(?i)(?<=-)4-?ap\b"), "4-anilinopiperidine"),
+    (re.compile(r"(?i)(?<=-)npp\b"), "1-(2-phenylethyl)piperidin-4-one"),
+)
+_LOC_WORDS = {"o-": "2-", "m-": "3-", "p-": "4-", "ortho-": "2-", "meta-": "3-", "para-": "4-"}
+_LOC_WORD_RE = re.compile(r"(?i)\b(?:ortho-|meta-|para-|o-|m-|p-)(?=[a-z])")
+_EXPAND_TRIGGER_RE = re.compile(r"(?i)boc|cbz|z-4|fmoc|\bbn\b|carb[oe]|anpp|ap\b|npp")
+_OFF = "structure layer switched off in the settings"
+
+
+def looks_systematic(text: str) -> bool:
+    """True when (lower-case) text has the endings or punctuation of a systematic name."""
+    return _SYSTEMATIC_RE.search(text) is not None
+
+
+def _expand(text: str) -> str:
+    if not _EXPAND_TRIGGER_RE.search(text):
+        return text
+    t = _LOC_WORD_RE.sub(lambda m: _LOC_WORDS[m.group(0).lower()], text)
+    for rx, repl in _EXPANSIONS:
+        t = rx.sub(repl, t)
+    return t
+
+
+def _looks_smiles(text: str) -> bool:
+    return (
+        4 <= len(text) <= 300
+        and " " not in text
+        and bool(_SMILES_RE.match(text))
+        and bool(_SMILES_HINT_RE.search(text))
+    )
+
+
+def _opsin_inputs(unit: Unit, ring_filter: bool) -> list[str]:
+    """The spellings of a unit worth parsing: the whole (expanded) text, then its longest tokens."""
+    if not unit.cleaned or not unit.cleaned.isascii() or len(unit.cleaned) > 300:
+        return []
+    base = _expand(unit.cleaned)
+    low = base.lower()
+    if not looks_systematic(low):
+        return []
+    if ring_filter and not _RING_WORDS_RE.search(low):
+        unit.no_ring_word = True
+        return []
+    out = [base]
+    if len(unit.toks) > 1:
+        for tok in sorted(unit.toks, key=len, reverse=True)[:3]:
+            exp = _expand(tok)
+            if len(exp) >= 8 and exp != base and looks_systematic(exp.lower()):
+                out.append(exp)
+    return out
+
+
+def _apply(unit: Unit, res: StructureResult) -> None:
+    unit.smiles, unit.similarity = res.smiles, res.similarity
+    if res.verdict == "clear" and res.method == "none":
+        return
+    unit.decide(res.verdict, res.substance, res.score, res.method, res.explanation)
+
+
+def _smiles_unit(unit: Unit, index: StructureIndex, similarity_min: float) -> bool:
+    """Classify a unit written as SMILES; False when it is not one."""
+    if not _looks_smiles(unit.cleaned):
+        return False
+    mol = Chem.MolFromSmiles(unit.cleaned)
+    if mol is None or mol.GetNumHeavyAtoms() < 4:
+        return False
+    unit.structure_tried = True
+    _apply(unit, index.classify(unit.cleaned, similarity_min, source="SMILES"))
+    return True
+
+
+def layer_structure(units: list[Unit], index: StructureIndex, cfg: ScreenConfig) -> None:
+    """Parse what looks systematic with OPSIN (one batch) and classify each structure."""
+    pending: list[tuple[Unit, list[str]]] = []
+    for unit in units:
+        if _smiles_unit(unit, index, cfg.similarity_min):
+            continue
+        inputs = _opsin_inputs(unit, index.all_piperidines) if cfg.structure else []
+        if not cfg.structure and looks_systematic(unit.cleaned.lower()):
+            unit.structure_down = _OFF
+        if inputs:
+            pending.append((unit, inputs))
+    if not pending:
+        return
+    names = list(dict.fromkeys(n for _, inputs in pending for n in inputs))
+    cache: dict[str, StructureResult] = {}
+
+    def classify(_name: str, smi: str | None) -> None:
+        # Runs while OPSIN is still parsing later names (streamed results).
+        if smi and smi not in cache:
+            cache[smi] = index.classify(smi, cfg.similarity_min)
+
+    try:
+        got = opsin_to_smiles(names, timeout=cfg.opsin_timeout_s, on_result=classify)
+    except OpsinError as exc:
+        for unit, _ in pending:
+            unit.structure_down = str(exc)
+        return
+    parsed = dict(zip(names, got, strict=True))
+    for unit, inputs in pending:
+        unit.structure_tried = True
+        for name in inputs:
+            smi = parsed.get(name)
+            if not smi:
+                continue
+            if smi not in cache:
+                cache[smi] = index.classify(smi, cfg.similarity_min)
+            _apply(unit, cache[smi])
+            if unit.decision is not None:
+                break

@@ -1,44 +1,62 @@
-"""Text normalisation for screening: Unicode folding, CAS extraction, trade-word stripping, keys."""
+"""Text normalisation for screening: Unicode folding, the CAS pattern, trade-word stripping, keys.
+
+There is one cleaner, written as polars expressions (`sanitized`, `cleaned`, `salt_words`):
+the pipeline runs it over whole columns, and `sanitize`/`clean_text` run the same
+expressions over a single name for callers outside the screen.
+"""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 
-from detection.screening.watchlist import cas_check_digit_ok
+import polars as pl
 
 __all__ = [
-    "CAS_RE",
+    "CAS_SPAN_PATTERN",
     "CLEAN_STEPS",
-    "CONTROL_PATTERN_PL",
-    "DASH_PATTERN_PL",
+    "CONTROL_NOTE",
     "EDGE_PUNCT",
+    "FOREIGN_PATTERN",
     "MAX_NAME_CHARS",
+    "TRUNCATION_NOTE",
     "chem_stems",
     "clean_text",
+    "clean_texts",
+    "cleaned",
     "compact",
     "digit_groups",
     "end_class",
-    "find_cas",
+    "had_control",
+    "is_cas_number",
     "locants_compatible",
     "ring_stems",
     "salt_words",
     "sanitize",
+    "sanitized",
     "tokens",
 ]
 
 # Longer inputs are truncated before screening: no real product name is this long, and a
 # bounded length keeps every layer's cost bounded (100 KB names must not hang the screen).
 MAX_NAME_CHARS = 500
+TRUNCATION_NOTE = "name is {} characters; only the first {} were screened"
+CONTROL_NOTE = "control characters were removed"
 
-CAS_RE = re.compile(r"(?<![\d-])(\d{2,7})-(\d{2})-(\d)(?![\d-])")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
-_DASH_RE = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
-_SPACE_RE = re.compile(r"\s+")
-# The same classes in the syntax of polars' (Rust) regex engine.
-CONTROL_PATTERN_PL = r"[\x00-\x1f\x7f-\x9f\x{200b}-\x{200f}\x{2028}\x{2029}\x{feff}]"
-DASH_PATTERN_PL = r"[\x{2010}-\x{2015}\x{2212}\x{fe58}\x{fe63}\x{ff0d}]"
+_CONTROL_PATTERN = r"[\x00-\x1f\x7f-\x9f\x{200b}-\x{200f}\x{2028}\x{2029}\x{feff}]"
+_DASH_PATTERN = r"[\x{2010}-\x{2015}\x{2212}\x{fe58}\x{fe63}\x{ff0d}]"
+
+# The CAS number pattern, and the same with its boundary characters: polars' regex engine
+# has no look-around, so a span carries the character before and after it.
+_CAS_CORE = r"\d{2,7}-\d{2}-\d"
+CAS_SPAN_PATTERN = rf"(?:^|[^\d-]){_CAS_CORE}(?:[^\d-]|$)"
+_CAS_RE = re.compile(_CAS_CORE)
+
+
+def is_cas_number(text: str) -> bool:
+    """True when `text` is shaped like a CAS number (NNNNNNN-NN-N); the check digit aside."""
+    return _CAS_RE.fullmatch(text) is not None
+
 
 # Purity, grade, form and packaging words: they say how a product is sold, not what it is.
 _TRADE_PATTERN = (
@@ -57,8 +75,6 @@ _TRADE_PATTERN = (
 )
 # Bare numbers of three or more digits (lot numbers, quantities); locants are shorter.
 _NUMBER_PATTERN = r"(?:^|[\s(/])\d{3,}(?:[\s)/,;]|$)"
-# CAS numbers with their boundary characters (no look-around: polars' regex has none).
-_CAS_SPAN_PATTERN = r"(?:^|[^\d-])\d{2,7}-\d{2}-\d(?:[^\d-]|$)"
 
 # Salt, hydrate and solvate words: a salt or hydrate of a listed substance is that substance.
 _SALT_PATTERN = (
@@ -74,8 +90,6 @@ _SALT_PATTERN = (
 )
 _SALT_SUFFIX_PATTERN = r"(?i)(?:\.|;)\s*(?:\d?\s*h(?:cl|br)|\d?hcl|hcl)\s*$"
 _EMPTY_BRACKETS_PATTERN = r"\(\s*[,;/]*\s*\)|\[\s*[,;/]*\s*\]"
-_SALT_RE = re.compile(_SALT_PATTERN)
-_SALT_SUFFIX_RE = re.compile(_SALT_SUFFIX_PATTERN)
 
 # Names written in Spanish, Portuguese, French or German (feeds of Latin American and
 # European authorities): accents dropped and the name-building morphemes put into English, so
@@ -119,7 +133,7 @@ _FOREIGN_STEPS: tuple[tuple[str, str], ...] = (
     (r"(?i)-ona\b", "-one"),
 )
 # Does a name carry any of those morphemes (then its explanation says how it was read)?
-FOREIGN_PATTERN_PL = r"(?i)[éèêëáàâäãíìîïóòôöõúùûüñç]|" + "|".join(
+FOREIGN_PATTERN = r"(?i)[éèêëáàâäãíìîïóòôöõúùûüñç]|" + "|".join(
     p.removeprefix("(?i)") for p, _ in _FOREIGN_STEPS if "${" not in _
 )
 # "X-carboxilato de terc-butilo" (Spanish/Portuguese/French ester order) -> "tert-butyl X-carboxylate".
@@ -131,12 +145,11 @@ _ESTER_STEPS: tuple[tuple[str, str], ...] = (
     (r"(?i)\b(?:de|del|do|da|du|des)\b", " "),
 )
 
-# The cleaning steps, in order, as (pattern, replacement); shared by the per-string
-# function and the vectorised polars expression so both give the same text.
+# The cleaning steps, in order, as (pattern, replacement in polars' ${n} syntax).
 CLEAN_STEPS: tuple[tuple[str, str], ...] = (
     *_ACCENT_STEPS,
     *_FOREIGN_STEPS,
-    (_CAS_SPAN_PATTERN, " "),
+    (CAS_SPAN_PATTERN, " "),
     (_TRADE_PATTERN, " "),
     (_NUMBER_PATTERN, " "),
     (_NUMBER_PATTERN, " "),
@@ -147,57 +160,91 @@ CLEAN_STEPS: tuple[tuple[str, str], ...] = (
     *_ESTER_STEPS,
     (r"\s+", " "),
 )
-_CLEAN_RES = tuple((re.compile(p), re.sub(r"\$\{(\d+)\}", r"\\g<\1>", r)) for p, r in CLEAN_STEPS)
 EDGE_PUNCT = " ,;/|:-_.+*#"
 _TOKEN_SPLIT_RE = re.compile(r"[\s,;/|]+")
 _COMPACT_RE = re.compile(r"[^0-9a-z]+")
 _DIGITS_RE = re.compile(r"\d+")
 
 
+def _head(raw: pl.Expr) -> pl.Expr:
+    # A full-width bracket right after a name opens an aside ("4-ANPP（4-苯胺基...）"), not
+    # a substituent (those follow a hyphen, a bracket or a locant: "1-（2-苯乙基）"); NFKC
+    # makes both "(", so the aside gets its space first.
+    head = raw.fill_null("").str.slice(0, MAX_NAME_CHARS)
+    aside = head.str.replace_all(r"([^\s\-(\[（\d])（", "${1} （")
+    full_width = head.str.contains("（", literal=True)
+    return pl.when(full_width).then(aside).otherwise(head).str.normalize("NFKC")
+
+
+def sanitized(raw: pl.Expr) -> pl.Expr:
+    """Printable NFKC text of at most MAX_NAME_CHARS: controls removed, dashes and spaces folded."""
+    return (
+        _head(raw)
+        .str.replace_all(_CONTROL_PATTERN, " ")
+        .str.replace_all(_DASH_PATTERN, "-")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
+def had_control(raw: pl.Expr) -> pl.Expr:
+    """Whether the screened part of the text held control or invisible formatting characters."""
+    return _head(raw).str.contains(_CONTROL_PATTERN)
+
+
+def _ascii_words(pattern: str) -> str:
+    # ASCII word boundaries let polars' regex engine use its DFA (much faster).
+    return pattern.replace(r"\b", r"(?-u:\b)")
+
+
+def cleaned(text: pl.Expr) -> pl.Expr:
+    """Sanitised text with CAS numbers, trade, purity, packaging and salt words removed, and
+    Spanish/Portuguese/French/German morphemes put into English."""
+    out = text
+    for pattern, repl in CLEAN_STEPS:
+        out = out.str.replace_all(_ascii_words(pattern), repl)
+    return out.str.strip_chars(EDGE_PUNCT)
+
+
+def salt_words(text: pl.Expr) -> pl.Expr:
+    """The salt and hydrate words `cleaned` removes from sanitised text, as a list (named in
+    explanations)."""
+    return text.str.extract_all(_ascii_words(f"{_SALT_PATTERN}|{_SALT_SUFFIX_PATTERN}"))
+
+
+def truncation_note(length: int) -> str:
+    return TRUNCATION_NOTE.format(length, MAX_NAME_CHARS)
+
+
 def sanitize(raw: object) -> tuple[str, list[str]]:
-    """Printable NFKC text of at most MAX_NAME_CHARS, and notes on what was changed."""
-    notes: list[str] = []
-    if raw is None:
-        return "", notes
-    text = str(raw)
-    if len(text) > MAX_NAME_CHARS:
-        notes.append(
-            f"name is {len(text)} characters; only the first {MAX_NAME_CHARS} were screened"
+    """One name through `sanitized`, and notes on what was changed."""
+    value = None if raw is None else str(raw)
+    row = (
+        pl.DataFrame({"raw": [value]}, schema={"raw": pl.String()})
+        .select(
+            text=sanitized(pl.col("raw")),
+            length=pl.col("raw").str.len_chars().fill_null(0),
+            control=had_control(pl.col("raw")),
         )
-        text = text[:MAX_NAME_CHARS]
-    text = unicodedata.normalize("NFKC", text)
-    if _CONTROL_RE.search(text):
-        notes.append("control characters were removed")
-        text = _CONTROL_RE.sub(" ", text)
-    text = _DASH_RE.sub("-", text)
-    return _SPACE_RE.sub(" ", text).strip(), notes
+        .row(0)
+    )
+    notes = [truncation_note(row[1])] if row[1] > MAX_NAME_CHARS else []
+    if row[2]:
+        notes.append(CONTROL_NOTE)
+    return row[0], notes
 
 
-def find_cas(text: str) -> list[tuple[str, bool]]:
-    """Every CAS-shaped number in `text`, with whether its check digit is valid."""
-    out = []
-    for m in CAS_RE.finditer(text):
-        cas = m.group(0)
-        out.append((cas, cas_check_digit_ok(cas)))
-    return out
+def clean_texts(texts: list[str]) -> list[str]:
+    """`cleaned` over a list of texts (one polars pass)."""
+    series = pl.Series("t", texts, dtype=pl.String())
+    return series.to_frame().select(cleaned(pl.col("t")))["t"].to_list()
 
 
 def clean_text(text: str) -> tuple[str, list[str]]:
     """Text with CAS numbers, trade words and salt words removed; and the salt words found."""
-    salts = salt_words(text)
-    t = text
-    for rx, repl in _CLEAN_RES:
-        t = rx.sub(repl, t)
-    return t.strip(EDGE_PUNCT), salts
-
-
-def salt_words(text: str) -> list[str]:
-    """The salt and hydrate words in `text`."""
-    out = [m.group(0).strip() for m in _SALT_RE.finditer(text)]
-    m = _SALT_SUFFIX_RE.search(text)
-    if m:
-        out.append(m.group(0).strip(" .;"))
-    return out
+    frame = pl.DataFrame({"t": [text]}, schema={"t": pl.String()})
+    row = frame.select(c=cleaned(pl.col("t")), s=salt_words(pl.col("t"))).row(0)
+    return row[0], [s.strip() for s in row[1]]
 
 
 def compact(text: str) -> str:

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["Form", "Substance", "cas_check_digit_ok", "load_watchlist", "watchlist_path"]
+__all__ = [
+    "Form",
+    "Substance",
+    "cas_check_digit_ok",
+    "load_trivial_names",
+    "load_watchlist",
+    "watchlist_path",
+]
 
 
 @dataclass(frozen=True)
@@ -97,3 +104,10 @@ def load_watchlist(path: Path | None = None) -> list[Substance]:
             )
         )
     return out
+
+
+def load_trivial_names(path: Path | None = None) -> dict[str, str]:
+    """Trivial names written in other scripts (芬太尼 -> fentanyl), from the watchlist file."""
+    with open(path or watchlist_path(), "rb") as fh:
+        data = tomllib.load(fh)
+    return {entry["zh"]: entry["en"] for entry in data.get("trivial_name", [])}

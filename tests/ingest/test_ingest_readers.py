@@ -321,3 +321,15 @@ def test_nested_records_are_opened_up(fmt: str, sqlite_engine: Engine, tmp_path:
             )
         ).one()
     assert tuple(got) == ("Hebei Chem Co Ltd", "CHN", 27.0)
+
+
+def test_preview_and_check_say_how_the_charset_was_guessed(tmp_path: Path) -> None:
+    """The charset warning of a load is shown before it too: in the preview's problems and
+    the check's report."""
+    from ingest import check_file, preview
+
+    path = write_csv(tmp_path / "c.csv", ROWS, SHIPMENT_HEADER, encoding="cp1252")
+    _, _, problems = preview(path, "shipments")
+    assert problems[0].startswith("c.csv is not UTF-8: read as Windows-1252")
+    report = check_file(path, "shipments")
+    assert report.rows_loaded == 3 and report.warnings == problems[:1]

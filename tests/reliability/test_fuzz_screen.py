@@ -12,7 +12,7 @@ from detection.screening import screen_names
 
 pytestmark = pytest.mark.reliability
 
-VERDICTS = {"controlled", "analogue", "clear"}
+VERDICTS = {"controlled", "analogue", "clear", "unreadable"}  # unreadable: mojibake, lost bytes
 
 # Text that tends to break parsers: control characters, NUL, other scripts, markup,
 # formulas, SQL, path separators, chemistry punctuation.

@@ -92,6 +92,7 @@ def make_shipments(
                 "importer_country": kw.get("importer_country", "MEX"),
                 "product": kw.get("product", "N-phenethyl-4-piperidone"),
                 "cas": "39742-60-4",
+                "hs_code": "2933.37",  # NPP's own subheading: detection reads the substance
                 "quantity": 40.0 + i,
                 "unit": "kg",
                 "quantity_kg": 40.0 + i,
@@ -126,9 +127,7 @@ def make_alert(
             score=80.0,
             status=status,
             summary=summary,
-            evidence=evidence
-            if evidence is not None
-            else {"shipped_kg": 123.0, "declared_annual_kg": 100.0, "year": 2026, "ratio": 1.23},
+            evidence=evidence if evidence is not None else DECLARED_EVIDENCE,
             facility_id=facility_id,
             substance_cas="39742-60-4",
             country="NLD",
@@ -139,6 +138,96 @@ def make_alert(
         for pk in shipment_pks or []:
             s.add(AlertShipment(alert_id=a.id, shipment_pk=pk))
         return a.id
+
+
+def evidence(detector: str, numbers: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """Evidence shaped as detection stores it: the thresholds in force and the numbers."""
+    import dataclasses
+
+    from detection.run import configs
+
+    return {
+        "detector": detector,
+        "thresholds": dataclasses.asdict(configs()[detector]),
+        "numbers": numbers,
+        "records": [],
+        **extra,
+    }
+
+
+DECLARED_EVIDENCE = evidence(
+    "declared_quantity_exceeded",
+    {
+        "year": 2026,
+        "role": "exporter",
+        "shipped": 123.0,
+        "declared": 100.0,
+        "elapsed": 0.5,
+        "ratio_annual": 1.23,
+        "ratio_pace": 2.46,
+        "n": 4,
+        "first_over": "2026-03-22",
+    },
+)
+
+
+def make_records(engine: Engine, rows: list[dict[str, Any]]) -> list[int]:
+    """Shipment records written as given (defaults for the rest); returns their registry ids."""
+    k = next(_seq)
+    with session_scope(engine) as s:
+        batch = IngestBatch(kind="shipments", file_name=f"feed{k}.csv", file_hash=f"{k:064d}")
+        s.add(batch)
+        s.flush()
+        base = {
+            "source": "NLD-customs",
+            "exporter": "Acme Fine Chemicals Ltd",
+            "exporter_norm": "acme fine chemicals",
+            "exporter_country": "NLD",
+            "importer": "Blue Harbour Trading",
+            "importer_norm": "blue harbour trading",
+            "importer_country": "MEX",
+            "product": "N-phenethyl-4-piperidone",
+            "cas": "39742-60-4",
+            "hs_code": "2933.37",
+            "unit": "kg",
+            "flow": "X",
+            "exporter_facility_id": "FAC-1",
+            "batch_id": batch.id,
+        }
+        full = []
+        for i, r in enumerate(rows):
+            row = {**base, "shipment_id": f"R{k}-{i}", "row_number": i + 1, **r}
+            row.setdefault("quantity", row["quantity_kg"])
+            full.append(row)
+        return write_shipments(s.connection(), full)
+
+
+def mirror_case(engine: Engine) -> list[int]:
+    """Three consignments in four records, for totals a reader can check by hand:
+    A exported 2,800 kg (export record) and imported 2,750 kg (the importer's record);
+    B exported 500 kg, no import record; C known only from an import record, 300 kg.
+    Counted once: 3 consignments, 2,800 + 500 + 300 = 3,600 kg (records add up to 6,350 kg)."""
+    mex = {"source": "MEX-customs", "flow": "M"}
+    return make_records(
+        engine,
+        [
+            {"date": dt.date(2026, 3, 1), "quantity_kg": 2800.0, "consignment_ref": "PEN-A"},
+            {
+                "date": dt.date(2026, 3, 12),
+                "quantity_kg": 2750.0,
+                "consignment_ref": "PEN-A",
+                **mex,
+            },
+            {"date": dt.date(2026, 4, 1), "quantity_kg": 500.0, "consignment_ref": "PEN-B"},
+            {"date": dt.date(2026, 8, 1), "quantity_kg": 300.0, "consignment_ref": "PEN-C", **mex},
+        ],
+    )
+
+
+MIRROR_CASE_SENTENCE = (
+    "3 consignments (4 records), 3,600 kg, each counted once; the importers' records of 1 of "
+    "them say 2,750 kg against 2,800 kg exported; 1 known only from an import record."
+)
 
 
 def make_early_warning(engine: Engine) -> int:
@@ -180,7 +269,16 @@ def demo(engine: Engine) -> dict[str, int]:
             detector="export_never_arrived",
             shipment_pks=mirror,
             summary="Export PEN-2026-0001 of 40 kg NPP to MEX has no import record after 60 days.",
-            evidence={"consignment_ref": "PEN-2026-0001", "exported_kg": 40.0, "days_open": 60},
+            evidence=evidence(
+                "export_never_arrived",
+                {
+                    "quantity_kg": 40.0,
+                    "date": "2026-03-01",
+                    "days_since": 60,
+                    "coverage": 0.95,
+                    "exports": 20,
+                },
+            ),
         ),
         "name": make_alert(
             engine,
@@ -188,11 +286,19 @@ def demo(engine: Engine) -> dict[str, int]:
             detector="designer_analogue",
             shipment_pks=name_pks,
             summary="Product '=HYPERLINK(\"x\")' looks like an analogue of 4-piperidone.",
-            evidence={
-                "explanation": "Benzyl-protected 4-piperidone: one step from 4-piperidone.",
-                "smiles": "O=C1CCN(Cc2ccccc2)CC1",
-                "similarity": 0.7,
-            },
+            evidence=evidence(
+                "designer_analogue",
+                {
+                    "products": ["1-benzyl-4-piperidone <b>bold</b> [x](http://evil)"],
+                    "importers": ["Blue Harbour Trading"],
+                    "count": 1,
+                    "total_kg": 40.0,
+                    "first_date": "2026-03-01",
+                    "listed_parent": "41661-47-6",
+                },
+                explanation="Benzyl-protected 4-piperidone: one step from 4-piperidone.",
+                smiles="O=C1CCN(Cc2ccccc2)CC1",
+            ),
         ),
         "old": make_alert(
             engine,
@@ -241,3 +347,49 @@ def messages(at: Any) -> list[str]:
     for kind in ("success", "info", "warning", "error"):
         out += [re.sub(r"\\(.)", r"\1", str(e.value)) for e in getattr(at, kind)]
     return out
+
+
+_SNAKE = __import__("re").compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
+_LONG_DECIMALS = __import__("re").compile(r"\d\.\d{5,}")
+
+
+def visible_problems(at: Any) -> list[str]:
+    """What a reader should never see in a table or a metric: snake_case keys or codes,
+    'None', 'nan', or a number with more than 4 decimals."""
+    problems: list[str] = []
+
+    def check(where: str, value: Any) -> None:
+        if isinstance(value, float):
+            if value != value or round(value, 4) != value:
+                problems.append(f"{where}: {value!r}")
+            return
+        text = str(value).strip()
+        if (
+            text in ("None", "nan", "NaN", "NaT", "null")
+            or _SNAKE.match(text)
+            or (_LONG_DECIMALS.search(text) and "http" not in text)
+        ):
+            problems.append(f"{where}: {text!r}")
+
+    for i, df in enumerate(at.dataframe):
+        frame = df.value
+        for col in frame.columns:
+            check(f"table {i} column", col)
+            for v in frame[col].tolist():
+                check(f"table {i} {col}", v)
+    for m in at.metric:
+        check("metric label", m.label)
+        check(f"metric {m.label}", m.value)
+    return problems
+
+
+def try_action(at: Any, key: str) -> tuple[bool, str]:
+    """Try a triage button as a person would: (True, the messages after clicking it) when it
+    is enabled; (False, the reason it shows) when it is greyed out, as the console greys out
+    every action the user cannot take now (the reason is the service layer's own words)."""
+    button = at.button(key=key)
+    if button.disabled:
+        return False, str(button.help or "")
+    button.click().run()
+    assert not at.exception, at.exception
+    return True, " | ".join(messages(at))

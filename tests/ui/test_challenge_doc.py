@@ -35,9 +35,12 @@ def test_markdown_lists_facility_grounds_evidence_records_history(escalated) -> 
         "## Grounds",
         "Over the declaration → inspect.",
         "## Evidence",
-        "| declared\\_annual\\_kg | 100.00 |",
-        "## Records",
-        "3 records, 123.0 kg in all.",
+        "| Shipped in the year | 123 kg | Each consignment counted once. |",
+        "| Declared for the year | 100 kg | The facility's declared annual quantity. |",
+        "| Shipped against declared | 123% |",
+        "## Consignments",
+        "3 consignments (3 records), 123 kg, each counted once.",
+        "- Approved by: sara",
         "## Triage history",
         "## Requested inspection",
         "Declarations on record",
@@ -45,6 +48,21 @@ def test_markdown_lists_facility_grounds_evidence_records_history(escalated) -> 
         assert part in md, part
     # data cannot inject Markdown links or emphasis
     assert "[x](http" not in md and "\\*bold\\*" in md
+    # the body is words: no snake_case keys before the machine-readable appendix
+    body = md.split("## Appendix")[0]
+    assert "shipped_kg" not in body and "ratio_annual" not in body and "{" not in body
+
+
+def test_request_counts_each_consignment_once(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    """A consignment's export and import records are one consignment (hand-computed case)."""
+    cf.standard_users(sqlite_engine)
+    cf.make_facility(sqlite_engine)
+    a = cf.make_alert(sqlite_engine, shipment_pks=cf.mirror_case(sqlite_engine))
+    with session_scope(sqlite_engine) as s:
+        md = challenge.render_markdown(s, s.get(AlertRow, a), "sara")  # type: ignore[arg-type]
+    assert cf.MIRROR_CASE_SENTENCE in md
+    assert "6,350" not in md  # the four records added up
+    assert "| export record |" in md and "| import record |" in md
 
 
 @pytest.mark.parametrize("unicode_font", [True, False])

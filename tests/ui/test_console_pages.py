@@ -23,11 +23,13 @@ ALL_PAGES = [
     "thresholds",
 ]
 MENU = {
-    "vera": {"overview", "queue", "detail", "facilities", "early_warning"},
-    "ana": {"overview", "queue", "detail", "facilities", "early_warning", "load_data"},
-    "ines": {"overview", "queue", "detail", "facilities", "early_warning"},
-    "sara": set(ALL_PAGES),
+    "vera": {"overview", "queue", "detail", "case", "facilities", "early_warning"},
+    "ana": {"overview", "queue", "detail", "case", "facilities", "early_warning", "load_data"},
+    "ines": {"overview", "queue", "detail", "case", "facilities", "early_warning"},
+    "sara": {*ALL_PAGES, "case"},
 }
+# Policymakers (viewers) land on the overview, everyone else on the queue.
+LANDING = {"vera": "Overview", "ana": "Alert queue", "ines": "Alert queue", "sara": "Alert queue"}
 
 
 def _menu(at) -> set[str]:  # type: ignore[no-untyped-def]
@@ -44,14 +46,16 @@ def _menu(at) -> set[str]:  # type: ignore[no-untyped-def]
 def test_each_role_sees_its_menu_and_every_page_renders(console_db, username) -> None:  # type: ignore[no-untyped-def]
     _, ids = console_db
     at = cf.login(username)
-    assert at.title[0].value == "Alert queue"
+    assert at.title[0].value == LANDING[username]
     assert _menu(at) == MENU[username]
     at.session_state["alert_id"] = ids["high"]
+    at.session_state["case_id"] = ids["high"]
     for page in sorted(MENU[username]):
         at.switch_page(f"views/{page}.py").run()
         assert not at.exception, (page, at.exception)
         assert at.title, page
-    for page in set(ALL_PAGES) - MENU[username]:
+        assert cf.visible_problems(at) == [], page
+    for page in set(ALL_PAGES) - MENU[username] - {"case"}:
         with pytest.raises(ValueError):
             at.switch_page(f"views/{page}.py")
 
@@ -94,8 +98,8 @@ def test_queue_filters_counts_and_overdue(console_db) -> None:  # type: ignore[n
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["new"] == "5"
     frame = at.dataframe[0].value
-    # the five-day-old critical alert is past its 24 h deadline
-    assert "OVERDUE" in set(frame.data["overdue"]) if hasattr(frame, "data") else True
+    # the five-day-old critical alert is past its 24 h deadline (4 days over), the others not
+    assert [d for d in frame["deadline"] if "OVERDUE" in d] == ["OVERDUE by 4 d"]
     at.multiselect(key="q_severity").set_value(["critical"]).run()
     assert any("1 alerts match" in c.value for c in at.caption)
     at.multiselect(key="q_severity").set_value([]).run()
@@ -143,7 +147,7 @@ def test_facility_profile(console_db) -> None:  # type: ignore[no-untyped-def]
     at.text_input(key="f_search").input("acme").run()
     assert at.selectbox(key="f_pick").value == "FAC-1"
     assert at.header[0].value == "Acme Fine Chemicals Ltd"
-    assert any(t.label.startswith("Shipments") for t in at.tabs)
+    assert any(t.label.startswith("Consignments") for t in at.tabs)
 
 
 def test_early_warning_promotion_is_supervised(console_db) -> None:  # type: ignore[no-untyped-def]
@@ -231,7 +235,9 @@ def test_analyst_uploads_previews_and_loads_a_feed(console_db, tmp_path) -> None
     assert len(uploads) == 1 and uploads[0].name.endswith("-outside.csv")
     at.button(key="ld_preview").click().run()
     assert not at.exception, at.exception
-    assert any("Mapping used" in c.value for c in at.caption)
+    # the whole file is checked: counts, not a box per row
+    assert "Whole file checked: 2 rows: 1 would load, 1 would be quarantined." in cf.messages(at)
+    assert any("Columns used" in c.value for c in at.caption)
     at.button(key="ld_load").click().run()
     assert not at.exception, at.exception
     assert any("Loaded" in m for m in cf.messages(at)), cf.messages(at)

@@ -31,6 +31,8 @@ def _run(
                     engine, path, kind, profile=profile, source=source, progress=progress
                 )
         typer.echo(report.summary(), err=True)
+        for warning in report.warnings:
+            typer.echo(f"  warning: {warning}", err=True)
         if report.status in ("loaded", "checked"):
             if report.mapped_by_synonym:
                 shown = ", ".join(f"{c!r} as {f}" for c, f in report.mapped_by_synonym.items())

@@ -102,6 +102,14 @@ def register(app: typer.Typer) -> None:
             result = screen_names(values, extra=_promoted(state.db))
             if (result["method"] == "structure-unavailable").any():
                 typer.echo(f"warning: {structure_layer_status()[1]}", err=True)
+            unreadable = int((result["verdict"] == "unreadable").sum())
+            if unreadable:
+                typer.echo(
+                    f"warning: {unreadable} name(s) could not be read (mojibake or lost "
+                    "bytes): their verdict is 'unreadable'; re-read the source with its "
+                    "right encoding.",
+                    err=True,
+                )
             if fmt is OutputFormat.table:
                 result = result.select(
                     "name",

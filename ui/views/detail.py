@@ -1,485 +1,555 @@
-"""Alert detail: summary, evidence, charts, mirror records, structures, history, triage."""
+"""Alert detail: why it fired (evidence in words and units), its consignments counted once,
+charts, the screen's reading, the history, the request document and the triage actions."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
 import altair as alt
-import pandas as pd
+import polars as pl
 import streamlit as st
 
+from detection.catalogue import detector_label, explain_evidence, flow_word
+from registry.cases import action_states, case_index
+from registry.consignments import consignment_frame, totals
 from registry.db import session_scope
-from registry.models import AlertRow, utcnow
-from registry.service import ACTIONS, DISMISS_REASONS, FOUR_EYES_SEVERITIES, available_actions
-from ui.chem import depict, known_smiles
-from ui.console import action_callback, current_user, engine, esc, open_facility, settings
-from ui.queries import (
+from registry.queries import (
+    alert,
     alert_history,
     alert_shipments,
     challenge_requests,
-    consignment_records,
     deadline_info,
-    facility_year_shipments,
+    facility_name,
     queue_options,
-    relation_shipments,
     screen_explanations,
     substance,
+    substance_names,
 )
-
-user = current_user()
-if user is None:  # pragma: no cover - app.py only routes logged-in users here
-    st.stop()
-assert user is not None
-
-alert_id = st.session_state.get("alert_id")
-with st.sidebar:
-    typed = st.number_input(
-        "Alert number", min_value=1, step=1, value=int(alert_id) if alert_id else None, key="d_pick"
-    )
-    if typed and int(typed) != alert_id and st.button("Show", key="d_pick_btn"):
-        st.session_state["alert_id"] = alert_id = int(typed)
-
-if not alert_id:
-    st.title("Alert detail")
-    st.info("Choose an alert in the queue, or type its number in the sidebar.")
-    st.stop()
-
-with session_scope(engine()) as session:
-    alert = session.get(AlertRow, int(alert_id))
-    if alert is None:
-        st.title("Alert detail")
-        st.warning(f"There is no alert {int(alert_id)}.")
-        st.stop()
-    assert alert is not None
-    flagged = alert_shipments(session, alert.id)
-    relation_desc, relation = relation_shipments(session, flagged, alert.facility_id)
-    history = alert_history(session, alert.id)
-    requests = [
-        (r.id, r.created_at, r.created_by, r.markdown, r.sha256)
-        for r in challenge_requests(session, alert.id)
-    ]
-    numbers_ev = (alert.evidence or {}).get("numbers") or {}
-    parent_cas = (
-        numbers_ev.get("listed_parent") if isinstance(numbers_ev, dict) else None
-    ) or alert.substance_cas
-    listed = substance(session, parent_cas)
-    products = sorted({str(s["product"]) for s in flagged})[:10]
-    screened = screen_explanations(session, products)
-    listed_info = (listed.name, listed.smiles, listed.cas) if listed else None
-    triagers = queue_options(session)["triagers"]
-    actions_now = available_actions(alert, user)
-    evidence: dict[str, Any] = dict(alert.evidence or {})
-    facility_name = None
-    if alert.facility_id:
-        from registry.models import Facility
-
-        fac = session.get(Facility, alert.facility_id)
-        facility_name = fac.name if fac else None
-
-st.title(f"Alert {alert.id}")
-dl = deadline_info(alert.severity, alert.status, alert.created_at, settings().review_deadline_hours)
-m = st.columns(6)
-m[0].metric("Severity", alert.severity)
-m[1].metric("Score", f"{alert.score:.0f}")
-m[2].metric("Status", alert.status.replace("_", " "))
-m[3].metric("Assignee", alert.assignee or "nobody")
-m[4].metric("Age (h)", f"{dl['age_h']:.0f}")
-m[5].metric(
-    "Deadline",
-    "OVERDUE"
-    if dl["overdue"]
-    else (f"{dl['left_h']:.0f} h left" if dl["left_h"] is not None else "closed"),
+from registry.registry_reads import (
+    consignment_records,
+    facility_year_shipments,
+    relation_shipments,
 )
-st.caption(
-    f"Detector {esc(alert.detector)} · version {alert.version} · created "
-    f"{alert.created_at:%Y-%m-%d %H:%M} UTC · last detected {alert.last_detected_at:%Y-%m-%d %H:%M} UTC"
-)
-st.subheader("Summary")
-st.markdown(esc(alert.summary))
-
-if alert.facility_id:
-    c1, c2 = st.columns([3, 1])
-    c1.markdown(
-        f"Facility: **{esc(facility_name or 'not in the declared registry')}** ({esc(alert.facility_id)})"
-    )
-    if facility_name and c2.button("Open facility profile", key="d_facility"):
-        open_facility(alert.facility_id)
+from registry.service import DISMISS_REASONS, FOUR_EYES_SEVERITIES
+from registry.words import action_word, country_name, reason_word, status_word, verdict_word
+from ui.chem import depict, known_smiles
+from ui.console import action_callback, current_user, engine, esc, settings
+from ui.show import SEVERITY_MARK, deadline_text, go, kg, link, requested_id, table, when
 
 
-def _scalar_rows(ev: dict[str, Any], prefix: str = "") -> list[dict[str, str]]:
-    out: list[dict[str, str]] = []
-    for key, value in ev.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out += _scalar_rows(value, name + ".")
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            out.append({"evidence": name, "value": f"{len(value)} records (below)"})
-        elif isinstance(value, list):
-            out.append({"evidence": name, "value": ", ".join(map(str, value))})
-        elif isinstance(value, float):
-            small = value != 0 and abs(value) < 0.01
-            out.append({"evidence": name, "value": f"{value:.3g}" if small else f"{value:,.2f}"})
-        else:
-            out.append({"evidence": name, "value": "" if value is None else str(value)})
-    return out
-
-
-is_name = (
-    any(k in alert.detector for k in ("name", "screen", "analogue", "designer", "masked"))
-    or "explanation" in evidence
-)
-tab_ev, tab_chart, tab_records, tab_hist = st.tabs(["Evidence", "Charts", "Records", "History"])
-
-with tab_ev:
-    numbers = evidence.get("numbers") if isinstance(evidence.get("numbers"), dict) else None
-    thresholds = (
-        evidence.get("thresholds") if isinstance(evidence.get("thresholds"), dict) else None
-    )
-    if numbers is not None:
-        st.caption("The numbers that made the detector fire")
-        st.dataframe(pd.DataFrame(_scalar_rows(numbers)), hide_index=True, width="stretch")
-        if thresholds:
-            st.caption("Thresholds in force")
-            st.dataframe(
-                pd.DataFrame(_scalar_rows(thresholds)).rename(columns={"evidence": "threshold"}),
-                hide_index=True,
-                width="stretch",
-            )
-        rest = {
-            k: v
-            for k, v in evidence.items()
-            if k not in ("numbers", "thresholds", "records", "detector")
-        }
-        if rest:
-            st.caption("Other evidence")
-            st.dataframe(pd.DataFrame(_scalar_rows(rest)), hide_index=True, width="stretch")
-    else:
-        rows = _scalar_rows(evidence)
-        if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        else:
-            st.info("The detector stored no evidence numbers for this alert.")
-        for key, value in evidence.items():
-            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                st.caption(esc(key))
-                st.dataframe(pd.DataFrame(value).astype(str), hide_index=True, width="stretch")
-
-    # Name and structure alerts: the screen's explanation and the structure beside the listed one.
-    if is_name:
-        st.subheader("Screening")
-        for line in [evidence.get("explanation"), *[r["explanation"] for r in screened]]:
-            if line:
-                st.markdown(esc(line))
-        if screened:
-            st.dataframe(pd.DataFrame(screened), hide_index=True, width="stretch")
-        elif products:
-            st.caption("Product text as declared")
-            st.code("\n".join(products), language=None)
-        smiles = next(
-            (
-                str(evidence[k])
-                for k in ("smiles", "query_smiles", "analogue_smiles", "structure")
-                if evidence.get(k)
+def _gather(alert_id: int, user: Any) -> dict[str, Any] | None:
+    """Everything the page shows, read in one session through named queries."""
+    with session_scope(engine()) as session:
+        row = alert(session, alert_id)
+        if row is None:
+            return None
+        flagged = alert_shipments(session, row.id)
+        relation_desc, relation = relation_shipments(session, flagged, row.facility_id)
+        evidence = dict(row.evidence or {})
+        numbers = evidence.get("numbers") if isinstance(evidence.get("numbers"), dict) else {}
+        refs = sorted({str(s["consignment_ref"]) for s in flagged if s.get("consignment_ref")})
+        index = case_index(session)
+        case = index.filter(pl.col("alert_id") == row.id)
+        ctx: dict[str, Any] = {
+            "alert": {c.key: getattr(row, c.key) for c in row.__table__.columns},
+            "flagged": flagged,
+            "flagged_cons": consignment_frame(session, flagged),
+            "relation_desc": relation_desc,
+            "relation_cons": consignment_frame(session, relation),
+            "pair": consignment_records(session, refs),
+            "history": alert_history(session, row.id),
+            "requests": challenge_requests(session, row.id),
+            "names": substance_names(session),
+            "listed": substance(session, (numbers or {}).get("listed_parent") or row.substance_cas),
+            "screened": screen_explanations(
+                session, sorted({str(s["product"]) for s in flagged})[:10]
             ),
-            None,
-        ) or known_smiles(alert.substance_cas, products[0] if products else None)
-        if smiles is None and listed_info and listed_info[2] == alert.substance_cas:
-            smiles = listed_info[1]  # a listed substance under a masking name
-        c1, c2 = st.columns(2)
-        img = depict(smiles)
-        with c1:
-            st.caption(f"Structure seen in the feed ({esc(alert.substance_cas or 'unidentified')})")
-            if img:
-                st.image(img, width=280)
-            else:
-                st.info("No structure could be derived from the product text.")
-        with c2:
-            if listed_info:
-                st.caption(
-                    f"Nearest listed substance: {esc(listed_info[0])} ({esc(listed_info[2])})"
-                )
-                limg = depict(listed_info[1])
-                if limg:
-                    st.image(limg, width=280)
-            else:
-                st.info("No listed substance is linked to this alert.")
+            "triagers": queue_options(session)["triagers"],
+            "states": action_states(row, user),
+            "facility_name": facility_name(session, row.facility_id),
+            "case": (int(case["case_id"][0]), int(case["case_size"][0])) if case.height else None,
+        }
+        ctx["year_cons"] = _year_consignments(session, ctx["alert"], numbers or {}, flagged)
+    return ctx
 
-with tab_chart:
-    if relation:
-        flagged_ids = {s["id"] for s in flagged}
-        frame = pd.DataFrame(relation)
-        frame["flagged"] = frame["id"].map(lambda i: "flagged" if i in flagged_ids else "other")
-        frame["date"] = pd.to_datetime(frame["date"])
-        st.caption(f"Shipments of {esc(relation_desc)} ({len(frame):,} most recent)")
+
+def _year_consignments(
+    session: Any, a: dict[str, Any], numbers: dict[str, Any], flagged: list[dict[str, Any]]
+) -> tuple[int, float, pl.DataFrame] | None:
+    """For an alert citing a declaration: (year, declared kg, the facility's consignments of the
+    substance that year in the role the detector judged), each consignment counted once."""
+    declared = numbers.get("declared")
+    if a["detector"] != "declared_quantity_exceeded" or not a["facility_id"] or declared is None:
+        return None
+    year = numbers.get("year") or max((s["date"] for s in flagged), default=None)
+    if year is None:
+        return None
+    year = int(year if isinstance(year, int) else year.year)
+    cons = consignment_frame(session, facility_year_shipments(session, a["facility_id"], year))
+    side = "importer_facility_id" if numbers.get("role") == "importer" else "exporter_facility_id"
+    cons = cons.filter(
+        (pl.col(side) == a["facility_id"])
+        & (pl.col("substance") == a["substance_cas"])
+        & (pl.col("date").dt.year() == year)  # a consignment's date is its export record's
+    )
+    return year, float(declared), cons.sort("date", "cons_id")
+
+
+def header(ctx: dict[str, Any]) -> None:
+    a = ctx["alert"]
+    st.title(f"Alert {a['id']}")
+    st.caption(
+        f"{detector_label(a['detector'])} · link to this alert: {link('detail', alert=a['id'])}"
+    )
+    dl = deadline_info(
+        a["severity"], a["status"], a["created_at"], settings().review_deadline_hours
+    )
+    m = st.columns(5)
+    m[0].metric("Severity", SEVERITY_MARK.get(a["severity"], a["severity"]))
+    m[1].metric("Score", f"{a['score']:.0f} of 100")
+    m[2].metric("Status", status_word(a["status"]))
+    m[3].metric("Assignee", a["assignee"] or "nobody")
+    m[4].metric("Review deadline", deadline_text(dl["left_h"], dl["overdue"]))
+    st.markdown(f"**{esc(a['summary'])}**")
+    bits = [
+        f"created {when(a['created_at'])} UTC",
+        f"last detected {when(a['last_detected_at'])} UTC",
+    ]
+    st.caption(" · ".join(bits))
+    c1, c2 = st.columns([3, 1])
+    if a["facility_id"]:
+        c1.markdown(
+            f"Facility: **{esc(ctx['facility_name'] or 'not in the declared registry')}** "
+            f"({esc(a['facility_id'])})"
+        )
+        if ctx["facility_name"] and c2.button("Open the facility", key="d_facility"):
+            go("facilities", facility=a["facility_id"])
+    if ctx["case"] and ctx["case"][1] > 1:
+        case_id, size = ctx["case"]
+        c1.markdown(
+            f"Part of **case {case_id}** with {size - 1} other alert(s) on the same shipments, consignment or facility-year."
+        )
+        if c2.button("Open the case", key="d_case"):
+            go("case", case=case_id)
+
+
+def evidence_section(ctx: dict[str, Any]) -> None:
+    """The numbers that made the detector fire, in words and units, then the thresholds."""
+    from detection.run import configs
+
+    a = ctx["alert"]
+    cfg = configs().get(a["detector"])
+    meanings = {}
+    if cfg is not None:
+        import dataclasses
+
+        meanings = {f.name: f.metadata.get("description", "") for f in dataclasses.fields(cfg)}
+    parts = explain_evidence(a["detector"], a["evidence"] or {}, ctx["names"], meanings)
+    rows = lambda items: [{"what": e.label, "value": e.value, "meaning": e.meaning} for e in items]  # noqa: E731
+    st.caption("The numbers that made it fire")
+    table(rows(parts["numbers"]), empty="The detector stored no numbers for this alert.")
+    if parts["outlier"]:
+        st.caption("How unusual the whole trade relation is (moves the score a little)")
+        table(rows(parts["outlier"]))
+    if parts["thresholds"]:
+        with st.expander("Thresholds in force when it fired"):
+            table(rows(parts["thresholds"]))
+
+
+def records_section(ctx: dict[str, Any]) -> None:
+    """The consignments the alert rests on, each counted once, with the import side beside."""
+    a = ctx["alert"]
+    cons: pl.DataFrame = ctx["flagged_cons"]
+    if cons.height == 0:
+        st.info("No shipment records are attached to this alert.")
+        return
+    st.markdown(esc(totals(cons).sentence()))
+    table(_consignment_rows(cons, ctx["names"]))
+    if a["detector"] in ("mirror_quantity_gap", "export_never_arrived"):
+        _side_by_side(ctx)
+    records = ctx["flagged"]
+    with st.expander(f"The {len(records)} records as the authorities reported them"):
+        table(
+            {
+                "source": r["source"],
+                "shipment id": r["shipment_id"],
+                "record": flow_word(r["flow"]),
+                "date": r["date"],
+                "exporter": f"{r['exporter']} ({country_name(r['exporter_country'])})",
+                "importer": f"{r['importer']} ({country_name(r['importer_country'])})",
+                "product": r["product"],
+                "CAS": r["cas"] or "",
+                "quantity": kg(r["quantity_kg"]),
+                "consignment ref": r["consignment_ref"] or "",
+            }
+            for r in records
+        )
+        products = sorted({str(r["product"]) for r in records})
+        st.caption("Product text as declared")
+        st.code("\n".join(products[:10]), language=None)
+
+
+def _consignment_rows(cons: pl.DataFrame, names: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "date": r["date"],
+            "exporter": f"{r['exporter']} ({country_name(r['exporter_country'])})",
+            "importer": f"{r['importer']} ({country_name(r['importer_country'])})",
+            "substance": names.get(r["substance"] or r["designer"] or "", r["product"] or ""),
+            "quantity (counted)": kg(r["quantity_kg"]),
+            "import record says": kg(r["import_kg"]) if r["import_kg"] is not None else "",
+            "records held": r["sides"],
+        }
+        for r in cons.iter_rows(named=True)
+    ]
+
+
+def _side_by_side(ctx: dict[str, Any]) -> None:
+    flagged_ids = {s["id"] for s in ctx["flagged"]}
+    pair = ctx["pair"] + [
+        s for s in ctx["flagged"] if s["id"] not in {p["id"] for p in ctx["pair"]}
+    ]
+    st.subheader("Export and import records side by side")
+    c1, c2 = st.columns(2)
+    for col, flow, title, missing in (
+        (c1, "X", "Export record (as the exporting authority reported)", "No export record."),
+        (
+            c2,
+            "M",
+            "Import record (as the importing authority reported)",
+            "No import record: the consignment never arrived on the record.",
+        ),
+    ):
+        with col:
+            st.caption(title)
+            rows = [
+                {
+                    "consignment ref": s["consignment_ref"] or "",
+                    "shipment id": s["shipment_id"],
+                    "source": s["source"],
+                    "date": s["date"],
+                    "quantity": kg(s["quantity_kg"]),
+                    "on this alert": "yes" if s["id"] in flagged_ids else "no",
+                }
+                for s in pair
+                if (s.get("flow") or "") == flow
+            ]
+            if rows:
+                table(rows)
+            else:
+                st.warning(missing)
+
+
+def charts_section(ctx: dict[str, Any]) -> None:
+    a = ctx["alert"]
+    rel: pl.DataFrame = ctx["relation_cons"]
+    flagged_ids = {s["id"] for s in ctx["flagged"]}
+    if rel.height:
+        frame = rel.with_columns(
+            pl.col("pks").list.eval(pl.element().is_in(list(flagged_ids))).list.any().alias("_f")
+        ).select(
+            "date",
+            pl.col("quantity_kg").alias("kg"),
+            pl.when(pl.col("_f"))
+            .then(pl.lit("on this alert"))
+            .otherwise(pl.lit("other"))
+            .alias("consignment"),
+            pl.col("importer"),
+        )
+        st.caption(
+            f"Consignments of {esc(ctx['relation_desc'])} ({frame.height:,}, each counted once)"
+        )
         chart = (
             alt.Chart(frame)
             .mark_circle(size=70, opacity=0.8)
             .encode(
                 x=alt.X("date:T", title="date"),
-                y=alt.Y("quantity_kg:Q", title="kg"),
+                y=alt.Y("kg:Q", title="kg per consignment"),
                 color=alt.Color(
-                    "flagged:N",
-                    scale=alt.Scale(domain=["flagged", "other"], range=["#d62728", "#9aa5b1"]),
+                    "consignment:N",
+                    scale=alt.Scale(
+                        domain=["on this alert", "other"], range=["#d62728", "#9aa5b1"]
+                    ),
                     title="",
                 ),
-                tooltip=["shipment_id", "date:T", "quantity_kg", "product", "flow"],
+                tooltip=[alt.Tooltip("date:T"), alt.Tooltip("kg:Q", format=",.0f"), "importer"],
             )
             .properties(height=280)
         )
-        # The baselines the detector compared with, as dashed lines: the relation's usual
-        # shipment and, when cited, the peers' high quantile.
-        baselines: list[dict[str, Any]] = []
-        if isinstance(numbers_ev, dict):
-            for key, label in (("usual_kg", "usual shipment"), ("peer_q", "peers' high quantile")):
-                v = numbers_ev.get(key)
-                if isinstance(v, int | float) and not isinstance(v, bool) and v > 0:
-                    baselines.append({"kg": float(v), "baseline": f"{label} ({float(v):,.0f} kg)"})
-        if baselines:
+        numbers = (a["evidence"] or {}).get("numbers") or {}
+        lines = [
+            {"kg": float(numbers[k]), "baseline": f"{label} ({kg(numbers[k])})"}
+            for k, label in (("usual_kg", "usual shipment"), ("peer_q", "peers' high mark"))
+            if isinstance(numbers.get(k), int | float) and numbers[k] > 0
+        ]
+        if lines:
             rules = (
-                alt.Chart(pd.DataFrame(baselines))
+                alt.Chart(pl.DataFrame(lines))
                 .mark_rule(strokeDash=[6, 4], color="#1f77b4")
                 .encode(y="kg:Q", tooltip=["baseline"])
             )
-            labels = (
-                alt.Chart(pd.DataFrame(baselines))
-                .mark_text(align="left", dx=4, dy=-6, color="#1f77b4")
-                .encode(y="kg:Q", x=alt.value(0), text="baseline")
-            )
-            chart = chart + rules + labels
-            st.caption(" · ".join(r["baseline"] for r in baselines) + " (dashed)")
+            chart = chart + rules
+            st.caption(" · ".join(str(r["baseline"]) for r in lines) + " (dashed)")
         st.altair_chart(chart, width="stretch")
     else:
         st.info("No shipment records to chart.")
+    if ctx["year_cons"] is not None:
+        _declared_chart(*ctx["year_cons"])
 
-    # Declared versus shipped, cumulative over the year, when the evidence cites a declaration.
-    declared = next(
-        (
-            float(v)
-            for k, v in (
-                numbers_ev if isinstance(numbers_ev, dict) and numbers_ev else evidence
-            ).items()
-            if "declared" in k and isinstance(v, int | float) and not isinstance(v, bool)
-        ),
-        None,
+
+def _declared_chart(year: int, declared: float, cons: pl.DataFrame) -> None:
+    """Declared versus shipped, cumulative over the year, each consignment counted once."""
+    if cons.height == 0:
+        return
+    cum = cons.select("date", pl.col("quantity_kg").cum_sum().alias("shipped (kg)"))
+    st.caption(
+        f"Declared versus shipped over {year}: {cons.height} consignments, "
+        f"{kg(cons['quantity_kg'].sum())} against {kg(declared)} declared (red line)"
     )
-    if declared is not None and alert.facility_id:
-        src = numbers_ev if isinstance(numbers_ev, dict) and numbers_ev else evidence
-        year = src.get("year") or src.get("declaration_year")
-        if not isinstance(year, int):
-            year = max((s["date"] for s in flagged), default=utcnow().date()).year
-        with session_scope(engine()) as session:
-            ships = facility_year_shipments(session, alert.facility_id, int(year))
-        wanted = {s["cas"] for s in flagged if s.get("cas")} | (
-            {alert.substance_cas} if alert.substance_cas else set()
-        )
-        if wanted:
-            picked = [s for s in ships if s.get("cas") in wanted]
-            ships = picked or ships
-        if ships:
-            cum = pd.DataFrame(ships)
-            cum["date"] = pd.to_datetime(cum["date"])
-            cum = cum.sort_values("date")
-            cum["cumulative kg"] = cum["quantity_kg"].cumsum()
-            st.caption(
-                f"Declared versus shipped, cumulative over {year} (declared {declared:,.0f} kg)"
-            )
-            line = (
-                alt.Chart(cum)
-                .mark_line(interpolate="step-after", color="#1f77b4")
-                .encode(x=alt.X("date:T", title="date"), y=alt.Y("cumulative kg:Q", title="kg"))
-            )
-            rule = (
-                alt.Chart(pd.DataFrame({"declared": [declared]}))
-                .mark_rule(color="#d62728", strokeDash=[6, 4])
-                .encode(y="declared:Q")
-            )
-            st.altair_chart((line + rule).properties(height=260), width="stretch")
+    line = (
+        alt.Chart(cum)
+        .mark_line(interpolate="step-after", color="#1f77b4")
+        .encode(x=alt.X("date:T", title="date"), y=alt.Y("shipped (kg):Q", title="kg, cumulative"))
+    )
+    rule = (
+        alt.Chart(pl.DataFrame({"declared": [declared]}))
+        .mark_rule(color="#d62728", strokeDash=[6, 4])
+        .encode(y="declared:Q")
+    )
+    st.altair_chart((line + rule).properties(height=260), width="stretch")
 
-with tab_records:
-    is_mirror = "mirror" in alert.detector or "arriv" in alert.detector
-    if is_mirror:
-        refs = sorted({str(s["consignment_ref"]) for s in flagged if s.get("consignment_ref")})
-        with session_scope(engine()) as session:
-            pair = consignment_records(session, refs) if refs else []
-        seen_ids = {s["id"] for s in pair}
-        pair += [s for s in flagged if s["id"] not in seen_ids]
-        exports = [s for s in pair if (s.get("flow") or "") == "X"]
-        imports = [s for s in pair if (s.get("flow") or "") == "M"]
-        st.subheader("Export and import records side by side")
-        cols = [
-            "consignment_ref",
-            "shipment_id",
-            "source",
-            "date",
-            "exporter",
-            "importer",
-            "product",
-            "quantity_kg",
-        ]
-        c1, c2 = st.columns(2)
-        with c1:
-            st.caption("Export side (as the exporting authority reported)")
-            if exports:
-                st.dataframe(pd.DataFrame(exports)[cols], hide_index=True, width="stretch")
-            else:
-                st.warning("No export record.")
-        with c2:
-            st.caption("Import side (as the importing authority reported)")
-            if imports:
-                st.dataframe(pd.DataFrame(imports)[cols], hide_index=True, width="stretch")
-            else:
-                st.warning("No import record: the consignment never arrived on the record.")
-    st.subheader("Records this alert rests on")
-    if flagged:
-        st.dataframe(pd.DataFrame(flagged), hide_index=True, width="stretch")
-        linked = sorted(
+
+def screening_section(ctx: dict[str, Any]) -> None:
+    """How the screen read the product names, in the console's one verdict vocabulary."""
+    a = ctx["alert"]
+    evidence = a["evidence"] or {}
+    if ctx["screened"]:
+        table(
             {
-                f
-                for s in flagged
-                for f in (s["exporter_facility_id"], s["importer_facility_id"])
-                if f
+                "product text": s["product"],
+                "screen's verdict": verdict_word(s["verdict"], s["substance_cas"]),
+                "substance": s["substance_name"] or "",
+                "how": s["explanation"],
             }
+            for s in ctx["screened"]
         )
-        if linked:
-            c1, c2 = st.columns([3, 1])
-            target = c1.selectbox("Linked declared facility", linked, key="d_linked")
-            if c2.button("Open", key="d_linked_btn") and target:
-                open_facility(target)
-    else:
-        st.info("No shipment records are attached to this alert.")
+    elif evidence.get("explanation"):
+        st.markdown(esc(evidence["explanation"]))
+    products = sorted({str(s["product"]) for s in ctx["flagged"]})
+    smiles = evidence.get("smiles") or known_smiles(
+        a["substance_cas"], products[0] if products else None
+    )
+    listed = ctx["listed"]
+    if smiles is None and listed and listed["cas"] == a["substance_cas"]:
+        smiles = listed["smiles"]  # a listed substance under a masking name
+    c1, c2 = st.columns(2)
+    with c1:
+        st.caption(
+            f"Structure seen in the feed ({esc(ctx['names'].get(a['substance_cas'] or '', a['substance_cas'] or 'unidentified'))})"
+        )
+        img = depict(smiles)
+        if img:
+            st.image(img, width=280)
+        else:
+            st.info("No structure could be derived from the product text.")
+    with c2:
+        if listed:
+            st.caption(f"Nearest listed substance: {esc(listed['name'])} ({esc(listed['cas'])})")
+            limg = depict(listed["smiles"])
+            if limg:
+                st.image(limg, width=280)
+        else:
+            st.info("No listed substance is linked to this alert.")
 
-with tab_hist:
-    if history:
-        st.dataframe(pd.DataFrame(history), hide_index=True, width="stretch")
-    else:
-        st.info("Nothing has happened to this alert yet.")
 
-# --- challenge-inspection requests ----------------------------------------------------
-if requests:
+def history_section(ctx: dict[str, Any]) -> None:
+    table(
+        (
+            {
+                "when (UTC)": e["created_at"],
+                "who": e["actor"],
+                "did": action_word(e["action"]),
+                "from": status_word(e["from_status"]),
+                "to": status_word(e["to_status"]),
+                "reason": reason_word(e["reason_code"]),
+                "note": e["note"] or "",
+            }
+            for e in ctx["history"]
+        ),
+        empty="Nothing has happened to this alert yet.",
+    )
+
+
+def requests_section(ctx: dict[str, Any]) -> None:
     from registry.challenge import render_pdf
 
+    aid = ctx["alert"]["id"]
     st.subheader("Challenge-inspection request")
-    for rid, created, by, markdown, sha in requests:
+    for r in ctx["requests"]:
         st.caption(
-            f"Request {rid}, approved by {esc(by)} on {created:%Y-%m-%d %H:%M} UTC · sha256 {sha[:16]}…"
+            f"Request {r['id']}, approved by {esc(r['created_by'])} on {when(r['created_at'])} UTC · document sha256 {r['sha256']}"
         )
         c1, c2 = st.columns(2)
         c1.download_button(
             "Download Markdown",
-            markdown.encode("utf-8"),
-            file_name=f"challenge-request-alert-{alert.id}.md",
+            r["markdown"].encode("utf-8"),
+            file_name=f"challenge-request-alert-{aid}.md",
             mime="text/markdown",
-            key=f"d_md_{rid}",
+            key=f"d_md_{r['id']}",
         )
         c2.download_button(
             "Download PDF",
-            render_pdf(markdown),
-            file_name=f"challenge-request-alert-{alert.id}.pdf",
+            render_pdf(r["markdown"]),
+            file_name=f"challenge-request-alert-{aid}.pdf",
             mime="application/pdf",
-            key=f"d_pdf_{rid}",
+            key=f"d_pdf_{r['id']}",
         )
-        with st.expander("Preview"):
-            st.code(markdown, language="markdown")
+        with st.expander("Read the request"):
+            st.markdown(r["markdown"])
 
-# --- triage ----------------------------------------------------------------------------
-st.divider()
-can_triage = user.role in ("inspector", "supervisor")
-box = (
-    st.container()
-    if can_triage
-    else st.expander(f"Triage (a {user.role} may not change alerts; the registry will refuse)")
-)
-aid, ver = alert.id, alert.version
-with box:
-    st.subheader("Triage")
-    st.caption(
-        "Available to you now: "
-        + (", ".join(a.replace("_", " ") for a in actions_now) or "nothing")
-        + f". You act on version {ver}; if someone changed the alert since, nothing is saved."
+
+def _action_button(
+    ctx: dict[str, Any], action: str, label: str, keys: dict[str, str] | None = None, **kw: Any
+) -> None:
+    """A triage button: enabled when the user can take the action now, else greyed out with
+    the service layer's reason as its help."""
+    a, why = ctx["alert"], ctx["states"].get(action)
+    st.button(
+        label,
+        key=kw.pop("key", f"t_{action}_{a['id']}"),
+        type="primary" if why is None else "secondary",
+        disabled=why is not None,
+        help=why,
+        on_click=action_callback(a["id"], a["version"], action, keys),
+        **kw,
     )
-    if alert.proposed_by:
-        st.info(
-            f"Proposal by {esc(alert.proposed_by)}: {alert.status.replace('_', ' ')}"
-            + (f", reason {esc(alert.proposed_reason_code)}" if alert.proposed_reason_code else "")
-            + (f" — “{esc(alert.proposed_note)}”" if alert.proposed_note else "")
-        )
 
-    def _kind(action: str) -> Any:
-        return "primary" if action in actions_now else "secondary"
 
-    simple = [
-        ("claim", "Claim"),
-        ("start_review", "Start review"),
-        ("approve", "Approve"),
-        ("reject", "Reject"),
-        ("reopen", "Reopen"),
-    ]
-    bcols = st.columns(len(simple))
-    for col, (action, label) in zip(bcols, simple, strict=True):
-        col.button(
-            label,
-            key=f"t_{action}_{aid}",
-            type=_kind(action),
-            on_click=action_callback(
-                aid,
-                ver,
-                action,
-                {"note": f"t_decision_note_{aid}"} if action in ("approve", "reject") else None,
-            ),
-            width="stretch",
-        )
-    st.text_input("Note with an approval or rejection (optional)", key=f"t_decision_note_{aid}")
-
+def _triage_forms(ctx: dict[str, Any]) -> None:
+    """Assign, note, escalate and dismiss, with the fields each needs."""
+    a, states = ctx["alert"], ctx["states"]
+    aid = a["id"]
     c1, c2 = st.columns(2)
     with c1:
-        st.markdown("**Assign**")
-        st.selectbox("Assign to", triagers or [""], key=f"t_assignee_{aid}")
-        st.button(
-            "Assign",
-            key=f"t_assign_{aid}",
-            type=_kind("assign"),
-            on_click=action_callback(aid, ver, "assign", {"assignee": f"t_assignee_{aid}"}),
-        )
-        st.markdown("**Note**")
-        st.text_area("Add a note to the record", key=f"t_note_{aid}", height=80)
-        st.button(
-            "Add note",
-            key=f"t_note_btn_{aid}",
-            type=_kind("note"),
-            on_click=action_callback(aid, ver, "note", {"note": f"t_note_{aid}"}),
-        )
-    with c2:
-        st.markdown("**Escalate to a challenge inspection**")
-        st.text_area("Grounds (required)", key=f"t_grounds_{aid}", height=80)
-        st.button(
-            "Propose escalation",
-            key=f"t_escalate_{aid}",
-            type=_kind("escalate"),
-            on_click=action_callback(aid, ver, "escalate", {"note": f"t_grounds_{aid}"}),
-        )
-        st.markdown("**Dismiss**")
         st.selectbox(
-            "Reason code",
+            "Assign to",
+            ctx["triagers"] or [""],
+            key=f"t_assignee_{aid}",
+            disabled=states.get("assign") is not None,
+        )
+        _action_button(ctx, "assign", "Assign", {"assignee": f"t_assignee_{aid}"})
+        st.text_area(
+            "Add a note to the record",
+            key=f"t_note_{aid}",
+            height=80,
+            disabled=states.get("note") is not None,
+        )
+        _action_button(ctx, "note", "Add note", {"note": f"t_note_{aid}"}, key=f"t_note_btn_{aid}")
+    with c2:
+        st.text_area(
+            "Grounds for a challenge inspection (required)",
+            key=f"t_grounds_{aid}",
+            height=80,
+            disabled=states.get("escalate") is not None,
+        )
+        _action_button(ctx, "escalate", "Propose escalation", {"note": f"t_grounds_{aid}"})
+        st.selectbox(
+            "Reason for dismissing",
             ["", *DISMISS_REASONS],
             key=f"t_reason_{aid}",
             format_func=lambda c: DISMISS_REASONS.get(c, "choose a reason"),
+            disabled=states.get("dismiss") is not None,
         )
-        st.text_area("Dismissal note (required)", key=f"t_dnote_{aid}", height=80)
-        label = "Propose dismissal" if alert.severity in FOUR_EYES_SEVERITIES else "Dismiss"
-        st.button(
-            label,
-            key=f"t_dismiss_{aid}",
-            type=_kind("dismiss"),
-            on_click=action_callback(
-                aid, ver, "dismiss", {"reason_code": f"t_reason_{aid}", "note": f"t_dnote_{aid}"}
-            ),
+        st.text_area(
+            "Dismissal note (required)",
+            key=f"t_dnote_{aid}",
+            height=80,
+            disabled=states.get("dismiss") is not None,
         )
-    if alert.severity in FOUR_EYES_SEVERITIES:
-        st.caption(
-            "A dismissal of a high or critical alert takes effect only when another supervisor approves it; every escalation needs a supervisor's approval."
+        four_eyes = a["severity"] in FOUR_EYES_SEVERITIES
+        _action_button(
+            ctx,
+            "dismiss",
+            "Propose dismissal" if four_eyes else "Dismiss",
+            {"reason_code": f"t_reason_{aid}", "note": f"t_dnote_{aid}"},
         )
 
-assert set(a for a, _ in simple) | {"assign", "note", "escalate", "dismiss"} == set(ACTIONS)
-_ = (dt, json)
+
+def triage_section(ctx: dict[str, Any]) -> None:
+    """Only what the user can do now is enabled; the rest is greyed out with the reason."""
+    a, states = ctx["alert"], ctx["states"]
+    aid = a["id"]
+    st.subheader("Triage")
+    can = [action_word(k) for k, why in states.items() if why is None]
+    now = (
+        "You can now: " + ", ".join(can) if can else "There is nothing you can do on this alert now"
+    )
+    st.caption(
+        f"{now}. You act on version {a['version']}; if someone changed the alert since, nothing is saved."
+    )
+    if a["proposed_by"]:
+        reason = (
+            f", reason: {esc(reason_word(a['proposed_reason_code']))}"
+            if a["proposed_reason_code"]
+            else ""
+        )
+        note = f" — “{esc(a['proposed_note'])}”" if a["proposed_note"] else ""
+        st.info(f"Proposal by {esc(a['proposed_by'])}: {status_word(a['status'])}{reason}{note}")
+    for col, action in zip(
+        st.columns(5), ("claim", "start_review", "approve", "reject", "reopen"), strict=True
+    ):
+        with col:
+            decision = (
+                {"note": f"t_decision_note_{aid}"} if action in ("approve", "reject") else None
+            )
+            _action_button(ctx, action, action_word(action), decision, width="stretch")
+    if states.get("approve") is None or states.get("reject") is None:
+        st.text_input(
+            "Note with the approval or rejection (optional)", key=f"t_decision_note_{aid}"
+        )
+    _triage_forms(ctx)
+    blocked = {k: why for k, why in states.items() if why is not None}
+    if blocked:
+        with st.expander("Why some actions are greyed out"):
+            for k, why in blocked.items():
+                st.markdown(f"- **{action_word(k)}**: {esc(why)}")
+
+
+def _page() -> None:
+    user = current_user()
+    if user is None:  # app.py only routes logged-in users here
+        st.stop()
+    alert_id = requested_id("alert", "alert_id")
+    with st.sidebar:
+        typed = st.number_input("Alert number", min_value=1, step=1, value=alert_id, key="d_pick")
+        if typed and int(typed) != alert_id and st.button("Show", key="d_pick_btn"):
+            go("detail", alert=int(typed))
+    if not alert_id:
+        st.title("Alert detail")
+        st.info("Choose an alert in the queue, or type its number in the sidebar.")
+        return
+    ctx = _gather(alert_id, user)
+    if ctx is None:
+        st.title("Alert detail")
+        st.warning(f"There is no alert {alert_id}.")
+        return
+    header(ctx)
+    is_name = ctx["alert"]["detector"] in ("masked_listed_substance", "designer_analogue")
+    names = ["Why it fired", "Consignments", "Charts", "History"] + (
+        ["Names and structures"] if is_name else []
+    )
+    tabs = st.tabs(names)
+    for tab, section in zip(
+        tabs,
+        (evidence_section, records_section, charts_section, history_section, screening_section),
+        strict=False,
+    ):
+        with tab:
+            section(ctx)
+    if ctx["requests"]:
+        requests_section(ctx)
+    st.divider()
+    triage_section(ctx)
+
+
+_page()

@@ -1,176 +1,162 @@
-"""Overview for policymakers (read-only): what is declared, what moved, what was caught."""
+"""Overview for policymakers (read-only): the findings first, then what was declared, what
+moved, what was caught and where it went; refreshed whenever the data changes."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import altair as alt
-import pandas as pd
+import polars as pl
 import streamlit as st
-from sqlalchemy import String, bindparam, case, cast, func, literal, or_, select
 
+from detection.catalogue import detector_label
 from registry.db import session_scope
-from registry.models import AlertRow, AlertShipment, Declaration, Facility, Shipment
+from registry.overview import overview_summary, partial_years
+from registry.queries import data_version
+from registry.words import country_name, status_word
 from ui.console import engine, settings
-
-st.title("Overview")
-st.markdown(
-    "States declare the facilities that produce, process or trade listed fentanyl precursors "
-    "and how much they expect to handle each year. Customs records and pre-export notifications "
-    "of every shipment flow in from national authorities. The system reconciles each export "
-    "with its arrival, compares what moves with what was declared, screens product names and "
-    "structures for disguised or designer precursors, and raises an alert with the numbers "
-    "behind it. Inspectors triage each alert on the record; when the grounds hold, a second "
-    "official approves a **challenge-inspection request** to the facility, as under the "
-    "Chemical Weapons Convention."
-)
+from ui.show import when
+from ui.worldmap import flow_map
 
 
-def _listed_texts(s: Any) -> list[tuple[str, str]] | None:
-    """(product, cas) texts the screen called a listed precursor, as detection cached them
-    ('' for a missing value); None before detection has screened anything."""
-    from registry.models import ScreenResult
-
-    if s.scalar(select(func.count(ScreenResult.id))) == 0:
-        return None
-    rows = s.execute(
-        select(ScreenResult.product, ScreenResult.cas)
-        .where(ScreenResult.verdict == "controlled")
-        .distinct()
-    ).all()
-    return sorted({(p or "", c or "") for p, c in rows})
+@st.cache_resource
+def _store() -> dict[str, Any]:
+    """The figures per (database, data version), shared by every session of the server."""
+    return {"lock": threading.Lock(), "ready": {}, "latest": {}, "running": {}}
 
 
-@st.cache_data(ttl=900, show_spinner="Summarising the registry…")
-def _summary(url: str) -> dict[str, Any]:
-    month = func.substr(cast(Shipment.date, String), 1, 7)
-    with session_scope(engine()) as s:
-        n_fac = s.scalar(select(func.count(Facility.facility_id))) or 0
-        declared = s.execute(
-            select(Declaration.declaration_year, func.sum(Declaration.declared_annual_kg)).group_by(
-                Declaration.declaration_year
-            )
-        ).all()
-        # Export-side records only: an import record mirrors an export and would count twice.
-        export_side = or_(Shipment.flow.is_(None), Shipment.flow != "M")
-        # Which records are listed precursors: the screen's cached verdicts of their
-        # (product, cas) text, so "moved" compares like with like with "declared".
-        texts = _listed_texts(s)
-        if texts:
-            # One text key per (product, cas), rendered inline (escaped): no bind-parameter
-            # limit caps the list, and PostgreSQL reads a long scalar list as one array.
-            key = func.coalesce(Shipment.product, "") + "\x1f" + func.coalesce(Shipment.cas, "")
-            is_listed: Any = key.in_(
-                bindparam(
-                    "listed_texts",
-                    [f"{p}\x1f{c}" for p, c in texts],
-                    type_=String(),
-                    expanding=True,
-                    literal_execute=True,
-                )
-            )
-        else:
-            is_listed = literal(False)
-        # One pass over the shipments: month x country pair; months and flows are sums of it.
-        cells = s.execute(
-            select(
-                month,
-                Shipment.exporter_country,
-                Shipment.importer_country,
-                func.count(Shipment.id),
-                func.sum(Shipment.quantity_kg),
-                func.sum(case((is_listed, 1), else_=0)),
-                func.sum(case((is_listed, Shipment.quantity_kg), else_=0.0)),
-            )
-            .where(export_side)
-            .group_by(month, Shipment.exporter_country, Shipment.importer_country)
-        ).all()
-        flagged_ids = select(AlertShipment.shipment_pk).distinct().scalar_subquery()
-        caught = s.execute(
-            select(month, func.count(Shipment.id), func.sum(Shipment.quantity_kg))
-            .where(Shipment.id.in_(flagged_ids), export_side)
-            .group_by(month)
-        ).all()
-        by_detector = s.execute(
-            select(AlertRow.detector, AlertRow.status, func.count(AlertRow.id)).group_by(
-                AlertRow.detector, AlertRow.status
-            )
-        ).all()
-    moved: dict[str, tuple[int, float]] = {}
-    listed_months: dict[str, tuple[int, float]] | None = {} if texts is not None else None
-    flows: dict[tuple[str, str], tuple[int, float]] = {}
-    for m, a, b, n, kg, ln, lkg in cells:
-        n0, kg0 = moved.get(m, (0, 0.0))
-        moved[m] = (n0 + int(n), kg0 + float(kg or 0))
-        if listed_months is not None:
-            n2, kg2 = listed_months.get(m, (0, 0.0))
-            listed_months[m] = (n2 + int(ln or 0), kg2 + float(lkg or 0))
-        n1, kg1 = flows.get((a, b), (0, 0.0))
-        flows[(a, b)] = (n1 + int(n), kg1 + float(kg or 0))
-    return {
-        "facilities": int(n_fac),
-        "declared": [{"year": y, "kg": float(kg or 0)} for y, kg in declared],
-        "moved": [{"month": m, "shipments": n, "kg": kg} for m, (n, kg) in sorted(moved.items())],
-        "caught": [{"month": m, "shipments": int(n), "kg": float(kg or 0)} for m, n, kg in caught],
-        "listed": None
-        if listed_months is None
-        else [
-            {"month": m, "shipments": n, "kg": kg} for m, (n, kg) in sorted(listed_months.items())
-        ],
-        "flows": [
-            {"from": a, "to": b, "shipments": n, "kg": kg}
-            for (a, b), (n, kg) in sorted(flows.items(), key=lambda kv: -kv[1][1])[:40]
-        ],
-        "alerts": [{"detector": d, "status": st_, "alerts": int(n)} for d, st_, n in by_detector],
-    }
+def _compute(store: dict[str, Any], url: str, version: tuple[Any, ...]) -> None:
+    try:
+        with session_scope(engine()) as session:
+            result: Any = overview_summary(session)
+    except Exception as exc:  # shown by the page that waits for it
+        result = exc
+    with store["lock"]:
+        store["ready"][(url, version)] = result
+        if not isinstance(result, Exception):
+            store["latest"][url] = result
+        store["running"].pop(url, None)
+        for key in [k for k in store["ready"] if k[0] == url and k[1] != version]:
+            del store["ready"][key]  # keep the newest figures only
 
 
-data = _summary(settings().database_url)
-moved = pd.DataFrame(data["moved"], columns=["month", "shipments", "kg"])
-caught = pd.DataFrame(data["caught"], columns=["month", "shipments", "kg"])
-alerts = pd.DataFrame(data["alerts"], columns=["detector", "status", "alerts"])
+def _summary(url: str, version: tuple[Any, ...]) -> tuple[dict[str, Any], bool]:
+    """(figures, whether they are of the current data). Recomputed when the data changes (the
+    version is the key), never on a timer; meanwhile the previous figures are shown, so the
+    page stays quick after a load or a detection run (the first figures are waited for)."""
+    store = _store()
+    with store["lock"]:
+        ready = store["ready"].get((url, version))
+        previous = store["latest"].get(url)
+        running = store["running"].get(url)
+        if ready is None and (running is None or running[0] != version):
+            thread = threading.Thread(target=_compute, args=(store, url, version), daemon=True)
+            store["running"][url] = (version, thread)
+            thread.start()
+            running = store["running"][url]
+    if ready is None and previous is None and running is not None:
+        with st.spinner("Summarising the registry…"):
+            running[1].join()
+        ready = store["ready"].get((url, version))
+    if isinstance(ready, Exception):
+        raise ready
+    if ready is not None:
+        return ready, True
+    return previous, False
 
-listed = (
-    pd.DataFrame(data["listed"], columns=["month", "shipments", "kg"])
-    if data.get("listed") is not None
-    else None
-)
 
-c = st.columns(5)
-c[0].metric("Declared facilities", f"{data['facilities']:,}")
-c[1].metric("Consignments (export records)", f"{int(moved['shipments'].sum()):,}")
-if listed is not None:
-    c[2].metric(
-        "Listed precursors moved (t)",
-        f"{listed['kg'].sum() / 1000:,.1f}",
-        help=f"of {moved['kg'].sum() / 1000:,.1f} t of all chemicals in the feeds",
+def _year_label(year: int, partial: dict[int, str]) -> str:
+    return f"{year} ({partial[year]})" if year in partial else str(year)
+
+
+def findings(data: dict[str, Any], cells: pl.DataFrame) -> None:
+    alerts = pl.DataFrame(data["alerts"], schema={"detector": pl.String, "status": pl.String, "severity": pl.String, "alerts": pl.Int64})  # fmt: skip
+    open_ = alerts.filter(pl.col("status").is_in(["new", "assigned", "in_review", "pending_escalation", "pending_dismissal"]))  # fmt: skip
+    critical = int(open_.filter(pl.col("severity") == "critical")["alerts"].sum())
+    escalated = int(alerts.filter(pl.col("status") == "escalated")["alerts"].sum())
+    pending = int(alerts.filter(pl.col("status") == "pending_escalation")["alerts"].sum())
+    flagged_t = sum(c["open_kg"] for c in data["caught"]) / 1000
+    m = st.columns(4)
+    m[0].metric(
+        "Open critical alerts",
+        f"{critical:,}",
+        help=f"of {int(open_['alerts'].sum()):,} open alerts",
     )
-else:
-    c[2].metric("All chemicals moved (t)", f"{moved['kg'].sum() / 1000:,.1f}")
-c[3].metric("Tonnes in flagged shipments", f"{caught['kg'].sum() / 1000:,.1f}")
-c[4].metric("Alerts", f"{int(alerts['alerts'].sum()):,}")
+    m[1].metric(
+        "Challenge inspections",
+        f"{escalated:,}",
+        help=f"{pending:,} more await a second official's approval",
+    )
+    m[2].metric(
+        "Tonnes flagged",
+        f"{flagged_t:,.1f}",
+        help="Consignments that open alerts rest on (export side, each counted once)",
+    )
+    m[3].metric(
+        "States concerned",
+        f"{len(data['concerned']):,}",
+        help="Countries of the parties in open alerts",
+    )
+    if data["concerned"]:
+        st.caption(
+            "States concerned by open alerts: "
+            + ", ".join(sorted(country_name(c) for c in data["concerned"]))
+        )
+    exp = cells.filter(pl.col("export_side"))
+    c = st.columns(4)
+    c[0].metric("Declared facilities", f"{data['facilities']:,}")
+    c[1].metric(
+        "Consignments",
+        f"{int(exp['records'].sum()):,}",
+        help="Each counted once, by its export record",
+    )
+    if data["screened"]:
+        c[2].metric(
+            "Listed precursors moved (t)",
+            f"{exp['listed_kg'].sum() / 1000:,.1f}",
+            help=f"of {exp['kg'].sum() / 1000:,.1f} t of all chemicals in the feeds, each consignment counted once",
+        )
+    else:
+        c[2].metric(
+            "All chemicals moved (t)",
+            f"{exp['kg'].sum() / 1000:,.1f}",
+            help="Run detection to tell listed precursors apart",
+        )
+    imports = cells.filter(~pl.col("export_side"))["kg"].sum() / 1000
+    c[3].metric(
+        "Import records, the check (t)",
+        f"{imports:,.1f}",
+        help="What the importing countries recorded of the same consignments; not added to the totals",
+    )
 
-st.subheader("Declared, moved and caught")
-years: dict[str, dict[str, float]] = {}
-for d in data["declared"]:
-    if d["year"] is not None:
-        years.setdefault(str(d["year"]), {})["declared"] = d["kg"]
-for frame, label in ((listed if listed is not None else moved, "moved"), (caught, "caught")):
-    for row in frame.itertuples(index=False):
-        y = str(row.month)[:4]
-        years.setdefault(y, {})[label] = years.get(y, {}).get(label, 0.0) + float(row.kg)
-yearly = pd.DataFrame(
-    [
-        {"year": y, "measure": m, "kg": v}
-        for y, vals in sorted(years.items())
-        for m, v in vals.items()
-    ]
-)
-if not yearly.empty:
-    yearly["tonnes"] = yearly["kg"] / 1000
+
+def yearly(data: dict[str, Any], cells: pl.DataFrame, partial: dict[int, str]) -> None:
+    st.subheader("Declared, moved and caught, per year")
+    value = "listed_kg" if data["screened"] else "kg"
+    exp = cells.filter(pl.col("export_side"))
+    moved = exp.group_by(pl.col("month").str.slice(0, 4).cast(pl.Int64).alias("year")).agg(
+        pl.col(value).sum().alias("kg")
+    )
+    caught = pl.DataFrame(
+        data["caught"],
+        schema={"month": pl.String, "records": pl.Int64, "kg": pl.Float64, "open_kg": pl.Float64},
+    )
+    caught = caught.group_by(pl.col("month").str.slice(0, 4).cast(pl.Int64).alias("year")).agg(
+        pl.col("kg").sum()
+    )
+    declared = pl.DataFrame(data["declared"], schema={"year": pl.Int64, "kg": pl.Float64})
+    years = pl.concat([
+        declared.with_columns(pl.lit("declared").alias("measure")),
+        moved.with_columns(pl.lit("moved").alias("measure")),
+        caught.with_columns(pl.lit("caught").alias("measure")),
+    ]).with_columns(
+        (pl.col("kg") / 1000).alias("tonnes"),
+        pl.col("year").map_elements(lambda y: _year_label(int(y), partial), return_dtype=pl.String).alias("year"),
+    )  # fmt: skip
     order = ["declared", "moved", "caught"]
-    base = alt.Chart(yearly).encode(
-        x=alt.X("year:N", title="year"),
+    base = alt.Chart(years).encode(
+        x=alt.X("year:N", title=None, axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("measure:N", sort=order),
         y=alt.Y("tonnes:Q", title="tonnes"),
         tooltip=["year", "measure", alt.Tooltip("tonnes:Q", format=",.1f")],
@@ -179,72 +165,100 @@ if not yearly.empty:
         color=alt.Color(
             "measure:N",
             sort=order,
+            title=None,
             scale=alt.Scale(domain=order, range=["#4c78a8", "#9ecae9", "#e45756"]),
         )
     )
     labels = base.mark_text(dy=-6, fontSize=11).encode(text=alt.Text("tonnes:Q", format=",.1f"))
     st.altair_chart((bars + labels).properties(height=260), width="stretch")
+    imports_t = cells.filter(~pl.col("export_side"))[value].sum() / 1000
     st.caption(
-        "Declared: annual quantities in the declarations of that year. Moved: export-side "
-        + (
-            "records of listed precursors (by the screen, whatever name they travel under). "
-            if listed is not None
-            else "records of every chemical (run detection to separate listed precursors). "
+        "Declared: the facilities' declared annual quantities. Moved: "
+        + ("listed precursors (by the screen, whatever name they travel under)" if data["screened"] else "every chemical (run detection to tell listed precursors apart)")
+        + ", each consignment counted once by its export record. Caught: consignments an alert rests on. "
+        + f"The importing countries' own records of the same period add up to {imports_t:,.1f} t (the check, not added)."
+        + (" Years marked with dates are covered only in part." if partial else "")
+    )  # fmt: skip
+
+
+def flows(data: dict[str, Any], cells: pl.DataFrame) -> None:
+    value = "listed_kg" if data["screened"] else "kg"
+    n = "listed_records" if data["screened"] else "records"
+    f = (
+        cells.filter(pl.col("export_side") & (pl.col(value) > 0))
+        .group_by("from", "to")
+        .agg((pl.col(value).sum() / 1000).alias("tonnes"), pl.col(n).sum().alias("consignments"))
+        .sort("tonnes", descending=True)
+        .head(60)
+        .with_columns(
+            pl.col("from").map_elements(country_name, return_dtype=pl.String).alias("from_name"),
+            pl.col("to").map_elements(country_name, return_dtype=pl.String).alias("to_name"),
         )
-        + "Caught: export-side records that an alert rests on."
     )
-shown = listed if listed is not None else moved
-if not shown.empty:
-    monthly = pd.concat([shown.assign(measure="moved"), caught.assign(measure="caught")])
-    monthly["month"] = pd.to_datetime(monthly["month"] + "-01", errors="coerce")
+    st.subheader("Where listed precursors went" if data["screened"] else "Where chemicals went")
+    if f.height == 0:
+        st.info("No shipments loaded yet.")
+        return
+    st.vega_lite_chart(flow_map(f), width="stretch")
+    st.caption(f"The {f.height} largest flows between countries, export side, each consignment counted once; line width by tonnes. Map: country outlines and points from the countryinfo package (Natural Earth boundaries), drawn offline.")  # fmt: skip
+
+
+def alerts_chart(data: dict[str, Any]) -> None:
+    st.subheader("Alerts by what was found and where they stand")
+    alerts = pl.DataFrame(data["alerts"], schema={"detector": pl.String, "status": pl.String, "severity": pl.String, "alerts": pl.Int64})  # fmt: skip
+    if alerts.height == 0:
+        st.info("No alerts yet.")
+        return
+    shown = alerts.group_by("detector", "status").agg(pl.col("alerts").sum()).with_columns(
+        pl.col("detector").map_elements(detector_label, return_dtype=pl.String).alias("what was found"),
+        pl.col("status").map_elements(status_word, return_dtype=pl.String).alias("status"),
+    )  # fmt: skip
     st.altair_chart(
-        alt.Chart(monthly)
-        .mark_line(point=True)
+        alt.Chart(shown)
+        .mark_bar()
         .encode(
-            x=alt.X("month:T", title="month"),
-            y=alt.Y("kg:Q", title="kg per month"),
-            color=alt.Color(
-                "measure:N",
-                scale=alt.Scale(domain=["moved", "caught"], range=["#4c78a8", "#e45756"]),
-            ),
+            y=alt.Y("what was found:N", title=None, axis=alt.Axis(labelLimit=260)),
+            x=alt.X("alerts:Q", title="alerts"),
+            color=alt.Color("status:N", title="status"),
+            tooltip=["what was found", "status", "alerts"],
         )
-        .properties(height=220),
+        .properties(height=300),
         width="stretch",
     )
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Trade flows between countries")
-    flows = pd.DataFrame(data["flows"], columns=["from", "to", "shipments", "kg"])
-    if not flows.empty:
-        st.altair_chart(
-            alt.Chart(flows)
-            .mark_rect()
-            .encode(
-                x=alt.X("to:N", title="importing country"),
-                y=alt.Y("from:N", title="exporting country"),
-                color=alt.Color("kg:Q", title="kg", scale=alt.Scale(scheme="blues")),
-                tooltip=["from", "to", "shipments", alt.Tooltip("kg:Q", format=",.0f")],
-            )
-            .properties(height=320),
-            width="stretch",
+
+def _page() -> None:
+    st.title("Overview")
+    with session_scope(engine()) as session:
+        version = data_version(session)
+    data, fresh = _summary(settings().database_url, version)
+    if not fresh:
+        st.info(
+            "New data arrived: the figures below are being brought up to date; reload the page in a moment."
         )
-    else:
-        st.info("No shipments loaded yet.")
-with right:
-    st.subheader("Alerts by detector and outcome")
-    if not alerts.empty:
-        st.altair_chart(
-            alt.Chart(alerts)
-            .mark_bar()
-            .encode(
-                y=alt.Y("detector:N", title=None),
-                x=alt.X("alerts:Q", title="alerts"),
-                color=alt.Color("status:N", title="status"),
-                tooltip=["detector", "status", "alerts"],
-            )
-            .properties(height=320),
-            width="stretch",
+    first, last = data["period"]
+    partial = partial_years(first, last)
+    st.caption(
+        (f"Shipments from {when(first)} to {when(last)}" if first else "No shipments loaded yet")
+        + f" · figures as of {when(data['detected_at']) or 'no detection run yet'} UTC (last detection)"
+        + (f" · last load {when(data['loaded_at'])} UTC" if data["loaded_at"] else "")
+    )
+    cells = pl.DataFrame(data["cells"], schema={"month": pl.String, "from": pl.String, "to": pl.String, "export_side": pl.Boolean, "records": pl.Int64, "kg": pl.Float64, "listed_kg": pl.Float64, "listed_records": pl.Int64})  # fmt: skip
+    findings(data, cells)
+    flows(data, cells)
+    yearly(data, cells, partial)
+    alerts_chart(data)
+    with st.expander("How the regime works"):
+        st.markdown(
+            "States declare the facilities that produce, process or trade listed fentanyl "
+            "precursors and how much they expect to handle each year. Customs records and "
+            "pre-export notifications flow in from national authorities. The system reconciles "
+            "each export with its arrival, compares what moves with what was declared, screens "
+            "product names and structures for disguised or designer precursors, and raises an "
+            "alert with the numbers behind it. Inspectors triage each alert on the record; when "
+            "the grounds hold, a second official approves a challenge-inspection request to the "
+            "facility, as under the Chemical Weapons Convention."
         )
-    else:
-        st.info("No alerts yet.")
+
+
+_page()

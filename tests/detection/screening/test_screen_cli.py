@@ -89,3 +89,18 @@ def test_missing_column_is_one_line_error(tmp_path: Path) -> None:
     code, _, err = run("--input", str(f), "--column", "product")
     assert code != 0
     assert "column 'product'" in err
+
+
+def test_chinese_and_unreadable_names_from_a_file(tmp_path: Path) -> None:
+    f = tmp_path / "names.txt"
+    damaged = "哌啶酮".encode().decode("gbk", errors="replace")  # UTF-8 read as GBK, bytes lost
+    f.write_text(f"N-苯乙基-4-哌啶酮\n{damaged}\n丙酮\n", encoding="utf-8")
+    code, out, err = run("--input", str(f), "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [(r["verdict"], r["substance_cas"]) for r in rows] == [
+        ("controlled", "39742-60-4"),
+        ("unreadable", None),
+        ("clear", None),
+    ]
+    assert "1 name(s) could not be read" in err

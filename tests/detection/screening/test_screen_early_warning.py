@@ -43,6 +43,7 @@ def _sightings() -> pl.DataFrame:
 
 
 @pytest.mark.slow
+@pytest.mark.java
 def test_record_and_promote(engine) -> None:  # type: ignore[no-untyped-def]
     from registry.db import session_scope
     from registry.early_warning import promote, promoted_substances, record_early_warnings

@@ -1,27 +1,43 @@
-"""Text normalisation: the vectorised (polars) cleaning agrees with the per-string one."""
+"""Text normalisation: sanitising, cleaning (trade, salt, CAS words off), keys and locants."""
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
-import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detection.screening import ScreenConfig, _prepare, screen_names
+from detection.screening import ScreenConfig, screen_names
 from detection.screening.text import clean_text, compact, locants_compatible, sanitize
 
-HERE = Path(__file__).parent
+
+@pytest.mark.parametrize(
+    ("raw", "text", "cleaned"),
+    [
+        ("N-Phenethyl-4-piperidone 99% min, 25 kg drum lot 123456",
+         "N-Phenethyl-4-piperidone 99% min, 25 kg drum lot 123456", "N-Phenethyl-4-piperidone"),
+        ("4-AP 2HCl", "4-AP 2HCl", "4-AP"),
+        ("x.HCl", "x.HCl", "x"),
+        ("4\u2011piperidone\u00a0hydrochloride", "4-piperidone hydrochloride", "4-piperidone"),
+        ("ANPP\x00\x07 CAS 21409-26-7", "ANPP CAS 21409-26-7", "ANPP"),
+        ("clorhidrato de N-fenetil-4-piperidona", "clorhidrato de N-fenetil-4-piperidona",
+         "N-phenethyl-4-piperidone"),
+        ("4-Piperidinone, 1-(phenylmethyl)-", "4-Piperidinone, 1-(phenylmethyl)-",
+         "1-(phenylmethyl)-4-Piperidinone"),
+        ("Tech grade acetone, 200 L drum", "Tech grade acetone, 200 L drum", "acetone"),
+    ],
+)  # fmt: skip
+def test_sanitize_and_clean(raw: str, text: str, cleaned: str) -> None:
+    assert sanitize(raw)[0] == text
+    assert clean_text(text)[0] == cleaned
 
 
-def test_vectorised_cleaning_matches_python() -> None:
-    names = pl.read_csv(HERE / "eval_names.csv", infer_schema=False)["name"].to_list()
-    names += ["N-Phenethyl-4-piperidone 99% min, 25 kg drum lot 123456", "4-AP 2HCl", "x.HCl"]
-    prep = _prepare(names, [None] * len(names), [None] * len(names))
-    for name, cleaned in zip(names, prep["cleaned"].to_list(), strict=True):
-        assert cleaned == clean_text(sanitize(name)[0])[0], name
+def test_sanitize_notes_truncation_and_control_characters() -> None:
+    text, notes = sanitize("ANPP\x00" + "y" * 600)
+    assert len(text) <= 500
+    assert notes == ["name is 605 characters; only the first 500 were screened",
+                     "control characters were removed"]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from rdkit import Chem
 
-from detection.screening.structure import opsin_to_smiles, parent_of, structure_layer_status
+from detection.screening.opsin import opsin_to_smiles
+from detection.screening.structure import parent_of
 from detection.screening.watchlist import cas_check_digit_ok, load_watchlist
 
 SUBSTANCES = load_watchlist()
@@ -34,9 +35,8 @@ def test_every_entry_has_a_source_and_smiles_parses(sub) -> None:  # type: ignor
             )
 
 
+@pytest.mark.java
 def test_smiles_match_opsin_parse_of_systematic_names() -> None:
-    if not structure_layer_status()[0]:
-        pytest.skip(structure_layer_status()[1])
     parsed = opsin_to_smiles([s.systematic_name for s in SUBSTANCES])
     for sub, smi in zip(SUBSTANCES, parsed, strict=True):
         assert smi is not None, sub.systematic_name

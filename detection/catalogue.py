@@ -1,0 +1,397 @@
+"""What every detector's evidence means, in words and units: one catalogue for the console,
+the command line and the challenge-inspection request.
+
+Data only (no polars): per detector a plain name, a one-line meaning, and for each number of
+its evidence and each of its thresholds a label, a kind (which says the unit and how to round)
+and a one-line meaning. Adding a detector is one `_detector(...)` block in `CATALOGUE`;
+tests/detection/test_catalogue.py fails until every registered detector and every number its
+evidence carries is described here. Threshold meanings default to the config's description.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CATALOGUE",
+    "FLOW_WORDS",
+    "METHOD_WORDS",
+    "OUTLIER",
+    "Entry",
+    "Explained",
+    "detector_label",
+    "explain_evidence",
+    "flow_word",
+    "format_value",
+]
+
+# Kinds of value: each decides the unit shown and how a number is rounded for reading.
+KINDS = (
+    "kg",  # kilograms: whole kg from 100 up, else one decimal
+    "count",  # a whole number with thousands separators
+    "share",  # 0..1 shown as a percentage
+    "times",  # a multiple: one decimal, "3.2 times"
+    "number",  # a plain number: one decimal
+    "probability",  # a chance: "about 1 in 13 million" below 1%, else a percentage
+    "days",  # a duration in whole days
+    "date",  # ISO date
+    "year",  # a calendar year (no thousands separator)
+    "text",  # words, optionally translated by the entry's `words`
+    "list",  # several words, comma-separated
+    "substances",  # CAS numbers or ids of substances, shown by name
+    "points",  # score points, signed
+    "rank",  # 0..1 rank among trade relations
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One number (or word) of an alert's evidence, or one threshold."""
+
+    label: str
+    kind: str
+    meaning: str = ""
+    words: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r} for {self.label!r}")
+
+
+@dataclass(frozen=True)
+class DetectorWords:
+    """A detector in words: its plain name, what an alert means, its numbers and thresholds."""
+
+    label: str
+    meaning: str
+    numbers: Mapping[str, Entry]
+    thresholds: Mapping[str, Entry]
+
+
+@dataclass(frozen=True)
+class Explained:
+    """One evidence line ready to show: label, value in words and units, meaning."""
+
+    label: str
+    value: str
+    meaning: str
+
+
+FLOW_WORDS = {"X": "export record", "M": "import record"}
+
+METHOD_WORDS = {
+    "cas": "its CAS number",
+    "exact": "its name on the watchlist",
+    "synonym": "a synonym on the watchlist",
+    "abbreviation": "an abbreviation on the watchlist",
+    "abbreviation-ambiguous": "an ambiguous abbreviation",
+    "fuzzy": "a close spelling of a watchlist name",
+    "structure": "its chemical structure",
+    "structure-unavailable": "no structure check (Java missing)",
+    "no-locant": "a name without a ring position",
+    "learned product text": "the same product text as records with a listed CAS",
+    "none": "nothing on the watchlist",
+}
+
+_ROLE = {"exporter": "as exporter", "importer": "as importer"}
+
+
+def _detector(
+    label: str, meaning: str, numbers: dict[str, Entry], thresholds: dict[str, Entry]
+) -> DetectorWords:
+    return DetectorWords(label, meaning, numbers, thresholds)
+
+
+def _e(label: str, kind: str, meaning: str = "", **words: str) -> Entry:
+    return Entry(label, kind, meaning, words)
+
+
+# Thresholds shared by the two cadence tests (bursts and split series).
+_CADENCE_THRESHOLDS = {
+    "window_days": _e("Window", "days"),
+    "min_count": _e("Fewest shipments in the window", "count"),
+    "max_tail_probability": _e("Chance below which it fires", "probability"),
+    "min_history": _e("Shipments of history needed", "count"),
+    "max_regularity": _e("Most regular cadence assumed", "number"),
+    "min_gaps_for_regularity": _e("Gaps needed to trust the regularity", "count"),
+}
+
+# fmt: off
+CATALOGUE: dict[str, DetectorWords] = {
+    "declared_quantity_exceeded": _detector(
+        "Declared quantity exceeded",
+        "A declared facility handled more of a substance in a year than it declared, or is on pace to.",
+        {
+            "year": _e("Year", "year", "The calendar year compared with its declaration."),
+            "role": _e("Facility's part", "text", "Whether the facility shipped or received it.", **_ROLE),
+            "shipped": _e("Shipped in the year", "kg", "Each consignment counted once."),
+            "declared": _e("Declared for the year", "kg", "The facility's declared annual quantity."),
+            "elapsed": _e("Share of the year elapsed", "share", "Up to the latest record loaded."),
+            "ratio_annual": _e("Shipped against declared", "share", "Shipped as a share of the whole year's declaration."),
+            "ratio_pace": _e("Against the pro-rata pace", "share", "Shipped as a share of the declaration due by now."),
+            "n": _e("Consignments", "count", "Consignments of the substance in the year."),
+            "first_over": _e("First over the line", "date", "The date the running total passed the declared line."),
+        },
+        {
+            "excess_ratio": _e("Fires above this share of the declaration", "share"),
+            "pace_factor": _e("Fires above the pro-rata pace times", "times"),
+            "min_elapsed_fraction": _e("Pace judged after this share of the year", "share"),
+            "min_excess_kg": _e("Smallest excess that counts", "kg"),
+        },
+    ),
+    "unusual_shipment_size": _detector(
+        "Unusually large shipment",
+        "A shipment far larger than its trade relation (or exporter) usually ships of that substance.",
+        {
+            "quantity_kg": _e("This shipment", "kg", "The consignment's quantity."),
+            "usual_kg": _e("Usual shipment", "kg", "The median of the history it is compared with."),
+            "times_median": _e("Times the usual", "times", "This shipment divided by the usual one."),
+            "robust_z": _e("Distance from the usual", "number", "Robust z-score of the log quantity (median and MAD); 4 or more is rare."),
+            "baseline": _e("Compared with", "text", "Whose history gave the usual size.", relation="this exporter's shipments to this importer", **{"exporter and substance": "this exporter's shipments of the substance"}),
+            "history": _e("Shipments of history", "count", "How many shipments the usual size rests on."),
+            "peer_q": _e("Peers' high mark", "kg", "The 99th percentile of every shipment of the substance."),
+            "peer_median": _e("Peers' median", "kg", "The median shipment of the substance across all traders."),
+            "date": _e("Date", "date", "The shipment's date."),
+        },
+        {
+            "min_robust_z": _e("Fires from this distance from the usual", "number"),
+            "min_ratio": _e("And from this many times the usual", "times"),
+            "min_history": _e("Shipments of history needed", "count"),
+            "min_log_spread": _e("Least spread assumed in a history", "number"),
+            "peer_quantile": _e("Peers' high mark (quantile)", "share"),
+        },
+    ),
+    "shipment_burst": _detector(
+        "Burst of shipments",
+        "A trade relation shipped far more often in a short window than its normal cadence explains.",
+        {
+            "count": _e("Shipments in the burst", "count", "Consignments in the window."),
+            "total_kg": _e("Quantity in the burst", "kg", "Each consignment counted once."),
+            "first_date": _e("From", "date"),
+            "last_date": _e("To", "date"),
+            "cadence_days": _e("Normal cadence", "days", "One shipment every so many days, outside the window."),
+            "expected_in_window": _e("Expected in the window", "number", "Shipments the normal cadence predicts for the window."),
+            "p": _e("Chance of so many", "probability", "Probability of at least this many shipments in the window at the normal cadence."),
+            "regularity": _e("Regularity of the cadence", "number", "1 = as irregular as chance; higher = clockwork."),
+            "history": _e("Shipments of history", "count"),
+        },
+        _CADENCE_THRESHOLDS,
+    ),
+    "split_series": _detector(
+        "Order split into a series",
+        "Several shipments in a few days that together are far above one usual shipment (a 'series of orders').",
+        {
+            "count": _e("Shipments in the series", "count", "Consignments in the window."),
+            "total_kg": _e("Quantity of the series", "kg", "Each consignment counted once."),
+            "largest_kg": _e("Largest single shipment", "kg"),
+            "usual_kg": _e("Usual shipment", "kg", "The relation's median shipment."),
+            "times_usual": _e("Series against one usual shipment", "times"),
+            "first_date": _e("From", "date"),
+            "last_date": _e("To", "date"),
+            "cadence_days": _e("Normal cadence", "days", "One shipment every so many days, outside the window."),
+            "p": _e("Chance of so many", "probability", "Probability of at least this many shipments in the window at the normal cadence."),
+            "regularity": _e("Regularity of the cadence", "number", "1 = as irregular as chance; higher = clockwork."),
+        },
+        {**_CADENCE_THRESHOLDS, "min_total_ratio": _e("Fires from this many usual shipments", "times")},
+    ),
+    "undeclared_party": _detector(
+        "Trade by an undeclared party",
+        "A listed substance was exported or imported by a party linked to no declared facility.",
+        {
+            "role": _e("Party's part", "text", **_ROLE),
+            "party": _e("Party", "text", "The name as the feeds give it."),
+            "substances": _e("Substances", "substances"),
+            "count": _e("Consignments", "count"),
+            "total_kg": _e("Quantity", "kg", "Each consignment counted once."),
+            "first_date": _e("From", "date"),
+            "last_date": _e("To", "date"),
+            "counterparts": _e("Trading partners", "list", "Up to five, by name."),
+        },
+        {"min_total_kg": _e("Smallest total that counts", "kg")},
+    ),
+    "mirror_quantity_gap": _detector(
+        "Export and import records disagree",
+        "The importer recorded a materially different quantity than the exporter for the same consignment.",
+        {
+            "x_kg": _e("Export record", "kg", "Quantity the exporting authority reported."),
+            "m_kg": _e("Import record", "kg", "Quantity the importing authority reported."),
+            "gap_kg": _e("Gap (import minus export)", "kg"),
+            "gap_share": _e("Gap as a share", "share", "Of the larger of the two quantities."),
+            "x_date": _e("Exported on", "date"),
+            "m_date": _e("Imported on", "date"),
+            "how": _e("Records matched by", "text", ref="the consignment reference", **{"parties and date": "the parties and the dates"}),
+        },
+        {
+            "tolerance": _e("Gap tolerated", "share"),
+            "min_gap_kg": _e("Smallest gap that counts", "kg"),
+            "match_window_days": _e("Import matched up to this long after", "days"),
+        },
+    ),
+    "export_never_arrived": _detector(
+        "Export never arrived",
+        "An export to a country that reports its imports has no matching import record.",
+        {
+            "quantity_kg": _e("Exported", "kg"),
+            "date": _e("Exported on", "date"),
+            "days_since": _e("Days without an import record", "days"),
+            "coverage": _e("Importing country's reporting", "share", "Share of exports to it that have an import record."),
+            "exports": _e("Exports to that country", "count", "Exports the reporting share rests on."),
+        },
+        {
+            "min_reporting_coverage": _e("Country counts as reporting from", "share"),
+            "min_reporting_records": _e("Exports needed to judge reporting", "count"),
+            "grace_days": _e("Time allowed to arrive", "days"),
+        },
+    ),
+    "masked_listed_substance": _detector(
+        "Listed substance under another name",
+        "A listed substance traded under a name that hides it (systematic, obfuscated or unlisted name).",
+        {
+            "product": _e("Name used", "text", "The product description as declared."),
+            "cas_given": _e("CAS number given", "text"),
+            "method": _e("Recognised by", "text", **METHOD_WORDS),
+            "count": _e("Consignments", "count"),
+            "total_kg": _e("Quantity", "kg", "Each consignment counted once."),
+        },
+        {"masking_methods": _e("Methods that count as hiding the name", "list")},
+    ),
+    "designer_analogue": _detector(
+        "Designer precursor traded",
+        "A close relative of a listed precursor, not listed itself, was traded: early warning.",
+        {
+            "products": _e("Names used", "list", "Up to five product descriptions."),
+            "importers": _e("Buyers", "list", "Up to five, by name."),
+            "count": _e("Consignments", "count"),
+            "total_kg": _e("Quantity", "kg", "Each consignment counted once."),
+            "first_date": _e("First seen", "date"),
+            "listed_parent": _e("One step from", "substances", "The listed precursor it is made into."),
+        },
+        {"min_screen_score": _e("Lowest screening score that fires", "number")},
+    ),
+}
+
+# The IsolationForest's nudge (detection/scoring.py), cited by any relation-level alert.
+OUTLIER = _detector(
+    "Unusualness of the trade relation",
+    "An IsolationForest over relation-level features moves the score by a few points; it never raises an alert.",
+    {
+        "relation_rank": _e("Relation's unusualness", "rank", "Rank among all trade relations (0 typical, 1 most unusual)."),
+        "points": _e("Score points it added", "points"),
+    },
+    {
+        "weight": _e("Most points it may add or remove", "points"),
+        "n_estimators": _e("Trees", "count"),
+        "random_state": _e("Seed", "count"),
+    },
+)
+# fmt: on
+
+
+def detector_label(name: str | None) -> str:
+    """The detector's plain name ("Export never arrived"), also for detectors not catalogued."""
+    if not name:
+        return ""
+    words = CATALOGUE.get(name)
+    return words.label if words else name.replace("_", " ").capitalize()
+
+
+def flow_word(flow: str | None) -> str:
+    """'export record', 'import record', or what a record without a side is."""
+    return FLOW_WORDS.get((flow or "").upper(), "record (side not given)")
+
+
+def _big(n: float) -> str:
+    for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
+        if n >= size:
+            return f"{n / size:.2g} {word}"
+    return f"{n:.2g}"
+
+
+def format_value(entry: Entry, value: Any, names: Mapping[str, str] | None = None) -> str:
+    """The value in words and units, rounded for reading; '' for a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    kind = entry.kind
+    if isinstance(value, list | tuple):
+        items = [
+            format_value(Entry(entry.label, "text", words=entry.words), v, names) for v in value
+        ]
+        if kind == "substances":
+            items = [(names or {}).get(str(v), str(v)) for v in value]
+        return ", ".join(i for i in items if i)
+    if kind in ("text", "list"):
+        return entry.words.get(str(value), str(value))
+    if kind == "substances":
+        return (names or {}).get(str(value), str(value))
+    if kind in ("date",):
+        return value.isoformat() if isinstance(value, dt.date) else str(value)[:10]
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if kind == "kg":
+        return f"{x:,.0f} kg" if abs(x) >= 100 else f"{x:,.1f} kg"
+    if kind in ("count", "year"):
+        return f"{x:,.0f}" if kind == "count" else f"{x:.0f}"
+    if kind == "share":
+        return f"{x * 100:,.0f}%" if abs(x) >= 0.1 or x == 0 else f"{x * 100:.1f}%"
+    if kind == "times":
+        return f"{x:,.1f} times"
+    if kind == "days":
+        return f"{x:,.0f} days"
+    if kind == "probability":
+        if x >= 0.01:
+            return f"{x * 100:.0f}%"
+        return "less than 1 in a trillion" if x < 1e-12 else f"about 1 in {_big(1 / x)}"
+    if kind == "points":
+        return f"{x:+.1f} points"
+    if kind == "rank":
+        return f"more unusual than {x * 100:.0f}% of trade relations"
+    return f"{x:,.1f}"
+
+
+def _unlisted(key: str, value: Any) -> Entry:
+    """A key the catalogue lacks, still shown in words (tests keep this from happening for
+    registered detectors)."""
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    return Entry(key.replace("_", " ").capitalize(), "number" if numeric else "text")
+
+
+def explain_evidence(
+    detector: str,
+    evidence: Mapping[str, Any],
+    names: Mapping[str, str] | None = None,
+    threshold_meanings: Mapping[str, str] | None = None,
+) -> dict[str, list[Explained]]:
+    """An alert's evidence as lines to read: 'numbers', 'thresholds' and 'outlier' sections.
+
+    `names` turns substance ids into names; `threshold_meanings` (the configs' descriptions)
+    gives a threshold its meaning when the catalogue gives none."""
+    words = CATALOGUE.get(detector)
+    numbers = evidence.get("numbers")
+    if not isinstance(numbers, Mapping):  # older or hand-made evidence: everything flat
+        numbers = {k: v for k, v in evidence.items() if k not in ("detector", "records")}
+    out: dict[str, list[Explained]] = {"numbers": [], "thresholds": [], "outlier": []}
+    sections: list[tuple[str, Mapping[str, Any], Mapping[str, Entry]]] = [
+        ("numbers", numbers, words.numbers if words else {}),
+        ("thresholds", evidence.get("thresholds") or {}, words.thresholds if words else {}),
+        ("outlier", evidence.get("outlier") or {}, OUTLIER.numbers),
+    ]
+    for section, values, entries in sections:
+        if not isinstance(values, Mapping):
+            continue
+        for key, value in values.items():
+            if isinstance(value, Mapping | list) and value and isinstance(next(iter(value)), dict):
+                continue  # nested records are shown as records, not as a number
+            entry = entries.get(key) or _unlisted(key, value)
+            text = format_value(entry, value, names)
+            meaning = entry.meaning
+            if not meaning and section == "thresholds":
+                meaning = (threshold_meanings or {}).get(key, "")
+            if text:
+                out[section].append(Explained(entry.label, text, meaning))
+    return out

@@ -12,7 +12,9 @@ indexes, commit. That is the floor under any loader that keeps this schema, its 
 one transaction per load.
 
 The feed is generated here (seeded): mixed country spellings, units and company legal forms,
-0.5% malformed rows, and a declared-facility registry so party linking does real work.
+customs values in five currencies (converted to US dollars at the ECB rate of each date) and
+the parties' addresses, 0.5% malformed rows, and a declared-facility registry so party
+linking does real work.
 Each measurement runs in a fresh child process so its peak RSS (ru_maxrss) is its own.
 Prints a Markdown table.
 """
@@ -47,6 +49,8 @@ _COUNTRIES = [
 ]
 _FORMS = ["Co., Ltd.", "GmbH", "Pvt. Ltd.", "S.A.", "LLC", "Inc.", "B.V.", "Limited", "Corp."]
 _UNITS = [("kg", 1.0), ("KGS", 1.0), ("g", 0.001), ("t", 1000.0), ("lbs", 0.45359237)]
+_CURRENCIES = [("USD", 1.0), ("EUR", 0.92), ("CNY", 7.2), ("INR", 83.0), ("MXN", 17.5)]
+_CURRENCY_SHARE = [0.6, 0.15, 0.1, 0.1, 0.05]
 _PRODUCTS = [
     ("NPP", "39742-60-4"),
     ("4-ANPP", "21409-26-7"),
@@ -59,8 +63,9 @@ _PRODUCTS = [
 ]
 
 
-def generate(rows: int, out_dir: Path, seed: int = 7) -> tuple[Path, Path]:
-    """Write shipments.csv (rows rows) and facilities.csv; return their paths."""
+def generate(rows: int, out_dir: Path, seed: int = 7, *, plain: bool = False) -> tuple[Path, Path]:
+    """Write shipments.csv (rows rows) and facilities.csv; return their paths. `plain`: without
+    the customs values and addresses (the feed of the figures before issue #12)."""
     rng = np.random.default_rng(seed)
     n_parties = 4000
     party_country = rng.integers(0, len(_COUNTRIES), n_parties)
@@ -92,6 +97,13 @@ def generate(rows: int, out_dir: Path, seed: int = 7) -> tuple[Path, Path]:
     unit = rng.integers(0, len(_UNITS), rows)
     qty_kg = np.round(rng.lognormal(3, 1.2, rows), 2)
     qty = qty_kg / np.array([u[1] for u in _UNITS])[unit]
+    cur = rng.choice(len(_CURRENCIES), rows, p=_CURRENCY_SHARE)
+    usd = qty_kg * rng.lognormal(3.5, 0.8, rows)
+    value = np.round(usd * np.array([c[1] for c in _CURRENCIES])[cur], 2)
+    addresses = np.array(
+        [f"{i % 97 + 1} Industrial Road, Zone {i % 311}, City {i % 53}" for i in range(n_parties)],
+        dtype=object,
+    )
     days = rng.integers(0, 3 * 365, rows)
     dates = (np.datetime64("2022-01-01") + days).astype(str)
     frame = pl.DataFrame(
@@ -109,11 +121,29 @@ def generate(rows: int, out_dir: Path, seed: int = 7) -> tuple[Path, Path]:
             "hs_code": np.where(prod < 2, "2933.37", "2933.39"),
             "flow": np.where(rng.random(rows) < 0.5, "X", "M"),
             "consignment_ref": [f"PEN-{i // 2:07d}" for i in range(rows)],
+            "Customs Value": value.astype(str),
+            "Currency": np.array([c[0] for c in _CURRENCIES], dtype=object)[cur],
+            "Shipper Address": addresses[exp],
+            "Consignee Address": addresses[imp],
         }
     )
+    if plain:
+        frame = frame.drop("Customs Value", "Currency", "Shipper Address", "Consignee Address")
+    frame = _spoil(frame, rng)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ship = out_dir / f"shipments_{rows}.csv"
+    fac = out_dir / "facilities.csv"
+    frame.write_csv(ship)
+    facilities.write_csv(fac)
+    return ship, fac
+
+
+def _spoil(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """0.5% malformed rows: a negative quantity, an impossible date or an unknown country."""
+    rows = frame.height
     bad = rng.random(rows) < 0.005
     kind = rng.integers(0, 3, rows)
-    frame = frame.with_columns(
+    return frame.with_columns(
         pl.when(pl.Series(bad & (kind == 0)))
         .then(pl.lit("-5"))
         .otherwise(pl.col("quantity"))
@@ -127,12 +157,6 @@ def generate(rows: int, out_dir: Path, seed: int = 7) -> tuple[Path, Path]:
         .otherwise(pl.col("importer_country"))
         .alias("importer_country"),
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ship = out_dir / f"shipments_{rows}.csv"
-    fac = out_dir / "facilities.csv"
-    frame.write_csv(ship)
-    facilities.write_csv(fac)
-    return ship, fac
 
 
 def _child(mode: str, url: str, path: str, fac: str) -> None:
@@ -169,19 +193,16 @@ def _child(mode: str, url: str, path: str, fac: str) -> None:
     print(json.dumps(out))
 
 
-def _floor(url: str, path: str, fac: str) -> dict[str, object]:
-    """SQLite's own time for already-shaped rows: stage, copy, index rebuild, commit."""
-    import sqlite3
-
-    import adbc_driver_sqlite.dbapi as adbc
-
+def _shaped_rows(url: str, path: str, fac: str) -> pl.DataFrame:
+    """The feed shaped as a load would, and its parties stored (not timed)."""
     from ingest import load_file
-    from ingest.load import _context, _load_link_index
+    from ingest.load import _context
     from ingest.profile import resolve_mapping
     from ingest.readers import open_source
+    from ingest.relink import load_link_index
     from ingest.transform import shape
     from registry.db import init_db, make_engine
-    from registry.shipments import RECORD_COLUMNS, PartyBook
+    from registry.shipments import PartyBook
 
     engine = make_engine(url)
     init_db(engine)
@@ -196,13 +217,25 @@ def _floor(url: str, path: str, fac: str) -> dict[str, object]:
             None,
         )
         with engine.connect() as conn:
-            ctx.link_index = _load_link_index(conn)
+            ctx.link_index = load_link_index(conn)
         wide = pl.concat([shape(c, ctx).good for c in src.batches(250_000)])
     with engine.begin() as conn:  # the parties, stored before the timed part
         book = PartyBook(conn)
         good, new = book.assign(wide)
         book.store(conn, new)
     engine.dispose()
+    return good
+
+
+def _floor(url: str, path: str, fac: str) -> dict[str, object]:
+    """SQLite's own time for already-shaped rows: stage, copy, index rebuild, commit."""
+    import sqlite3
+
+    import adbc_driver_sqlite.dbapi as adbc
+
+    from registry.shipments import RECORD_COLUMNS
+
+    good = _shaped_rows(url, path, fac)
     db = url.removeprefix("sqlite:///")
     stage = Path(db).with_name("floor_stage.db")
     times: dict[str, object] = {"rows": good.height}
@@ -300,6 +333,11 @@ def main() -> None:
     )
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
     ap.add_argument(
+        "--plain",
+        action="store_true",
+        help="a feed without customs values and addresses (as the figures before issue #12)",
+    )
+    ap.add_argument(
         "--floor",
         action="store_true",
         help="also time SQLite's own share for the shaped rows (stage, copy, indexes, commit)",
@@ -308,7 +346,7 @@ def main() -> None:
     rows = 50_000 if args.quick else args.rows
     with tempfile.TemporaryDirectory(prefix="pwatch-bench-") as tmp:
         work = Path(tmp)
-        ship, fac = generate(rows, work, args.seed)
+        ship, fac = generate(rows, work, args.seed, plain=args.plain)
         size_mb = ship.stat().st_size / 1e6
         results = [("polars.read_csv (bare)", _run_child("read_csv", "", ship, fac))]
         results.append(

@@ -4,7 +4,9 @@ Public API (used by `pwatch ingest`, the console's Load data page and the demo):
 
 - `load_file(engine, path, kind, profile=None, source=None, progress=None) -> LoadReport`
   loads a facilities or shipments file in one transaction; a file already loaded (same
-  kind and SHA-256) is a no-op with status 'already_loaded'.
+  kind and SHA-256) is a no-op with status 'already_loaded'. `LoadReport.summary()` and
+  `.details()` are the lines `pwatch ingest` prints (each quarantine reason and kind of
+  finding in words with its rows).
 - `check_file(path, kind, profile=None, source=None, progress=None) -> LoadReport`: read,
   map and validate the whole file as a load would (status 'checked'); writes nothing.
 - `preview(path, kind, profile=None, rows=20) -> (frame, mapping, problems)`: first rows

@@ -28,6 +28,7 @@ from detection.run import configs, prepare_for, run_detectors
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
 from registry.db import session_scope
 from registry.models import (
+    Address,
     AlertRow,
     AlertShipment,
     Declaration,
@@ -136,8 +137,13 @@ def load_shipments(session: Session) -> pl.DataFrame:
         **rec_schema,
         "exporter_party_id": pl.Int64(),
         "importer_party_id": pl.Int64(),
+        "exporter_address_id": pl.Int64(),
+        "importer_address_id": pl.Int64(),
     }
     recs = _read(session, select(*(getattr(ShipmentRecord, c) for c in rec_schema)), rec_schema)
+    addresses = _read(
+        session, select(Address.id, Address.text), {"address_id": pl.Int64(), "text": pl.String()}
+    )
     parties = _read(
         session,
         select(Party.id, Party.name, Party.name_norm, Party.country, Party.facility_id),
@@ -154,6 +160,8 @@ def load_shipments(session: Session) -> pl.DataFrame:
             }
         )
         recs = recs.join(named, on=f"{role}_party_id", how="left", maintain_order="left")
+        address = addresses.rename({"address_id": f"{role}_address_id", "text": f"{role}_address"})
+        recs = recs.join(address, on=f"{role}_address_id", how="left", maintain_order="left")
     # Columns the stored records do not carry (yet) are read as empty.
     return recs.select(
         pl.col(c) if c in recs.columns else pl.lit(None, dtype=t).alias(c)

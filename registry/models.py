@@ -281,11 +281,20 @@ class Party(Base):
     link_method: Mapped[str | None] = mapped_column(String(32))
 
 
+class Address(Base):
+    """An address as feeds write it (exporter's or importer's), stored once however many
+    records give it: shipment records point to it by id."""
+
+    __tablename__ = "addresses"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
 class ShipmentRecord(Base):
     """One shipment record as stored: parties by id, provenance by batch and source row.
 
     Read it through the `shipments` view (the Shipment class), which adds the parties'
-    names, countries and links and the batch's file hash."""
+    names, countries, links and addresses and the batch's file hash."""
 
     __tablename__ = "shipment_records"
     __table_args__ = (
@@ -309,6 +318,13 @@ class ShipmentRecord(Base):
     flow: Mapped[str | None] = mapped_column(String(1))
     consignment_ref: Mapped[str | None] = mapped_column(String(200))
     transit_countries: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)  # declared customs value, in currency
+    currency: Mapped[str | None] = mapped_column(String(3))  # ISO 4217
+    value_usd: Mapped[float | None] = mapped_column(Float)  # at the ECB rate of `date`
+    # The parties' addresses as given, by id into `addresses` (no foreign key: addresses are
+    # never deleted, and SQLite could not drop such a column on downgrade).
+    exporter_address_id: Mapped[int | None] = mapped_column(BigInteger)
+    importer_address_id: Mapped[int | None] = mapped_column(BigInteger)
     batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"))  # no index
     row_number: Mapped[int] = mapped_column(BigInteger)
 
@@ -342,6 +358,11 @@ class Shipment(_ViewBase):
     flow: Mapped[str | None] = mapped_column(String(1))
     consignment_ref: Mapped[str | None] = mapped_column(String(200))
     transit_countries: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    value_usd: Mapped[float | None] = mapped_column(Float)
+    exporter_address: Mapped[str | None] = mapped_column(Text)
+    importer_address: Mapped[str | None] = mapped_column(Text)
     exporter_facility_id: Mapped[str | None] = mapped_column(String(100))
     exporter_link_score: Mapped[float | None] = mapped_column(Float)
     exporter_link_method: Mapped[str | None] = mapped_column(String(32))

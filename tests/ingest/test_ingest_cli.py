@@ -44,7 +44,8 @@ def test_ingest_then_quarantine_csv(db: str, tmp_path: Path) -> None:
     code, out, err = _run(db, "ingest", "shipments", str(path), "--source", "CN")
     assert code == 0, err
     assert "1 loaded, 0 duplicate, 2 quarantined of 3 rows" in err
-    assert "quarantined 1: negative quantity" in err and "unknown unit" in err
+    assert "  1 row quarantined: negative quantity (row 2)\n" in err
+    assert "  1 row quarantined: unknown unit (row 3)\n" in err
     assert out == ""
     code, _, err = _run(db, "ingest", "shipments", str(path))
     assert code == 0 and "already loaded" in err

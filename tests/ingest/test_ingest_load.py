@@ -123,10 +123,12 @@ def test_source_from_profile_and_column(engine: Engine, feed: Callable[..., Path
 def test_failure_mid_load_leaves_nothing(
     engine: Engine, feed: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ingest.load as load_mod
+    from ingest.bulk_postgres import PostgresWriter
+    from ingest.bulk_sqlite import SqliteWriter
 
+    writer = PostgresWriter if engine.dialect.name == "postgresql" else SqliteWriter
     path = feed([shipment(i) for i in range(1, 30)] + [shipment(99, quantity="-1")])
-    real = load_mod._ShipmentWriter.write
+    real = writer.write
     calls = {"n": 0}
 
     def exploding(self, good):  # type: ignore[no-untyped-def]
@@ -135,13 +137,13 @@ def test_failure_mid_load_leaves_nothing(
             raise RuntimeError("disk on fire")
         return real(self, good)
 
-    monkeypatch.setattr(load_mod._ShipmentWriter, "write", exploding)
+    monkeypatch.setattr(writer, "write", exploding)
     with pytest.raises(RuntimeError):
         load_file(engine, path, "shipments", chunk_size=10)
     assert calls["n"] == 2
     for model in (Shipment, IngestBatch, QuarantinedRow, DataQualityFinding):
         assert _count(engine, model) == 0
-    monkeypatch.setattr(load_mod._ShipmentWriter, "write", real)
+    monkeypatch.setattr(writer, "write", real)
     rep = load_file(engine, path, "shipments", chunk_size=10)  # and it can be retried
     assert (rep.rows_loaded, rep.rows_quarantined) == (29, 1)
 
@@ -350,7 +352,7 @@ def test_failure_with_deferred_indexes_restores_them(
     from sqlalchemy import inspect, text
     from sqlalchemy.exc import IntegrityError
 
-    import ingest.load as load_mod
+    import ingest.bulk as bulk
 
     def indexes() -> set[str]:
         insp = inspect(engine)
@@ -363,19 +365,19 @@ def test_failure_with_deferred_indexes_restores_them(
     before = indexes()
     assert "ix_shipment_records_exporter" in before
     assert "fk parties ['exporter_party_id']" in before
-    monkeypatch.setattr(load_mod, "_DEFER_INDEX_MIN_ROWS", 1)
+    monkeypatch.setattr(bulk, "_DEFER_INDEX_MIN_ROWS", 1)
     path = feed([shipment(i) for i in range(1, 30)])
-    real = load_mod._ShipmentWriter.finish
+    real = bulk.ShipmentWriter.finish
 
     def exploding(self):  # type: ignore[no-untyped-def]
         assert self._deferred  # the indexes were dropped for this load
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(load_mod._ShipmentWriter, "finish", exploding)
+    monkeypatch.setattr(bulk.ShipmentWriter, "finish", exploding)
     with pytest.raises(KeyboardInterrupt):
         load_file(engine, path, "shipments", chunk_size=10)
     assert indexes() == before and _count(engine, Shipment) == 0
-    monkeypatch.setattr(load_mod._ShipmentWriter, "finish", real)
+    monkeypatch.setattr(bulk.ShipmentWriter, "finish", real)
     assert load_file(engine, path, "shipments", chunk_size=10).rows_loaded == 29
     assert indexes() == before
     # the restored keys are enforced
@@ -486,3 +488,39 @@ def test_two_loads_at_once_share_parties_without_duplicates(engine: Engine, tmp_
         ).all()
         assert dup == []
         assert conn.execute(text("SELECT COUNT(*) FROM parties")).scalar_one() == 8
+
+
+def test_ambiguous_parties_are_recorded_in_the_same_order_each_time(
+    tmp_path: Path, feed: Callable[..., Path]
+) -> None:
+    """Two loads of the same files into two registries record the same ambiguous parties under
+    the same ids (they were recorded in the order of a hash grouping, which varies by run)."""
+    from tests_ingest_helpers import write_csv
+
+    from registry.db import init_db, make_engine
+
+    facs = [
+        facility(f"F{i}{form}", name=f"Party{i:03d} Chem {form}")
+        for i in range(60)
+        for form in ("Ltd", "Co")
+    ]
+    fac_path = write_csv(tmp_path / "fac.csv", facs, FACILITY_HEADER)
+    rows = [shipment(i, exporter=f"Party{i % 60:03d} Chem GmbH") for i in range(1, 301)]
+    ship_path = feed(rows, header=SHIPMENT_HEADER)
+    seen = []
+    for run in range(2):
+        engine = make_engine(f"sqlite:///{tmp_path / f'r{run}.db'}")
+        init_db(engine, load_watchlist=False)
+        load_file(engine, fac_path, "facilities")
+        load_file(engine, ship_path, "shipments")
+        with engine.connect() as conn:
+            seen.append(
+                conn.execute(
+                    select(AmbiguousLink.id, AmbiguousLink.party, AmbiguousLink.shipment_count)
+                    .where(AmbiguousLink.batch_id == 2)
+                    .order_by(AmbiguousLink.id)
+                ).all()
+            )
+        engine.dispose()
+    assert len(seen[0]) == 60 and all(n == 5 for _, _, n in seen[0])
+    assert seen[0] == seen[1]

@@ -6,15 +6,15 @@ import datetime as dt
 
 import pytest
 
+from ingest.dates import parse_date
 from ingest.normalise import (
     cas_ok,
     normalise_activity,
     normalise_company,
     normalise_flow,
-    parse_date,
     to_alpha3,
-    unit_factor,
 )
+from ingest.units import unit_factor
 
 
 @pytest.mark.parametrize(
@@ -414,7 +414,7 @@ def test_numbers_with_either_decimal_separator(
 ) -> None:
     import polars as pl
 
-    from ingest.transform import _number
+    from ingest.numbers import read_number as _number
 
     frame = pl.DataFrame({"q": [text]})
     got = frame.select(

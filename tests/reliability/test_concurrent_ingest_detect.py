@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reliability_helpers import dispose_cached, run_pwatch, write_feed
+from reliability_helpers import PG_URL, dispose_cached, run_pwatch, write_feed
 
 from registry.db import init_db, make_engine, session_scope
 
@@ -146,3 +146,79 @@ def test_ingest_and_detect_while_the_console_reads(
     finally:
         engine.dispose()
         dispose_cached(db_url)
+
+
+def _bulk_feed(path: Path, rows: int, prefix: str) -> Path:
+    """A shipment feed of `rows` distinct records (a few parties, one product)."""
+    import polars as pl
+
+    i = pl.int_range(rows, eager=True)
+    pl.DataFrame(
+        {
+            "shipment_id": prefix + i.cast(pl.String),
+            "date": ["2024-01-05"] * rows,
+            "exporter": "Exporter " + (i % 50).cast(pl.String),
+            "exporter_country": ["CN"] * rows,
+            "importer": "Importer " + (i % 70).cast(pl.String),
+            "importer_country": ["MX"] * rows,
+            "product": ["NPP"] * rows,
+            "quantity": (i % 40 + 1).cast(pl.String),
+            "unit": ["kg"] * rows,
+        }
+    ).write_csv(path)
+    return path
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(PG_URL is None, reason="needs PWATCH_TEST_POSTGRES_URL (PostgreSQL only)")
+def test_a_first_bulk_load_alongside_another_load_queues(tmp_path: Path) -> None:
+    """A first bulk load (which sets the indexes and foreign keys of shipment_records aside)
+    and a small load started while it runs: both complete, one after the other. Before loads
+    took one advisory lock first, the small load held shipment_records and waited for
+    parties while the bulk load held parties and waited for shipment_records: PostgreSQL
+    broke the deadlock by failing one of them (3 of 3 tries)."""
+    from ingest import load_file
+    from tests.conftest import create_pg_database, drop_pg_database
+
+    big = _bulk_feed(tmp_path / "big.csv", 120_000, "B")
+    small = _bulk_feed(tmp_path / "small.csv", 200, "S")
+    url = create_pg_database()
+    engine = make_engine(url)
+    try:
+        init_db(engine, load_watchlist=False)
+        outcome: dict[str, str] = {}
+
+        def load(name: str, path: Path) -> None:
+            try:
+                report = load_file(engine, path, "shipments")
+                outcome[name] = f"{report.rows_loaded} loaded"
+            except Exception as exc:  # reported by the assertion below
+                outcome[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+
+        first = threading.Thread(target=load, args=("big", big))
+        first.start()
+        # The small load starts once the bulk load is inside its transaction.
+        deadline = time.monotonic() + 60
+        with engine.connect() as conn:
+            while time.monotonic() < deadline and first.is_alive():
+                held = conn.execute(
+                    text(
+                        "SELECT COUNT(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                        "WHERE c.relname IN ('parties', 'ingest_batches') AND l.granted "
+                        "AND l.pid <> pg_backend_pid() AND l.mode <> 'AccessShareLock'"
+                    )
+                ).scalar_one()
+                conn.rollback()
+                if held:
+                    break
+                time.sleep(0.01)
+        second = threading.Thread(target=load, args=("small", small))
+        second.start()
+        first.join(timeout=300)
+        second.join(timeout=300)
+        assert outcome == {"big": "120000 loaded", "small": "200 loaded"}, outcome
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM shipments")).scalar_one() == 120_200
+    finally:
+        engine.dispose()
+        drop_pg_database(url)

@@ -18,7 +18,7 @@ key, subject or payload), so the older version's `pwatch audit verify` still pas
 next upgrade keys the chain again with a new anchor.
 
 Revision ID: 0005
-Revises: 0003 (re-chained onto 0004 when merged)
+Revises: 0004
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

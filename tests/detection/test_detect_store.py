@@ -60,13 +60,13 @@ def test_rerun_is_idempotent_and_keeps_triage(sample, tmp_path) -> None:
     with session_scope(eng) as s:
         aid = s.execute(select(AlertRow.id).order_by(AlertRow.score.desc()).limit(1)).scalar_one()
         s.execute(
-            update(AlertRow).where(AlertRow.id == aid).values(status="claimed", assignee="ines")
+            update(AlertRow).where(AlertRow.id == aid).values(status="assigned", assignee="ines")
         )
     second = run_detection(eng)
     assert second.new == 0 and second.updated == 0
     with session_scope(eng) as s:
         row = s.get(AlertRow, aid)
-        assert row is not None and (row.status, row.assignee) == ("claimed", "ines")
+        assert row is not None and (row.status, row.assignee) == ("assigned", "ines")
         assert s.query(AlertRow).count() == first.new
         # Designer analogues also become early-warning records, once per name.
         assert first.early_warnings > 0

@@ -251,10 +251,13 @@ def document_sha256(markdown: str) -> str:
     return hashlib.sha256(markdown.encode("utf-8")).hexdigest()
 
 
-def create_challenge_request(session: Session, alert: AlertRow, approver: str) -> ChallengeRequest:
-    """Generate and store the request document for an approved escalation. The caller puts
-    its id and sha256 in the approval's audit event, so a rewritten document is noticed."""
-    md = render_markdown(session, alert, approver)
+def create_challenge_request(
+    session: Session, alert: AlertRow, approver: str, approval_note: str | None = None
+) -> ChallengeRequest:
+    """Generate and store the request document for an approved escalation, with the
+    approver's note. The caller puts its id and sha256 in the approval's audit event, so a
+    rewritten document is noticed."""
+    md = render_markdown(session, alert, approver, approval_note)
     req = ChallengeRequest(
         alert_id=alert.id,
         facility_id=alert.facility_id,

@@ -247,7 +247,7 @@ def act(
             alert.proposed_note = req.note
         elif req.action in ("approve", "reject"):
             if req.action == "approve" and from_status == "pending_escalation":
-                doc = _create_challenge_request(session, alert, user)
+                doc = _create_challenge_request(session, alert, user, req.note)
                 payload = {"challenge_request": doc.id, "sha256": doc.sha256}
             if req.action == "reject":
                 alert.proposed_by = None
@@ -308,11 +308,11 @@ def _stale_message(alert: AlertRow) -> str:
 
 
 def _create_challenge_request(
-    session: Session, alert: AlertRow, approver: User
+    session: Session, alert: AlertRow, approver: User, note: str | None
 ) -> ChallengeRequest:
     from registry.challenge import create_challenge_request
 
-    return create_challenge_request(session, alert, approver.username)
+    return create_challenge_request(session, alert, approver.username, note)
 
 
 def set_detector_setting(session: Session, user: User, detector: str, values: dict) -> None:

@@ -86,3 +86,26 @@ def test_create_challenge_request_stores_hash(escalated) -> None:  # type: ignor
         req = challenge.create_challenge_request(s, s.get(AlertRow, a), "sara")  # type: ignore[arg-type]
         s.flush()
         assert req.sha256 == hashlib.sha256(req.markdown.encode()).hexdigest()
+
+
+def test_approval_note_and_approver_are_in_the_document(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    """The supervisor's approval note reaches the request document with their name."""
+    from registry.models import ChallengeRequest, User
+    from registry.service import Action, act
+
+    cf.standard_users(sqlite_engine)
+    cf.make_facility(sqlite_engine)
+    a = cf.make_alert(
+        sqlite_engine, shipment_pks=cf.make_shipments(sqlite_engine, 2), status="pending_escalation"
+    )
+    with session_scope(sqlite_engine) as s:
+        row = s.get(AlertRow, a)
+        assert row is not None
+        row.proposed_by, row.proposed_note = "ines", "Shipped twice the declaration."
+        sara = s.query(User).filter_by(username="sara").one()
+        act(s, a, sara, Action("approve", note="Inspect the warehouse first."),
+            expected_version=row.version)  # fmt: skip
+    with session_scope(sqlite_engine) as s:
+        md = s.query(ChallengeRequest).filter_by(alert_id=a).one().markdown
+    assert "Inspect the warehouse first." in md
+    assert "- Approved by: sara" in md

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from ingest.bulk import open_writer
 from ingest.chunks import Progress, chunks, estimate_total, prefetch, store_quarantine
+from ingest.dates import date_order_evidence
 from ingest.facilities import load_facilities
 from ingest.link import LinkConfig
 from ingest.profile import (
@@ -58,9 +59,17 @@ def _default_source(path: Path, prof: Profile | None, source: str | None) -> tup
 
 
 def preview(
-    path: str | Path, kind: str, profile: Profile | str | Path | None = None, rows: int = 20
+    path: str | Path,
+    kind: str,
+    profile: Profile | str | Path | None = None,
+    rows: int = 20,
+    *,
+    converted: bool = False,
 ) -> tuple[pl.DataFrame, dict[str, str], list[str]]:
-    """The first rows mapped to canonical names, the mapping used, and problems found (no DB)."""
+    """The first rows mapped to canonical names, the mapping used, and problems found (no DB).
+
+    With `converted`, the rows are given as a load would store them (dates read, countries
+    alpha-3, quantities in kg, values in US dollars), quarantined rows left out."""
     prof = _profile_of(profile)
     problems: list[str] = []
     with open_source(path, prof.options if prof else None) as src:
@@ -93,11 +102,23 @@ def preview(
                 shaped = shape(head, ctx)
                 for q in shaped.quarantined:
                     problems.append(f"row {q.row}: " + "; ".join(q.reasons))
+                if converted:
+                    keep = ["row_number", *(c for c in _CONVERTED if c in shaped.good.columns)]
+                    frame = shaped.good.select(keep)
             except Exception as exc:  # a preview never fails on a value
                 problems.append(str(exc))
         else:
             problems.append("the file has no data rows")
     return frame, mapping, problems
+
+
+# What the converted preview shows: the fields a load reads into another form.
+_CONVERTED = (
+    "shipment_id", "date", "flow", "exporter", "exporter_country", "importer", "importer_country",
+    "product", "quantity", "unit", "quantity_kg", "value", "currency", "value_usd",
+    "facility_id", "name", "country", "activity", "substance", "cas", "declared_annual_kg",
+    "declaration_year",
+)  # fmt: skip
 
 
 def check_file(
@@ -156,6 +177,14 @@ def _context(
     currency = header_currency(mapping, kind)
     if currency:  # "Value (USD)": every value's currency (the header says so, not a guess)
         options["default_currency"] = currency
+    # The day/month order the whole feed proves (13/01/2025 anywhere settles 02/01/2025
+    # everywhere), known before the first chunk: a load reads the same in any chunk size and
+    # a preview of the first rows reads them as the load will.
+    orders = (
+        date_order_evidence(src.distinct(mapping["date"]))
+        if "date" in mapping and not options.get("date_format")
+        else set()
+    )
     return Context(
         kind=kind,
         columns=src.columns,
@@ -165,6 +194,7 @@ def _context(
         source=batch_source,
         source_overrides_column=overrides,
         file_hash=src.file_hash,
+        date_orders=orders,
     )
 
 

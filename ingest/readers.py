@@ -126,6 +126,16 @@ class SourceFile:
         except pl.exceptions.PolarsError as exc:
             raise ReadError(_polars_message(self.path, exc)) from exc
 
+    def distinct(self, column: str) -> list[str]:
+        """The distinct non-empty values of one source column over the whole file (one
+        projected scan), for facts a load must know before its first chunk."""
+        name = f"c{self.columns.index(column)}"
+        try:
+            values = self._lazy().select(pl.col(name).drop_nulls().unique()).collect()
+        except pl.exceptions.PolarsError as exc:
+            raise ReadError(_polars_message(self.path, exc)) from exc
+        return values.get_column(name).to_list()
+
     def head(self, n: int = 20) -> pl.DataFrame:
         frames: list[pl.DataFrame] = []
         got = 0

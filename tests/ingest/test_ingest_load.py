@@ -524,3 +524,24 @@ def test_ambiguous_parties_are_recorded_in_the_same_order_each_time(
         engine.dispose()
     assert len(seen[0]) == 60 and all(n == 5 for _, _, n in seen[0])
     assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("chunk_size", [1_000, 2])
+def test_day_first_proven_anywhere_reads_every_chunk(
+    engine: Engine, tmp_path: Path, chunk_size: int
+) -> None:
+    """02/01/2024 is ambiguous alone; 13/01/2024 in the last row proves the feed writes the day
+    first. The whole file's evidence is known before the first chunk, so the answer does not
+    depend on the chunk size (chunks of 2 rows put the proof in the last chunk), and the
+    preview of the first rows reads them as the load will."""
+    from tests_ingest_helpers import write_csv
+
+    rows = [shipment(i, date=f"0{i}/01/2024") for i in range(1, 6)]
+    path = write_csv(tmp_path / "dayfirst.csv", [*rows, shipment(6, date="13/01/2024")])
+    report = load_file(engine, path, "shipments", chunk_size=chunk_size)
+    assert (report.rows_loaded, report.rows_quarantined) == (6, 0)
+    dates = {k: str(v.date) for k, v in _shipments(engine).items()}
+    assert dates["S2"] == "2024-01-02" and dates["S6"] == "2024-01-13"
+    frame, _, problems = preview(path, "shipments", rows=3, converted=True)
+    assert frame["date"].to_list() == ["2024-01-01", "2024-01-02", "2024-01-03"]
+    assert frame["quantity_kg"].to_list() == [25.0, 25.0, 25.0] and problems == []

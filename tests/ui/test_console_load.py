@@ -47,6 +47,11 @@ def test_load_check_overlap_and_detect(console_db) -> None:  # type: ignore[no-u
     msgs = cf.messages(at)
     assert "Whole file checked: 25 rows: 25 would load, 0 would be quarantined." in msgs, msgs
     assert not any("ambiguous" in m for m in msgs), msgs
+    # before loading, the first rows as they will be stored: tonnes in kg, dates read day-first
+    before = next(d.value for d in at.dataframe if "in kg" in d.value.columns)
+    assert list(before["in kg"])[:2] == ["100 kg", "200 kg"], before
+    assert list(before["date"])[:2] == ["2026-03-01", "2026-03-02"], before
+    assert set(before["record"]) == {"export record"}
     at.button(key="ld_load").click().run()
     assert any("25 loaded, 0 duplicate" in m for m in cf.messages(at)), cf.messages(at)
     # the load's last rows as stored: tonnes in kg, ISO dates, countries by name

@@ -89,6 +89,7 @@ def check(path: Path, kind: str, profile: Any, source: str) -> None:
         "file_level": [p for p in problems if not p.startswith("row ")],
         "ids": frame["shipment_id"].cast(str).to_list() if "shipment_id" in frame.columns else [],
         "head": frame.head(10).to_dicts(),
+        "converted": preview(path, kind, profile=profile, rows=10, converted=True)[0].to_dicts(),
     }
 
 
@@ -119,8 +120,45 @@ def show_check(kind: str, source: str) -> None:
     )
     if done["unused"]:
         st.caption("Not loaded (no field takes them): " + esc(", ".join(done["unused"])))
+    if done["converted"]:
+        st.caption(
+            "First rows as they will be stored: dates read, countries as codes, quantities in kg, customs values in US dollars."
+        )
+        table(_converted_rows(done["converted"], kind))
     with st.expander("First rows as written in the file"):
         table(done["head"])
+
+
+def _converted_rows(rows: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    if kind == "facilities":
+        return [
+            {
+                "row": r["row_number"], "facility": f"{r.get('name')} ({country_name(r.get('country'))})",
+                "activity": r.get("activity"), "substance": r.get("substance"),
+                "declared per year": kg(r.get("declared_annual_kg")), "year": r.get("declaration_year") or "every year",
+            }
+            for r in rows
+        ]  # fmt: skip
+    out = []
+    for r in rows:
+        usd = r.get("value_usd")
+        given = (
+            f"{r['value']:,.2f} {r.get('currency') or ''}".strip()
+            if r.get("value") is not None
+            else ""
+        )
+        out.append(
+            {
+                "row": r["row_number"], "shipment id": r.get("shipment_id"), "date": r.get("date"),
+                "record": flow_word(r.get("flow")),
+                "exporter": f"{r.get('exporter')} ({country_name(r.get('exporter_country'))})",
+                "importer": f"{r.get('importer')} ({country_name(r.get('importer_country'))})",
+                "product": r.get("product"), "as given": f"{r.get('quantity'):g} {r.get('unit') or ''}".strip() if r.get("quantity") is not None else "",
+                "in kg": kg(r.get("quantity_kg")), "customs value": given,
+                "in US dollars": f"{usd:,.0f}" if usd is not None else "",
+            }
+        )  # fmt: skip
+    return out
 
 
 def load(path: Path, kind: str, profile: Any, source: str, user: Any) -> None:

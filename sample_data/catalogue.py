@@ -17,6 +17,7 @@ __all__ = [
     "SLOPPY_HS",
     "UNRELATED_HS",
     "VAGUE",
+    "VAGUE_ZH",
     "Analogue",
     "Benign",
     "Listed",
@@ -209,12 +210,13 @@ ANALOGUES: tuple[Analogue, ...] = (
 )  # fmt: skip
 
 # Descriptions that say nothing about the goods (INCB: "pharmaceutical intermediate",
-# "organic chemical"), in English and Chinese.
+# "organic chemical"), and as Chinese customs write them.
 VAGUE: tuple[str, ...] = (
     "Pharmaceutical intermediate", "Organic chemical", "Chemical raw material",
     "Fine chemical n.o.s.", "Heterocyclic compound", "Organic intermediate for R&D",
-    "Custom synthesis product", "医药中间体", "有机化工原料",
+    "Custom synthesis product",
 )  # fmt: skip
+VAGUE_ZH: tuple[str, ...] = ("医药中间体", "有机化工原料", "精细化学品")
 
 # Tariff headings that have nothing to do with a piperidine: outside chapter 29 (an evident
 # false heading) and inside it but outside heading 2933 (a wrong organic heading).

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from sample_data.catalogue import ANALOGUES, BENIGN, LISTED, UNRELATED_HS, VAGUE, Listed
+from sample_data.catalogue import ANALOGUES, BENIGN, LISTED, UNRELATED_HS, VAGUE, VAGUE_ZH, Listed
 from sample_data.planting import Planter, sub_name
 from sample_data.trade import pack_round
 from sample_data.world import DAYS
@@ -33,6 +33,12 @@ def _listed(cas: str) -> Listed:
     return next(s for s in LISTED if s.cas == cas)
 
 
+def _vague(p: Planter, exporter: int) -> str:
+    """A description that says nothing, in Chinese half the time from a Chinese exporter."""
+    chinese = p.parties.country[exporter] == "CHN" and p.rng.random() < 0.5
+    return str(p.choice(VAGUE_ZH if chinese else VAGUE))
+
+
 def _days(p: Planter, k: int) -> np.ndarray:
     return np.sort(p.rng.integers(20, DAYS - 20, k))
 
@@ -45,11 +51,11 @@ def masked_name(p: Planter, n: int) -> None:
             continue
         s = _listed(str(r["sub"]))
         if tier == "blatant":
-            text, cas, hs = p.choice(VAGUE), s.cas, p.choice(("2933.99", "2933.39", "2933"))
+            text, cas, hs = _vague(p, r["exp"]), s.cas, p.choice(("2933.99", "2933.39", "2933"))
         elif tier == "moderate":
             text, cas, hs = p.choice(s.systematic), "", s.hs
         elif s.salt_cas:
-            text, cas, hs = p.choice(VAGUE), p.choice(s.salt_cas), "2933.99"
+            text, cas, hs = _vague(p, r["exp"]), p.choice(s.salt_cas), "2933.99"
         else:
             index_names = [x for x in s.systematic if "," in x] or list(s.systematic)
             text, cas, hs = p.choice(index_names), "", "2933.99"
@@ -145,10 +151,12 @@ def hs_mismatch(p: Planter, n: int) -> None:
         if tier == "moderate":
             s = _listed(p.choice(("39742-60-4", "21409-26-7")))
             r = p.pick_rel((pl.col("sub") == s.cas) & (pl.col("n") >= 2))
+            if r is None:
+                continue
             own = s.hs
             hs = p.choice((own, own.replace(".", ""), f"{own}.00", own.replace(".", " ")))
-            text, cas = p.choice(VAGUE), ""
-            why = f"a vague description under HS {hs}, the subheading of {s.key}"
+            text, cas = _vague(p, r["exp"]), ""
+            why = f"a vague description under HS '{hs}', the subheading of {s.key}"
         else:
             r = p.pick_rel(pl.col("n") >= 2)
             if r is None:
@@ -157,9 +165,7 @@ def hs_mismatch(p: Planter, n: int) -> None:
             hs = p.choice(UNRELATED_HS["far" if tier == "blatant" else "near"])
             text = p.choice(s.plain if tier == "blatant" else s.plain + s.salts)
             cas = s.cas if p.rng.random() < 0.5 else ""
-            why = f"{s.key} named as '{text}' under HS {hs}, a heading unrelated to it"
-        if r is None:
-            continue
+            why = f"{s.key} named as '{text}' under HS '{hs}', a heading unrelated to it"
         k = int(p.rng.integers(1, 3))
         qty = p.usual_qty(r, p.rng.lognormal(0.0, 0.2, k))
         aid = p.label(

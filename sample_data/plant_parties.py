@@ -274,8 +274,9 @@ def _first_export_lost(p: Planter, tier: str) -> bool:
         return False
     exp, sub = int(r["exp"]), str(r["sub"])
     partners = set(p.rel.filter(pl.col("exp") == exp)["imp"].to_list())
+    reports = parties.reports()
     new = [int(i) for i in parties.of_role("processor", "consumer", "trader")
-           if sub in parties.subs[i] and i not in partners and parties.reports()[i]
+           if sub in parties.subs[i] and i not in partners and reports[i]
            and parties.country[i] != parties.country[exp]]  # fmt: skip
     if not new:
         return False

@@ -146,7 +146,8 @@ def _fields(
     dup = rec["dup"].to_numpy()
     protect = (rec["protect"] | rec["anomaly_id"].is_not_null()).to_numpy()
     key = rec["declared_as"].fill_null(rec["sub"]).to_numpy()
-    chinese = (src == "CHN") & (rec["exp_c"].to_numpy() == "CHN")
+    # Chinese customs write Chinese; pre-export notifications (PEN Online) are in English.
+    chinese = (src == "CHN") & (rec["exp_c"].to_numpy() == "CHN") & ~dup
     product, cas, vague = t.products(key, np.asarray(rec["text"].to_list(), dtype=object), chinese)
     cas_text = np.asarray(rec["cas_text"].to_list(), dtype=object)
     planted_cas = np.array([c is not None for c in cas_text])

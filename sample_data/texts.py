@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from sample_data.catalogue import ANALOGUES, BENIGN, LISTED, SLOPPY_HS, VAGUE
+from sample_data.catalogue import ANALOGUES, BENIGN, LISTED, SLOPPY_HS, VAGUE, VAGUE_ZH
 from sample_data.naming import N_ADDRESS_VARIANTS, N_NAME_VARIANTS
 from sample_data.noise import NoiseConfig
 from sample_data.parties import Parties
@@ -89,6 +89,7 @@ class Texts:
             if "piperid" in b.name.lower() or "pyridine" in b.name.lower():
                 vague |= m & (rng.random(n) < self.noise.vague_benign)
         product[vague] = _pick(rng, VAGUE, int(vague.sum()))
+        product[vague & zh] = _pick(rng, VAGUE_ZH, int((vague & zh).sum()))
         cas[vague] = None
         for i, a in enumerate(ANALOGUES):
             product[key == f"D{i}"] = a.name
@@ -148,10 +149,12 @@ class Texts:
         chinese_party = np.asarray(self.parties.country)[party] == "CHN"
         # Chinese script only in Chinese customs records; elsewhere that slot is a respelling.
         slot = np.where((slot == 5) & chinese_party, 3, slot)
-        zh = chinese_party & (src == "CHN") & (rng.random(n) < self.noise.chinese_text)
+        zh = chinese_party & (src == "CHN") & ~dup & (rng.random(n) < self.noise.chinese_text)
         slot = np.where(zh, 5, slot)
-        slot = np.where(dup & ~zh, np.where(rng.random(n) < 0.7, 2, 1), slot)
-        self.note("name_variant", slot != 0)
+        self.note("name_variant", (slot != 0) & ~zh)
+        self.note("chinese_text", zh)
+        # A second report is typed by another office: upper case or another legal form.
+        slot = np.where(dup, np.where(rng.random(n) < 0.7, 2, 1), slot)
         table = [v for c in self.parties.companies for v in c.variants]
         return np.asarray(table, dtype=object)[party * N_NAME_VARIANTS + slot]
 

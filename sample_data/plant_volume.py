@@ -6,12 +6,19 @@ Strength tiers, each relative to the relation's own usual consignment and cadenc
 
 | pattern | blatant | moderate | subtle (still clear) |
 |---|---|---|---|
-| unusual_size: one consignment, times usual | 10-25 | 4-10 | 2.8-4, on a steady relation (size spread <= 0.25, >= 8 consignments) |
-| frequency_burst: consignments of usual size, in a window where E were expected | 9-14, E 1-2 | 6-8, E 1-1.8 | 5, E 0.8-1.2, on a regular relation (gap shape >= 2.5) |
-| series_splitting: parts each below usual, within a window of days, together times usual | 4-8 | 2.5-4 | 1.8-2.5 |
+| unusual_size: one consignment, times usual | 10-25 | 5-10 | 2.8-4, on a steady relation (size spread <= 0.25, >= 8 consignments) |
+| frequency_burst: consignments of usual size, in a window where E were expected | 11-16, E 1-2 | 8-10, E 1-1.5 | 5, E 0.8-1.2, on a regular relation (gap shape >= 2.5) |
+| series_splitting: parts each below usual, within a window, together times usual | 4-8 | 2.5-4 | 1.8-2.5 in equal parts, within 0.3 of the usual gap (at most 7 days) on a regular relation (gap shape >= 2) |
 
-A series is cut into equal parts (structuring) two times in three, otherwise into parts of
-50-95% of usual; its window is 0 to 14 days and at most half the relation's usual gap.
+A series is cut into equal parts (structuring) two times in three (always when subtle),
+otherwise into parts of 50-95% of usual; its window is 0 to 14 days and at most half the
+relation's usual gap.
+
+How far the background goes (seed 505, 20,000 records, 206 listed relations with at least
+six consignments): one consignment reaches 2.7 times its relation's median on steady
+relations and 4.1 times on the others; at most 5 consignments fall within one usual gap, 6
+within 1.5 gaps and 7 within two; three or more consignments within half a gap (at most 14
+days) total up to 5.7 times one usual consignment, 3.3 on regular relations.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ __all__ = ["frequency_burst", "series_splitting", "unusual_size"]
 def unusual_size(p: Planter, n: int) -> None:
     """One consignment far above what the relation usually ships."""
     for tier in p.tiers(n):
-        lo, hi = {"blatant": (10, 25), "moderate": (4, 10), "subtle": (2.8, 4)}[tier]
+        lo, hi = {"blatant": (10, 25), "moderate": (5, 10), "subtle": (2.8, 4)}[tier]
         cond = pl.col("n") >= 6
         if tier == "subtle":
             cond = (pl.col("n") >= 8) & (pl.col("sigma") <= 0.25)
@@ -59,9 +66,9 @@ def frequency_burst(p: Planter, n: int) -> None:
     """Many consignments of ordinary size in a short time on a relation that ships seldom."""
     for tier in p.tiers(n):
         if tier == "blatant":
-            k, expected, cond = int(p.rng.integers(9, 15)), p.uniform(1, 2), pl.lit(True)
+            k, expected, cond = int(p.rng.integers(11, 17)), p.uniform(1, 2), pl.lit(True)
         elif tier == "moderate":
-            k, expected, cond = int(p.rng.integers(6, 9)), p.uniform(1, 1.8), pl.lit(True)
+            k, expected, cond = int(p.rng.integers(8, 11)), p.uniform(1, 1.5), pl.lit(True)
         else:
             k, expected, cond = 5, p.uniform(0.8, 1.2), pl.col("shape") >= 2.5
         r = p.pick_rel(cond & (pl.col("n") >= 6) & (pl.col("gap") >= 10))
@@ -89,26 +96,28 @@ def series_splitting(p: Planter, n: int) -> None:
     """One large order sent as several smaller consignments within days (a series of orders)."""
     for tier in p.tiers(n):
         lo, hi = {"blatant": (4, 8), "moderate": (2.5, 4), "subtle": (1.8, 2.5)}[tier]
-        r = p.pick_rel((pl.col("n") >= 6) & (pl.col("gap") >= 10) & (pl.col("usual") >= 4))
+        cond = (pl.col("n") >= 6) & (pl.col("gap") >= 10) & (pl.col("usual") >= 4)
+        r = p.pick_rel(cond & (pl.col("shape") >= 2) if tier == "subtle" else cond)
         if r is None:
             continue
         usual = float(r["usual"])
         total = p.uniform(lo, hi) * usual
-        if p.rng.random() < 2 / 3:  # equal parts just under the usual size
+        if tier == "subtle" or p.rng.random() < 2 / 3:  # equal parts just under the usual size
             part = pack_round(np.array([usual * p.uniform(0.6, 0.95)]), np.array([1.0]))[0]
             k = max(3, math.ceil(total / part))
             parts = np.full(k, part)
         else:
             k = max(3, math.ceil(total / (0.72 * usual)))
             parts = pack_round(usual * p.rng.uniform(0.5, 0.95, k), np.ones(k))
-        window = int(p.rng.integers(0, int(min(14, 0.5 * float(r["gap"]))) + 1))
+        most = min(7, 0.3 * float(r["gap"])) if tier == "subtle" else min(14, 0.5 * float(r["gap"]))
+        window = int(p.rng.integers(0, int(most) + 1))
         d0 = int(p.rng.integers(int(r["first"]) + 30, max(int(r["first"]) + 31, DAYS - window - 1)))
         days = np.sort(d0 + p.rng.integers(0, window + 1, k))
         aid = p.label(
             "series_splitting",
             tier,
             f"{k} consignments of {sub_name(r['sub'])} from {p.name(r['exp'])} to "
-            f"{p.name(r['imp'])} within {window + 1} days, each at most "
+            f"{p.name(r['imp'])} within {window + 1} day(s), each at most "
             f"{parts.max():,.0f} kg against a usual {usual:,.0f} kg, together "
             f"{parts.sum():,.0f} kg = {parts.sum() / usual:.1f} times one usual consignment",
             p.facility(r["exp"], r["imp"]),

@@ -70,7 +70,7 @@ def test_pounds_typed_as_kg(sample: Sample) -> None:
     assert 0.0025 <= lb.height / kg_records <= 0.0055  # knob 0.004 of kg-unit records
     feed = sample.shipments.filter(pl.col("shipment_id").is_in(lb["shipment_id"].implode()))
     assert set(feed["unit"]) <= set(_KG)
-    pairs = _mirror(sample, lb)
+    pairs = _mirror(sample, lb).filter(~pl.col("shipment_id_o").is_in(lb["shipment_id"].implode()))
     ratio = (pairs["quantity_kg"] / pairs["quantity_kg_o"]).to_list()
     assert ratio and all(abs(r - 2.2046) < 0.05 * 2.2046 for r in ratio)
 
@@ -81,8 +81,10 @@ def test_one_consignment_reported_twice(sample: Sample) -> None:
     assert seconds.height * 2 == twice.height
     assert 0.01 <= seconds.height / _own(sample).height <= 0.02  # knob 0.015 of consignments
     firsts = twice.filter(pl.col("source").str.ends_with("customs"))
-    pairs = seconds.join(firsts, on=["consignment_ref", "flow", "quantity_kg"], suffix="_1")
-    assert pairs.height >= 0.5 * seconds.height  # same consignment, other id and source
+    pairs = seconds.join(firsts, on=["consignment_ref", "flow"], suffix="_1")
+    with_ref = seconds.filter(pl.col("consignment_ref").is_not_null()).height
+    # The same consignment, another id and source (an import record may drop the reference).
+    assert with_ref > 0 and pairs.height >= 0.8 * with_ref
     assert (pairs["shipment_id"] != pairs["shipment_id_1"]).all()
     assert (pairs["source"] != pairs["source_1"]).all()
 

@@ -29,7 +29,7 @@ class NoiseConfig:
     )
     pounds_as_kg: float = _knob(
         0.004,
-        "share of records whose quantity is the number of pounds with the unit written as kg "
+        "share of records written in kilograms whose number is the weight in pounds "
         "(2.2046 times the true kg)",
     )
     double_reported: float = _knob(

@@ -96,16 +96,14 @@ def nice(x: np.ndarray, *, down: bool = False) -> np.ndarray:
 
 def plant_exceeded(p: Planter, v: pl.DataFrame, n: int) -> dict[tuple[int, str, int], float]:
     """Plant `n` facility-years shipping more than declared; returns their declarations."""
-    # A facility's substance that another case touches is left to that case.
-    planted = p.all_consignments().filter(pl.col("anomaly_id").is_not_null())
-    touched = pl.concat(
-        [planted.select(pl.col(c).alias("party"), "sub") for c in ("exp", "imp", "m_imp")]
-    ).drop_nulls()
+    # A facility's substance that another case touches is left to that case, and so are the
+    # trading partners' of a case's consignments (one consignment belongs to one case).
     pool = v.filter(pl.col("n") >= 3, ~pl.col("party").is_in(list(p.used_party)))
-    pool = pool.join(touched.unique(), on=["party", "sub"], how="anti")
+    pool = pool.join(_touched(p.all_consignments()), on=["party", "sub"], how="anti")
     out: dict[tuple[int, str, int], float] = {}
     for j, tier in enumerate(p.tiers(n)):
         year = 2024 if j % 2 == 0 else 2025
+        pool = pool.join(_touched(p.cons), on=["party", "sub"], how="anti")
         cands = pool.filter(pl.col("year") == year, ~pl.col("party").is_in(list(p.used_party)))
         if cands.height == 0:
             continue
@@ -140,6 +138,13 @@ def plant_exceeded(p: Planter, v: pl.DataFrame, n: int) -> dict[tuple[int, str, 
         p.mark(mask, aid, protect=True)
         out[(party, sub, year)] = declared
     return out
+
+
+def _touched(cons: pl.DataFrame) -> pl.DataFrame:
+    """(party, substance) pairs that trade in a planted case's consignments."""
+    planted = cons.filter(pl.col("anomaly_id").is_not_null())
+    pairs = [planted.select(pl.col(c).alias("party"), "sub") for c in ("exp", "imp", "m_imp")]
+    return pl.concat(pairs).drop_nulls().unique()
 
 
 def declare(

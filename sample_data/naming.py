@@ -105,13 +105,14 @@ class Company:
 def make_companies(
     rng: np.random.Generator, countries: list[str], taken: set[str] | None = None
 ) -> list[Company]:
-    """One new company per country code, each with a root name no other company uses."""
+    """One new company per country code, each with a distinctive name part (its root, and for
+    a Chinese company its city) no other company uses, so two entities never differ only by
+    their descriptor or legal form."""
     taken = taken if taken is not None else set()
     out = []
     for code in countries:
         while True:
-            c = _company(rng, code)
-            key = _root_key(c.name)
+            c, key = _company(rng, code)
             if key not in taken:
                 taken.add(key)
                 out.append(c)
@@ -125,11 +126,7 @@ def with_address(rng: np.random.Generator, company: Company, address: str) -> Co
     return Company(company.name, company.variants, address, variants, company.registry_name)
 
 
-def _root_key(name: str) -> str:
-    return fingerprints.generate(fingerprints.remove_types(name)) or name.casefold()
-
-
-def _company(rng: np.random.Generator, code: str) -> Company:
+def _company(rng: np.random.Generator, code: str) -> tuple[Company, str]:
     country = COUNTRIES[code]
     form, form_alts = country.legal_forms[int(rng.integers(0, len(country.legal_forms)))]
     city = country.cities[int(rng.integers(0, len(country.cities)))]
@@ -156,13 +153,14 @@ def _company(rng: np.random.Generator, code: str) -> Company:
         f"{_typo(rng, core)} {form}",
         core,
     ]
-    return Company(name, variants, address, _address_variants(rng, address), name)
+    key = fingerprints.generate(root) or root.casefold()
+    return Company(name, variants, address, _address_variants(rng, address), name), key
 
 
 def _chinese_company(
     rng: np.random.Generator, city: str, form: str, form_alts: tuple[str, ...], address: str
-) -> Company:
-    picks = rng.choice(len(_PINYIN), 2, replace=False)
+) -> tuple[Company, str]:
+    picks = rng.choice(len(_PINYIN), 2 if rng.random() < 0.8 else 3, replace=False)
     py = [_PINYIN[int(i)][0] for i in picks]
     root = "".join(py).capitalize()
     desc_en, desc_zh = _ZH_DESC[int(rng.integers(0, len(_ZH_DESC)))]
@@ -181,7 +179,8 @@ def _chinese_company(
     ]
     # Half of the Chinese registrations list the Chinese name beside the English one.
     registry_name = f"{name} ({zh})" if rng.random() < 0.5 else name
-    return Company(name, variants, address, _address_variants(rng, address), registry_name)
+    company = Company(name, variants, address, _address_variants(rng, address), registry_name)
+    return company, f"{city} {root}"
 
 
 def _syllable_root(rng: np.random.Generator) -> str:

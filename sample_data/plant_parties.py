@@ -9,7 +9,7 @@ and transfer discrepancies between the exporting and the importing state's recor
 | shared_address_network: undeclared consignees at one address, consignments 0.3-0.8 x a usual consignment | 5-7 consignees, 3-5 x a typical consignee's intake | 3-4 consignees, 1.8-3 x | 3 consignees, 1.3-1.8 x |
 | diverted_consignment: the import record of the same reference names | another importer in another country | another, undeclared importer in the same country | another declared facility of the same country, never a partner of the exporter |
 | export_never_arrived (reporting country, no import record after 75 days) | 3-5 consecutive exports of a relation | a first export to a new partner | 2 exports of a relation 60-150 days apart |
-| mirror_quantity_gap: import record / export record | 0.15-0.42 or 2.5-4.0 | 0.5-0.75 or 1.35-1.9 | 0.78-0.86 or 1.16-1.28, consignments of at least 50 kg |
+| mirror_quantity_gap: import record / export record | 0.15-0.4 or 2.5-4.0 | 0.52-0.75 or 1.35-1.9 | 0.78-0.86 or 1.16-1.28, consignments of at least 50 kg |
 
 Each consignee "receives a little" (at most 0.7 of a typical consignee's intake) while the
 network together receives more. Mirror ratios stay clear of unit factors (2.2046, 1000).
@@ -301,8 +301,8 @@ def mirror_quantity_gap(p: Planter, n: int) -> None:
     for tier in p.tiers(n):
         low = p.rng.random() < 0.7
         bounds = {
-            "blatant": ((0.15, 0.42), (2.5, 4.0)),
-            "moderate": ((0.5, 0.75), (1.35, 1.9)),
+            "blatant": ((0.15, 0.4), (2.5, 4.0)),
+            "moderate": ((0.52, 0.75), (1.35, 1.9)),
             "subtle": ((0.78, 0.86), (1.16, 1.28)),
         }[tier]
         lo, hi = bounds[0] if low else bounds[1]

@@ -46,7 +46,7 @@ def unusual_size(p: Planter, n: int) -> None:
         if r is None:
             continue
         f = p.uniform(lo, hi)
-        qty = p.usual_qty(r, f)
+        qty = p.usual_qty(r, f, at_least=True)
         day = int(p.rng.integers(int(r["first"]) + 60, max(int(r["first"]) + 61, int(r["last"]))))
         aid = p.label(
             "unusual_size",

@@ -172,10 +172,14 @@ class Planter:
             ],
         )
 
-    def usual_qty(self, row: dict[str, Any], factor: float | np.ndarray) -> np.ndarray:
-        """`factor` times a relation's usual consignment, as whole packages."""
+    def usual_qty(
+        self, row: dict[str, Any], factor: float | np.ndarray, *, at_least: bool = False
+    ) -> np.ndarray:
+        """`factor` times a relation's usual consignment, as whole packages (the nearest, or
+        with `at_least` enough packages to reach it)."""
         q = np.atleast_1d(np.asarray(factor, dtype=np.float64)) * float(row["usual"])
-        return pack_round(q, np.full(q.shape, float(row["pack"])))
+        pack = float(row["pack"])
+        return np.ceil(q / pack) * pack if at_least else pack_round(q, np.full(q.shape, pack))
 
     def all_consignments(self) -> pl.DataFrame:
         return pl.concat([self.cons, *self.added], how="vertical")

@@ -148,7 +148,8 @@ def _fields(
     key = rec["declared_as"].fill_null(rec["sub"]).to_numpy()
     # Chinese customs write Chinese; pre-export notifications (PEN Online) are in English.
     chinese = (src == "CHN") & (rec["exp_c"].to_numpy() == "CHN") & ~dup
-    product, cas, vague = t.products(key, np.asarray(rec["text"].to_list(), dtype=object), chinese)
+    text = np.asarray(rec["text"].to_list(), dtype=object)
+    product, cas, vague = t.products(key, text, chinese, protect)
     cas_text = np.asarray(rec["cas_text"].to_list(), dtype=object)
     planted_cas = np.array([c is not None for c in cas_text])
     cas[planted_cas] = [c or None for c in cas_text[planted_cas]]

@@ -37,10 +37,11 @@ class Texts:
     # ------------------------------------------------------------------------- products
 
     def products(
-        self, key: np.ndarray, text: np.ndarray, chinese: np.ndarray
+        self, key: np.ndarray, text: np.ndarray, chinese: np.ndarray, protect: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(product text, CAS field, harmlessly vague) of each record; `key` is what the paperwork declares,
-        `text` a planted literal (or None), `chinese` where a Chinese text may be written."""
+        """(product text, CAS field, harmlessly vague) of each record: `key` is what the
+        paperwork declares, `text` a planted literal (or None), `chinese` where a Chinese text
+        may be written, `protect` where no vagueness may blur a planted case."""
         n = len(key)
         rng = self.rng
         product = np.empty(n, dtype=object)
@@ -87,7 +88,7 @@ class Texts:
             if b.cas:
                 cas[m & (rng.random(n) < 0.6)] = b.cas
             if "piperid" in b.name.lower() or "pyridine" in b.name.lower():
-                vague |= m & (rng.random(n) < self.noise.vague_benign)
+                vague |= m & (rng.random(n) < self.noise.vague_benign) & ~protect
         product[vague] = _pick(rng, VAGUE, int(vague.sum()))
         product[vague & zh] = _pick(rng, VAGUE_ZH, int((vague & zh).sum()))
         cas[vague] = None

@@ -16,6 +16,10 @@ their strengths come from the domain (see the modules named in PATTERNS' comment
 Answer key columns: anomaly_id, pattern, shipment_ids (the source ids of every record of the
 case, ';'-joined: export, import and second reports), facility_id, substance_cas,
 description (plain words with the planted numbers), strength (blatant, moderate, subtle).
+
+A declaration revised mid-year (noise) shows in facilities.csv as two rows with the same
+facility, substance, activity and year, the revision below the original with a later
+`declared_on`; the later row is in force, and `Sample.declarations` holds only that one.
 """
 
 from __future__ import annotations

@@ -192,8 +192,8 @@ def _series(name: str, values: Any) -> pl.Series:
         return values.alias(name)
     if name in ("quantity", "value"):
         return pl.Series(name, values, dtype=pl.Float64).fill_nan(None)
-    return pl.Series(name, [None if v is None else str(v) for v in np.asarray(values, dtype=object)],
-                     dtype=pl.String)  # fmt: skip
+    # Text columns hold str (or numpy str_) and None; tolist() makes them plain str.
+    return pl.Series(name, np.asarray(values, dtype=object).tolist(), dtype=pl.String)
 
 
 def _values(

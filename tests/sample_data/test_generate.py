@@ -127,3 +127,27 @@ def test_the_generator_does_not_import_detection() -> None:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(from|import)\s+detection\b", text, re.M), path
         assert "detection." not in text, path
+
+
+def test_same_seed_same_files_in_another_process() -> None:
+    """A seed means the same sample whatever Python's string hashing does."""
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib; from sample_data.generate import generate; s = generate(5, 1500); "
+        "print(hashlib.sha256((s.shipments.write_csv() + s.answer_key.write_csv() "
+        "+ s.facilities.write_csv()).encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parents[2],
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1

@@ -116,3 +116,13 @@ def test_the_ingest_loads_a_styled_feed_as_written(
     report = ingest.load_file(sqlite_engine, paths[1], "shipments", profile=profile)
     assert report.rows_quarantined == 0
     assert report.rows_loaded == sample.shipments.height
+    # ... and reads what the generator meant: dates, flows, countries, kilograms.
+    cols = ["shipment_id", "date", "flow", "exporter_country", "importer_country", "quantity_kg"]
+    with sqlite_engine.connect() as conn:
+        stored = pl.read_database(f"SELECT {', '.join(cols)} FROM shipments", conn)
+    truth = sample.registry_shipments.select(cols)
+    both = truth.join(stored.with_columns(pl.col("date").str.to_date()), on="shipment_id")
+    assert both.height == truth.height
+    for c in cols[1:5]:
+        assert (both[c] == both[f"{c}_right"]).all(), c
+    assert np.allclose(both["quantity_kg"], both["quantity_kg_right"], rtol=2e-3)

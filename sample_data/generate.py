@@ -37,7 +37,7 @@ from sample_data.noise import NoiseConfig
 from sample_data.parties import Parties, build_parties
 from sample_data.planting import Planter
 from sample_data.records import write_records
-from sample_data.trade import build_relations, consignments
+from sample_data.trade import build_relations, consignments, scale_rates
 
 __all__ = ["PATTERNS", "STYLES", "NoiseConfig", "Sample", "generate", "write_sample"]
 
@@ -106,7 +106,7 @@ def generate(
         rng, parties, trader_reexports=noise.trader_reexports > 0, price_spread=noise.price_spread
     )
     # Planted cases bring about eight records each; the background makes up the rest.
-    rel = _scale_rates(rel, parties, max(n_shipments // 2, n_shipments - 8 * k * len(wanted)))
+    rel = scale_rates(rel, parties, max(n_shipments // 2, n_shipments - 8 * k * len(wanted)))
     cons = consignments(
         rng, rel, parties, price_spread=noise.price_spread, late_share=noise.late_imports
     )
@@ -136,18 +136,6 @@ def generate(
         how="diagonal",
     ).select(list(_NOISE_SCHEMA))
     return Sample(facilities, records.feed, answer_key, records.registry, declarations, log)
-
-
-def _scale_rates(rel: pl.DataFrame, parties: Parties, n_shipments: int) -> pl.DataFrame:
-    """Scale cadences so the feed has about `n_shipments` records, 35% of them listed."""
-    reports = parties.reports()[rel["imp"].to_numpy()]
-    years = (rel["end"] - rel["start"]).to_numpy() / 365.0
-    per = rel["rate"].to_numpy() * years * (1.0 + 0.98 * reports)
-    listed = rel["listed"].to_numpy()
-    scale = np.where(
-        listed, 0.35 * n_shipments / per[listed].sum(), 0.65 * n_shipments / per[~listed].sum()
-    )
-    return rel.with_columns((pl.col("rate") * pl.Series(scale)).clip(1.0, 60.0))
 
 
 def _head_office_log(parties: Parties) -> list[dict[str, object]]:

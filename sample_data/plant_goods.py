@@ -9,6 +9,9 @@ mis-valuation, substitution by designer precursors).
 | hs_mismatch | the plain name under a heading outside chapter 29 | a vague description under 2933.36 (ANPP) or 2933.37 (NPP) | the plain or salt name under a wrong chapter-29 heading |
 
 Mis-valued consignments are 25-500 kg, never a small lot whose price per kg is naturally high.
+In the background a consignment of 25 kg or more costs 0.31-3.05 times its product's median
+price per kg (seed 505, 20,000 records; 0.36-2.82 on seed 909:
+`.venv/bin/python -m sample_data.background --seed 505`).
 """
 
 from __future__ import annotations

@@ -151,6 +151,18 @@ def _relation_params(
     )
 
 
+def scale_rates(rel: pl.DataFrame, parties: Parties, n_shipments: int) -> pl.DataFrame:
+    """Scale cadences so the feed has about `n_shipments` records, 35% of them listed."""
+    reports = parties.reports()[rel["imp"].to_numpy()]
+    years = (rel["end"] - rel["start"]).to_numpy() / 365.0
+    per = rel["rate"].to_numpy() * years * (1.0 + 0.98 * reports)
+    listed = rel["listed"].to_numpy()
+    scale = np.where(
+        listed, 0.35 * n_shipments / per[listed].sum(), 0.65 * n_shipments / per[~listed].sum()
+    )
+    return rel.with_columns((pl.col("rate") * pl.Series(scale)).clip(1.0, 60.0))
+
+
 def consignments(
     rng: np.random.Generator,
     rel: pl.DataFrame,

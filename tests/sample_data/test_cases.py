@@ -43,7 +43,7 @@ def unusual_size(s: Sample, row: dict, rec: pl.DataFrame) -> None:
     x = _first(rec)
     assert x.height == 1
     assert _approx(x["quantity_kg"][0], _kg(row["description"], "kg of"))
-    assert _kg(row["description"], "times the") >= 2.8
+    assert _kg(row["description"], "times the") >= 4
 
 
 def frequency_burst(s: Sample, row: dict, rec: pl.DataFrame) -> None:
@@ -59,6 +59,7 @@ def series_splitting(s: Sample, row: dict, rec: pl.DataFrame) -> None:
     span = (x["date"].max() - x["date"].min()).days  # type: ignore[operator]
     assert span < _kg(row["description"], "day(s),")
     assert x["quantity_kg"].max() <= _kg(row["description"], "kg against") * 1.01
+    assert _kg(row["description"], "kg against") < _kg(row["description"], "kg, together")
     assert _approx(x["quantity_kg"].sum(), _kg(row["description"], "kg ="))
 
 

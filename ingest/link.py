@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from ingest.normalise import business_key
+from detection.parties import business_key
 
 __all__ = ["Link", "LinkConfig", "LinkIndex"]
 

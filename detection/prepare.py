@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
-from detection.config import ExportNeverArrivedConfig, MaskedNameConfig, MirrorGapConfig
+from detection.config import (
+    DataQualityConfig,
+    EntityConfig,
+    ExportNeverArrivedConfig,
+    MaskedNameConfig,
+    MirrorGapConfig,
+)
+from detection.entities import ENTITY_SCHEMA, resolve_entities
 from detection.flows import infer_mirror_sides
-from detection.parties import normalise_party
+from detection.parties import normalise_address, normalise_party
+from detection.quality import (
+    UNJUDGED_SCHEMA,
+    guard_implausible,
+    mark_duplicates,
+    reference_date,
+)
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
 from detection.screening import screen_frame
 from detection.screening.watchlist import Substance, load_watchlist
@@ -38,6 +51,10 @@ class Context:
     as_of: dt.date
     substance_names: dict[str, str]
     typical_lag: float = 14.0  # days between an export and its import record, as paired
+    # Records some or all detectors could not judge, and why (UNJUDGED_SCHEMA).
+    unjudged: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNJUDGED_SCHEMA))
+    as_of_note: str = ""  # how the reference date was chosen, in words
+    entities: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ENTITY_SCHEMA))
 
 
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -75,6 +92,7 @@ def _resolve_substances(
             pl.lit(None, dtype=pl.String).alias("screen_method"),
             pl.lit(None, dtype=pl.Float64).alias("screen_score"),
             pl.lit(None, dtype=pl.String).alias("screen_explanation"),
+            pl.lit(None, dtype=pl.String).alias("screen_verdict"),
         )
     pairs = distinct.select(pl.col("product").fill_null(""), "cas").unique()
     # One screening call over (product, cas) and (product alone): the name-only verdict
@@ -125,6 +143,12 @@ def _resolve_substances(
         ).alias("substance"),
         pl.when(pl.col("substance").is_null() & pl.col("_learned").is_not_null())
         .then(pl.lit("learned product text"))
+        .when(
+            pl.col("substance").is_null()
+            & pl.col("designer").is_null()
+            & pl.col("_hs6").is_in(list(_HS_SPECIFIC))
+        )
+        .then(pl.lit("hs subheading"))
         .otherwise(pl.col("screen_method"))
         .alias("screen_method"),
     )
@@ -148,7 +172,7 @@ def _resolve_substances(
     )
     d = d.select(
         "product", "cas", "hs_code", "substance", "designer", "plain_name", "screen_method",
-        "screen_score", "screen_explanation",
+        "screen_score", "screen_explanation", pl.col("verdict").alias("screen_verdict"),
     )  # fmt: skip
     out = ship.join(d, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
     # An import record of a consignment whose export record names a listed substance carries it.
@@ -264,6 +288,45 @@ def _coverage(
     )
 
 
+def _entity_keys(ship: pl.DataFrame, cfg: EntityConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Both parties of each record as entities (detection.entities): `{role}_entity`, and
+    the declared facility of the entity where one of its spellings is linked to one."""
+    roles = ("exporter", "importer")
+    parties = pl.concat(
+        [
+            ship.group_by(
+                pl.col(f"{r}_norm").alias("norm"),
+                pl.col(f"{r}_country").alias("country"),
+                pl.col(f"{r}_addr").alias("address"),
+                pl.col(f"{r}_facility_id").alias("facility_id"),
+            ).agg(pl.len().cast(pl.Int64).alias("records"))
+            for r in roles
+        ]
+    )
+    ent = resolve_entities(parties, cfg)
+    for r in roles:
+        ship = (
+            ship.join(
+                ent.select(
+                    pl.col("norm").alias(f"{r}_norm"),
+                    pl.col("country").alias(f"{r}_country"),
+                    pl.col("entity").alias(f"{r}_entity"),
+                    pl.col("entity_facility_id").alias("_efac"),
+                ),
+                on=[f"{r}_norm", f"{r}_country"],
+                how="left",
+                nulls_equal=True,
+                maintain_order="left",
+            )
+            .with_columns(
+                pl.coalesce(f"{r}_facility_id", "_efac").alias(f"{r}_facility_id"),
+                pl.coalesce(f"{r}_entity", f"{r}_norm").alias(f"{r}_entity"),
+            )
+            .drop("_efac")
+        )
+    return ship, ent
+
+
 def prepare(
     shipments: pl.DataFrame,
     declarations: pl.DataFrame,
@@ -272,12 +335,18 @@ def prepare(
     mirror: MirrorGapConfig | None = None,
     never: ExportNeverArrivedConfig | None = None,
     masked: MaskedNameConfig | None = None,
+    quality: DataQualityConfig | None = None,
+    entity: EntityConfig | None = None,
     screener: Screener | None = None,
+    today: dt.date | None = None,
 ) -> Context:
-    """Resolve substances, pair mirror records and merge them into consignments."""
+    """Guard implausible values, resolve substances and entities, fold records reported
+    twice, pair mirror records and merge them into consignments."""
     mirror = mirror or MirrorGapConfig()
     never = never or ExportNeverArrivedConfig()
     masked = masked or MaskedNameConfig()
+    quality = quality or DataQualityConfig()
+    today = today or dt.date.today()
     # In id order: what "first" means in a group (a party's spelling, an evidence list's
     # order) must not depend on the order the database returned the rows in.
     ship = _conform(shipments, SHIPMENT_SCHEMA).sort("id", maintain_order=True)
@@ -287,38 +356,45 @@ def prepare(
         .str.to_uppercase()
         .str.strip_chars()
         .replace({"EXPORT": "X", "IMPORT": "M", "E": "X", "I": "M"}),
-        pl.col("quantity_kg").fill_nan(None),
-        # Names the registry did not normalise (the registry normalises every record at
-        # ingest, so usually none: normalising 2 x 200,000 names for nothing took 0.5 s).
+        # One normaliser for every name, whatever normaliser stored the record's norm.
         *(
-            pl.coalesce(f"{role}_norm", normalise_party(role)).alias(f"{role}_norm")
+            pl.coalesce(normalise_party(role), f"{role}_norm").alias(f"{role}_norm")
             for role in ("exporter", "importer")
-            if ship[f"{role}_norm"].null_count()
         ),
-    ).filter(pl.col("date").is_not_null())
+        *(normalise_address(f"{r}_address").alias(f"{r}_addr") for r in ("exporter", "importer")),
+    )
+    ship, unjudged = guard_implausible(ship, quality, today)
     ship = infer_mirror_sides(ship)  # a feed without flow: a consignment's two records count once
     if as_of is None:
-        as_of = ship["date"].max() if ship.height else dt.date.today()  # type: ignore[assignment]
-    assert as_of is not None
+        as_of, as_of_note = reference_date(ship, today)
+    else:
+        as_of_note = f"reference date {as_of.isoformat()}: given"
     ship = _resolve_substances(ship, masked, screener or default_screener)
+    ship, entities = _entity_keys(ship, entity or EntityConfig())
     ship = ship.with_columns(
-        pl.coalesce("exporter_facility_id", "exporter_norm").alias("exp_key"),
-        pl.coalesce("importer_facility_id", "importer_norm").alias("imp_key"),
-    )
-    ship = ship.with_columns(
+        pl.coalesce("exporter_facility_id", "exporter_entity").alias("exp_key"),
+        pl.coalesce("importer_facility_id", "importer_entity").alias("imp_key"),
         pl.coalesce("substance", "designer", pl.lit("other")).alias("sub_key"),
     )
-    pairs, typical_lag = _pair_mirrors(ship, mirror)
-    coverage = _coverage(ship, pairs, as_of, never)
-    # One row per consignment: the export record stands for a paired import record.
+    ship = mark_duplicates(ship, quality)
+    originals = ship.filter(pl.col("dup_of").is_null())
+    pairs, typical_lag = _pair_mirrors(originals, mirror)
+    coverage = _coverage(originals, pairs, as_of, never)
+    # One row per consignment: the export record stands for a paired import record, and the
+    # first report for a second source's report of the same consignment.
     paired_m = pairs.select(pl.col("m_id").alias("id"), pl.col("x_id").alias("_x"))
+    ship = ship.join(paired_m, on="id", how="left").with_columns(
+        pl.coalesce("_x", "id").alias("cons_id")
+    )
+    canon = ship.select(pl.col("id").alias("dup_of"), pl.col("cons_id").alias("_c"))
     ship = (
-        ship.join(paired_m, on="id", how="left")
-        .with_columns(pl.coalesce("_x", "id").alias("cons_id"))
-        .drop("_x")
+        ship.join(canon, on="dup_of", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("_c", "cons_id").alias("cons_id"))
+        .drop("_x", "_c")
+        .with_columns((pl.col("id") == pl.col("cons_id")).alias("lead"))
     )
     cons = (
-        ship.sort("flow", descending=True)  # X before M
+        ship.sort(["flow", "id"], descending=[True, False], nulls_last=True)  # X before M
         .group_by("cons_id")
         .agg(
             pl.col("date").first(),
@@ -329,20 +405,27 @@ def prepare(
                 "importer",
                 "exporter_norm",
                 "importer_norm",
+                "exporter_entity",
+                "importer_entity",
                 "exporter_country",
                 "importer_country",
                 "exporter_facility_id",
                 "importer_facility_id",
+                "exporter_addr",
+                "importer_addr",
+                "importer_address",
                 "substance",
                 "designer",
                 "consignment_ref",
                 "product",
+                "value_usd",
             )
             .drop_nulls()
             .first(),
             pl.col("quantity_kg").first(),
             pl.col("id").alias("pks"),
             pl.col("batch_id").max(),
+            pl.col("source").n_unique().alias("sources"),
         )
         .with_columns(
             pl.coalesce("consignment_ref", pl.col("cons_id").cast(pl.String)).alias("cons_key")
@@ -350,4 +433,7 @@ def prepare(
         .sort("date", "cons_id")
     )
     names = {s.cas: s.name for s in [*load_watchlist(), *SURVEILLANCE]}
-    return Context(ship, cons, pairs, coverage, decl, as_of, names, typical_lag=typical_lag)
+    return Context(
+        ship, cons, pairs, coverage, decl, as_of, names, typical_lag=typical_lag,
+        unjudged=unjudged, as_of_note=as_of_note, entities=entities,
+    )  # fmt: skip

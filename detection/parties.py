@@ -222,9 +222,13 @@ def _legal_phrases() -> list[str]:
 _LEGAL_RE = re.compile(r"(?<!\w)(" + "|".join(re.escape(p) for p in _legal_phrases()) + r")(?!\w)")
 
 
+_EDGE_JOINERS = frozenset({"de", "and", "y", "et", "und", "z", "en"})
+
+
 def _only_legal(tokens: list[str]) -> bool:
     """True when these words are nothing but legal forms (joined by 'de', 'and'...)."""
-    if tokens[0] in _LEGAL_JOINERS or tokens[-1] in _LEGAL_JOINERS:
+    # "Banco de", "Smith and": a name's own joining word is not a legal form.
+    if tokens[0] in _EDGE_JOINERS or tokens[-1] in _EDGE_JOINERS:
         return False
     rest = _LEGAL_RE.sub(" ", " ".join(tokens)).split()
     return all(t in _LEGAL_JOINERS for t in rest)

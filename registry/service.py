@@ -280,8 +280,15 @@ def _create_challenge_request(session: Session, alert: AlertRow, approver: User)
 
 
 def set_detector_setting(session: Session, user: User, detector: str, values: dict) -> None:
-    """A supervisor changes a detector's thresholds; the change is audited."""
+    """A supervisor changes a detector's thresholds; the change is audited. Values out of a
+    threshold's range (or of the wrong type) are refused with the config's own message."""
     require_role(user, "tune_thresholds")
+    from detection.run import configs
+
+    try:
+        configs({detector: values})
+    except ValueError as exc:
+        raise RegistryError(str(exc)) from None
     row = session.scalars(
         select(DetectorSetting).where(DetectorSetting.detector == detector)
     ).first()

@@ -137,3 +137,28 @@ def test_every_threshold_has_a_range_and_its_default_lies_in_it() -> None:
 def test_the_shared_settings_are_listed_for_the_console() -> None:
     assert {"outlier", "severity", "data_quality", "entities"} <= set(configs())
     assert {d.name for d in DETECTORS} <= set(configs())
+
+
+def test_the_console_refuses_an_absurd_threshold_and_keeps_the_old_one(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    """The console saves thresholds through registry.service; it stored n_estimators=0,
+    after which every `pwatch detect` failed."""
+    from sqlalchemy import select
+
+    from registry.db import session_scope
+    from registry.errors import RegistryError
+    from registry.models import DetectorSetting, User
+    from registry.service import set_detector_setting
+    from registry.users import add_user
+
+    with session_scope(sqlite_engine) as s:
+        add_user(s, "sam", "supervisor", "correct horse battery")
+    with session_scope(sqlite_engine) as s:
+        sup = s.scalars(select(User).where(User.username == "sam")).one()
+        set_detector_setting(s, sup, "outlier", {"n_estimators": 50})
+    with session_scope(sqlite_engine) as s:
+        sup = s.scalars(select(User).where(User.username == "sam")).one()
+        with pytest.raises(RegistryError, match="n_estimators of OutlierConfig must be at least 1"):
+            set_detector_setting(s, sup, "outlier", {"n_estimators": 0})
+    with session_scope(sqlite_engine) as s:
+        saved = s.scalars(select(DetectorSetting.values)).all()
+    assert saved == [{"n_estimators": 50}]

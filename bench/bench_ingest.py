@@ -12,7 +12,9 @@ indexes, commit. That is the floor under any loader that keeps this schema, its 
 one transaction per load.
 
 The feed is generated here (seeded): mixed country spellings, units and company legal forms,
-0.5% malformed rows, and a declared-facility registry so party linking does real work.
+customs values in five currencies (converted to US dollars at the ECB rate of each date) and
+the parties' addresses, 0.5% malformed rows, and a declared-facility registry so party
+linking does real work.
 Each measurement runs in a fresh child process so its peak RSS (ru_maxrss) is its own.
 Prints a Markdown table.
 """
@@ -47,6 +49,8 @@ _COUNTRIES = [
 ]
 _FORMS = ["Co., Ltd.", "GmbH", "Pvt. Ltd.", "S.A.", "LLC", "Inc.", "B.V.", "Limited", "Corp."]
 _UNITS = [("kg", 1.0), ("KGS", 1.0), ("g", 0.001), ("t", 1000.0), ("lbs", 0.45359237)]
+_CURRENCIES = [("USD", 1.0), ("EUR", 0.92), ("CNY", 7.2), ("INR", 83.0), ("MXN", 17.5)]
+_CURRENCY_SHARE = [0.6, 0.15, 0.1, 0.1, 0.05]
 _PRODUCTS = [
     ("NPP", "39742-60-4"),
     ("4-ANPP", "21409-26-7"),
@@ -92,6 +96,13 @@ def generate(rows: int, out_dir: Path, seed: int = 7) -> tuple[Path, Path]:
     unit = rng.integers(0, len(_UNITS), rows)
     qty_kg = np.round(rng.lognormal(3, 1.2, rows), 2)
     qty = qty_kg / np.array([u[1] for u in _UNITS])[unit]
+    cur = rng.choice(len(_CURRENCIES), rows, p=_CURRENCY_SHARE)
+    usd = qty_kg * rng.lognormal(3.5, 0.8, rows)
+    value = np.round(usd * np.array([c[1] for c in _CURRENCIES])[cur], 2)
+    addresses = np.array(
+        [f"{i % 97 + 1} Industrial Road, Zone {i % 311}, City {i % 53}" for i in range(n_parties)],
+        dtype=object,
+    )
     days = rng.integers(0, 3 * 365, rows)
     dates = (np.datetime64("2022-01-01") + days).astype(str)
     frame = pl.DataFrame(
@@ -109,6 +120,10 @@ def generate(rows: int, out_dir: Path, seed: int = 7) -> tuple[Path, Path]:
             "hs_code": np.where(prod < 2, "2933.37", "2933.39"),
             "flow": np.where(rng.random(rows) < 0.5, "X", "M"),
             "consignment_ref": [f"PEN-{i // 2:07d}" for i in range(rows)],
+            "Customs Value": value.astype(str),
+            "Currency": np.array([c[0] for c in _CURRENCIES], dtype=object)[cur],
+            "Shipper Address": addresses[exp],
+            "Consignee Address": addresses[imp],
         }
     )
     bad = rng.random(rows) < 0.005

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["HEADER_SYNONYMS", "KINDS", "FieldSpec", "fields_of", "required_of"]
+__all__ = ["HEADER_SYNONYMS", "KINDS", "VALUE_HEADERS", "FieldSpec", "fields_of", "required_of"]
 
 KINDS = ("facilities", "shipments")
 
@@ -31,6 +31,10 @@ _SHIPMENTS = (
     FieldSpec("flow", False),
     FieldSpec("consignment_ref", False, 200),
     FieldSpec("transit_countries", False),
+    FieldSpec("value", False),  # declared customs value, in `currency`
+    FieldSpec("currency", False),  # ISO 4217 once read (symbols and names are read too)
+    FieldSpec("exporter_address", False),
+    FieldSpec("importer_address", False),
     FieldSpec("source", False, 200),  # per-row reporting authority, when a feed carries one
 )
 
@@ -61,6 +65,21 @@ def fields_of(kind: str) -> tuple[FieldSpec, ...]:
 def required_of(kind: str) -> list[str]:
     return [f.name for f in fields_of(kind) if f.required]
 
+
+# Header names of a customs value column (keys as below), in English, Spanish, Portuguese,
+# French and German; also the stems of a value header that names its currency ("Value (USD)",
+# "FOB USD", "Zollwert in EUR": see ingest.profile.value_header_currency), where a bare
+# "FOB" or "CIF" counts too (alone it may head a column of Incoterms).
+VALUE_HEADERS = (
+    "value", "customsvalue", "declaredvalue", "declaredcustomsvalue", "fobvalue", "valuefob",
+    "cifvalue", "valuecif", "invoicevalue", "valor", "valeur", "wert", "valueofgoods", "goodsvalue",
+    "statisticalvalue", "tradevalue", "totalvalue", "customsvalueamount", "valueamount",
+    "valorenaduana", "valoraduana", "valoraduanero", "valorenaduanas", "valorfob", "valorcif",
+    "valordeclarado", "valorfactura", "valordefactura", "valoraduaneiro", "valordafatura",
+    "valordamercadoria", "valeurendouane", "valeurdouane", "valeurfob", "valeurcaf",
+    "valeurdeclaree", "valeurfacture", "valeurstatistique", "zollwert", "rechnungswert",
+    "statistischerwert", "warenwert", "fobwert", "cifwert",
+)  # fmt: skip
 
 # Header names national feeds commonly use for a canonical field, as canonical keys (case,
 # spaces, underscores, dashes and dots ignored). Used without a profile, only when the field
@@ -96,6 +115,16 @@ HEADER_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                             "pen", "penno", "pennumber", "penref", "preexportnotification",
                             "billoflading", "blno", "blnumber", "b/lno", "b/lnumber"),
         "transit_countries": ("transit", "transitcountry", "transitcountries", "via"),
+        "value": VALUE_HEADERS,
+        "currency": ("curr", "cur", "ccy", "currencycode", "valuecurrency", "invoicecurrency",
+                     "customsvaluecurrency", "currencyofvalue"),
+        "exporter_address": ("exporteraddress", "exportersaddress", "addressofexporter",
+                             "shipperaddress", "shippersaddress", "addressofshipper",
+                             "consignoraddress", "consignorsaddress", "selleraddress",
+                             "exporteraddr", "shipperaddr"),
+        "importer_address": ("importeraddress", "importersaddress", "addressofimporter",
+                             "consigneeaddress", "consigneesaddress", "addressofconsignee",
+                             "buyeraddress", "importeraddr", "consigneeaddr"),
     },
     "facilities": {
         "facility_id": ("facilityno", "facilitynumber", "facilitycode", "registrationno",
@@ -153,6 +182,25 @@ _FOREIGN: dict[str, dict[str, tuple[str, ...]]] = {
         "flow": ("flujo", "fluxo", "flux", "sentido", "tipodeoperacion", "richtung"),
         "consignment_ref": ("conocimientodeembarque", "conhecimentodeembarque", "connaissement",
                             "frachtbrief", "frachtbriefnummer"),
+        "currency": ("moneda", "divisa", "moeda", "devise", "monnaie", "wahrung", "valuta",
+                     "codigodemoneda", "codigodamoeda", "codedevise", "wahrungscode"),
+        "exporter_address": ("direcciondelexportador", "direccionexportador",
+                             "domiciliodelexportador", "direcciondelremitente",
+                             "direcciondelexpedidor", "enderecodoexportador",
+                             "enderecoexportador", "enderecodoremetente",
+                             "adressedelexportateur", "adresseexportateur",
+                             "adressedelexpediteur", "anschriftdesausfuhrers",
+                             "ausfuhreranschrift", "exporteuranschrift", "anschriftdesexporteurs",
+                             "absenderanschrift", "anschriftdesabsenders", "versenderanschrift",
+                             "anschriftdesversenders", "absenderadresse"),
+        "importer_address": ("direcciondelimportador", "direccionimportador",
+                             "domiciliodelimportador", "direcciondeldestinatario",
+                             "direcciondelconsignatario", "enderecodoimportador",
+                             "enderecoimportador", "enderecododestinatario",
+                             "adressedelimportateur", "adresseimportateur",
+                             "adressedudestinataire", "anschriftdesimporteurs",
+                             "importeuranschrift", "anschriftdesempfangers", "empfangeranschrift",
+                             "empfangeradresse"),
     },
     "facilities": {
         "facility_id": ("numerodelicencia", "numeroderegistro", "licencia", "registro",

@@ -25,6 +25,7 @@ from ingest.profile import (
     ProfileError,
     canonical_key,
     declared_header_factor,
+    header_currency,
     header_unit,
     read_profile,
     resolve_mapping,
@@ -87,6 +88,13 @@ class LoadReport:
     mapped_by_synonym: dict[str, str] = field(default_factory=dict)
     unused_columns: list[str] = field(default_factory=list)
     examples: list[tuple[int, list[str]]] = field(default_factory=list)  # check: first bad rows
+    # What the load did to some loaded rows without stopping them (message -> rows), e.g.
+    # values kept without a US-dollar amount.
+    notes: dict[str, int] = field(default_factory=dict)
+
+    def add_notes(self, notes: dict[str, int]) -> None:
+        for message, n in notes.items():
+            self.notes[message] = self.notes.get(message, 0) + n
 
     def summary(self) -> str:
         if self.status == "checked":
@@ -198,6 +206,7 @@ def check_file(
             report.rows_loaded += shaped.good.height
             report.rows_quarantined += len(shaped.quarantined)
             report.findings += len(shaped.findings)
+            report.add_notes(shaped.notes)
             count_reasons(shaped.quarantined, reasons)
             for row, _, why in shaped.quarantined[: max(0, 10 - len(report.examples))]:
                 report.examples.append((row, list(why)))
@@ -232,6 +241,9 @@ def _new_report(
     unit = header_unit(mapping, ctx.kind)
     if unit and not (prof and prof.options.get("default_unit")):
         synonyms[mapping["quantity"]] = f"quantity (unit {unit} from the header)"
+    currency = header_currency(mapping, ctx.kind)
+    if currency:
+        synonyms[mapping["value"]] = f"value (currency {currency} from the header)"
     factor = declared_header_factor(mapping.get("declared_annual_kg", ""))
     if ctx.kind == "facilities" and factor and factor != 1.0:
         synonyms[mapping["declared_annual_kg"]] = (
@@ -262,6 +274,9 @@ def _context(
     unit = header_unit(mapping, kind)
     if unit and not options.get("default_unit"):  # "Net Weight (kg)": every row's unit
         options["default_unit"] = unit
+    currency = header_currency(mapping, kind)
+    if currency:  # "Value (USD)": every value's currency (the header says so, not a guess)
+        options["default_currency"] = currency
     return Context(
         kind=kind,
         columns=src.columns,
@@ -519,6 +534,7 @@ def _load_shipments(
             if shaped is not None:
                 report.rows_total += shaped.rows
                 _store_quarantine(conn, ctx, shaped, report, reasons)
+                report.add_notes(shaped.notes)
                 report.linked += linked
             if rows is None:
                 continue

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.fields import HEADER_SYNONYMS, KINDS, fields_of
+from ingest.fields import HEADER_SYNONYMS, KINDS, VALUE_HEADERS, fields_of
 
 __all__ = ["Profile", "ProfileError", "canonical_key", "read_profile", "resolve_mapping"]
 
@@ -19,6 +19,7 @@ _OPTIONS = {
     "delimiter": str,
     "encoding": str,
     "default_unit": str,
+    "default_currency": str,
     "sheet": (str, int),
     "source": str,
     "decimal_comma": bool,
@@ -112,6 +113,44 @@ def quantity_header_unit(
         return None
     bare = _PER_YEAR.sub("", unit) if per_year else unit
     return unit if bare and unit_factor(bare) is not None else None
+
+
+# Stems of a value header that names its currency: the value headers, and bare Incoterms.
+_VALUE_STEMS = frozenset(VALUE_HEADERS) | {"fob", "cif", "caf", "valuein", "valueusd"}
+
+
+def value_header_currency(header: str) -> str | None:
+    """ISO 4217 code of the currency a value column's header names ("Value (USD)", "FOB USD",
+    "USD value", "Valor FOB (US$)", "Zollwert in EUR" -> USD, USD, USD, USD, EUR), or None."""
+    from ingest.currency import normalise_currency
+
+    h = header.strip().lstrip("\ufeff")
+    m = re.fullmatch(r"(.*?)\s*[(\[]\s*([^()\[\]]+?)\s*[)\]]\s*", h)
+    if m:
+        readings = [(m.group(1), m.group(2))]
+    else:
+        parts = [p for p in re.split(r"[\s_\-./:]+", h) if p]
+        if len(parts) < 2:
+            return None
+        readings = [(" ".join(parts[:-1]), parts[-1]), (" ".join(parts[1:]), parts[0])]
+    for rest, cur in readings:
+        stem = re.sub(r"(in|en|em)$", "", plain_key(rest))
+        code = (
+            normalise_currency(cur)
+            if stem in _VALUE_STEMS or plain_key(rest) in _VALUE_STEMS
+            else None
+        )
+        if code:
+            return code
+    return None
+
+
+def header_currency(mapping: dict[str, str], kind: str) -> str | None:
+    """The currency every value of a shipment feed takes from its value column's header, when
+    no column gives the currency ("Value (USD)" -> "USD"); None otherwise."""
+    if kind != "shipments" or "currency" in mapping or "value" not in mapping:
+        return None
+    return value_header_currency(mapping["value"])
 
 
 def header_unit(mapping: dict[str, str], kind: str) -> str | None:
@@ -262,6 +301,8 @@ def resolve_mapping(
     # that unit for every row, when no column gives the unit.
     if kind == "shipments" and "quantity" not in mapping:
         take_single("quantity", quantity_header_unit)
+    if kind == "shipments" and "value" not in mapping:
+        take_single("value", value_header_currency)
     if kind == "facilities" and "declared_annual_kg" not in mapping:
         take_single("declared_annual_kg", declared_header_factor)
     default_unit = prof.options.get("default_unit") or header_unit(mapping, kind)

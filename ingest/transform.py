@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from ingest.fields import fields_of
+from ingest.limits import IngestLimits
 from ingest.link import Link, LinkIndex
 from ingest.normalise import (
     cas_ok,
@@ -21,8 +22,10 @@ from ingest.normalise import (
     to_alpha3,
     unit_factor,
 )
+from ingest.numbers import number_style_evidence, read_coordinate, read_number
 from ingest.profile import declared_header_factor
 from ingest.readers import EXTRA_FIELDS
+from ingest.values import shape_values
 
 __all__ = ["MAX_FIELD_CHARS", "SHIPMENT_COLUMNS", "Context", "Shaped", "shape"]
 
@@ -48,6 +51,11 @@ SHIPMENT_COLUMNS = [
     "flow",
     "consignment_ref",
     "transit_countries",
+    "value",
+    "currency",
+    "value_usd",
+    "exporter_address",
+    "importer_address",
     "exporter_facility_id",
     "exporter_link_score",
     "exporter_link_method",
@@ -75,6 +83,7 @@ class Context:
     file_hash: str = ""
     link_index: LinkIndex | None = None
     ambiguous: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    limits: IngestLimits = field(default_factory=IngestLimits)
     date_orders: set[str] = field(default_factory=set)  # day/month orders the feed proved
     number_styles: set[str] = field(default_factory=set)  # decimal separators the feed proved
 
@@ -90,6 +99,7 @@ class Shaped:
     quarantined: list[tuple[int, dict[str, Any], list[str]]]  # (row, raw, reasons)
     findings: list[tuple[int, str, str, str]]  # (row, field, value, finding)
     rows: int
+    notes: dict[str, int] = field(default_factory=dict)  # what a load says of loaded rows
 
 
 def _map_distinct(
@@ -108,75 +118,22 @@ def _shown(expr: pl.Expr) -> pl.Expr:
     return expr.str.slice(0, 60)
 
 
-_COMMA_DECIMAL = r"^[-+]?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))$"  # 1.234,5  12,5
-_DOT_DECIMAL = r"^[-+]?(\d{1,3}(,\d{3})+\.\d+|\d+\.(\d{1,2}|\d{4,}))$"  # 1,234.5  12.5
-
-
-def number_style_evidence(values: pl.Series) -> set[str]:
-    """Which decimal separator the numbers among `values` prove: 'comma' (1.234,5 or 12,5),
-    'dot' (1,234.5 or 12.5); both when the column mixes them, none when no number decides."""
-    s = values.drop_nulls().str.replace_all(r"[\s_'’]", "")
-    found = set()
-    if s.str.contains(_COMMA_DECIMAL).any():
-        found.add("comma")
-    if s.str.contains(_DOT_DECIMAL).any():
-        found.add("dot")
-    return found
-
-
-def _coordinate(expr: pl.Expr) -> pl.Expr:
-    """A latitude or longitude: never grouped in thousands, so a lone comma is the decimal."""
-    s = expr.str.strip_chars()
-    s = (
-        pl.when(s.str.count_matches(",") == 1)
-        .then(s.str.replace(",", ".", literal=True))
-        .otherwise(s)
-    )
-    ok = s.str.contains(r"^[-+]?(\d+\.?\d*|\.\d+)$")
-    return pl.when(ok).then(s.cast(pl.Float64, strict=False)).otherwise(None)
-
-
 def _decimal_comma(values: pl.Series, ctx: Context) -> bool:
     """The profile's decimal_comma option when given; else what this feed's numbers prove so
     far (1.234,5 or 12,5 elsewhere in the column make "1.234" read 1234)."""
+    if ctx.options.get("decimal_comma") is not None:
+        return bool(ctx.options["decimal_comma"])
+    return _comma_proved(number_style_evidence(values), ctx)
+
+
+def _comma_proved(evidence: set[str], ctx: Context) -> bool:
+    """Add `evidence` ('comma', 'dot') to what the feed proved; True when "1.234" is 1234
+    (the profile's decimal_comma option, else only commas proved so far)."""
     given = ctx.options.get("decimal_comma")
     if given is not None:
         return bool(given)
-    ctx.number_styles |= number_style_evidence(values)
+    ctx.number_styles |= evidence
     return ctx.number_styles == {"comma"}
-
-
-def _number(expr: pl.Expr, decimal_comma: bool | None) -> pl.Expr:
-    """A number written with either decimal separator. With both separators the last one is
-    the decimal one (1.234,5 and 1,234.5 are both 1234.5); repeated groups of three are
-    thousands (1.234.567); one separator followed by other than three digits is the decimal
-    one (12,5). Only "1,234" / "1.234" depend on the feed's style: `decimal_comma` (the
-    profile's option, or what the feed's other numbers prove), else a dot is the decimal."""
-    s = expr.str.replace_all(r"[\s_'’]", "")
-    sign = r"^[-+]?"
-    comma_is_decimal = bool(decimal_comma)
-    s = (
-        pl.when(s.str.contains(sign + r"\d{1,3}(\.\d{3})+,\d+$"))
-        .then(s.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
-        .when(s.str.contains(sign + r"\d{1,3}(,\d{3})+\.\d+$"))
-        .then(s.str.replace_all(",", "", literal=True))
-        .when(s.str.contains(sign + r"\d{1,3}(\.\d{3}){2,}$"))
-        .then(s.str.replace_all(".", "", literal=True))
-        .when(s.str.contains(sign + r"\d{1,3}(,\d{3}){2,}$"))
-        .then(s.str.replace_all(",", "", literal=True))
-        .when(s.str.contains(sign + r"\d{1,3}\.\d{3}$"))
-        .then(s.str.replace(".", "", literal=True) if comma_is_decimal else s)
-        .when(s.str.contains(sign + r"\d{1,3},\d{3}$"))
-        .then(
-            s.str.replace(",", ".", literal=True)
-            if comma_is_decimal
-            else s.str.replace(",", "", literal=True)
-        )
-        .otherwise(s.str.replace(",", ".", literal=True))
-    )
-    # Only plain decimal notation counts: no "nan", "inf" or hex.
-    ok = s.str.contains(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
-    return pl.when(ok).then(s.cast(pl.Float64, strict=False)).otherwise(None)
 
 
 # (row may fail, message). The test may be a cheap superset (a byte length for a character
@@ -393,7 +350,7 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
     qty_texts = frame.select(pl.col("__qty").unique())
     comma = _decimal_comma(qty_texts.get_column("__qty"), ctx)
     frame = frame.join(
-        qty_texts.with_columns(_number(pl.col("__qty"), comma).alias("__q")),
+        qty_texts.with_columns(read_number(pl.col("__qty"), comma).alias("__q")),
         on="__qty",
         how="left",
         nulls_equal=True,
@@ -524,6 +481,13 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
         pl.col("__imc").alias("importer_country"),
     )
     good = _links(_links(good, ctx, "exporter"), ctx, "importer")
+    good, value_findings, notes = shape_values(
+        good,
+        opts.get("default_currency"),
+        lambda evidence: _comma_proved(evidence, ctx),
+        ctx.limits.max_rate_gap_days,
+    )
+    findings += value_findings
     factor = (
         pl.when(is_volume)
         .then(pl.col("__ufactor") * pl.col("__density"))
@@ -548,6 +512,11 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
         pl.col("__flow").alias("flow"),
         "consignment_ref",
         "transit_countries",
+        pl.col("__value").alias("value"),
+        pl.col("__currency").alias("currency"),
+        pl.col("__value_usd").alias("value_usd"),
+        "exporter_address",
+        "importer_address",
         "exporter_facility_id",
         "exporter_link_score",
         "exporter_link_method",
@@ -558,7 +527,7 @@ def _shape_shipments(chunk: pl.DataFrame, ctx: Context) -> Shaped:
         pl.lit(ctx.file_hash, dtype=pl.String).alias("file_hash"),
         pl.col("__row").alias("row_number"),
     )
-    return Shaped(out, quarantined, findings, chunk.height)
+    return Shaped(out, quarantined, findings, chunk.height, notes)
 
 
 def _shape_facilities(chunk: pl.DataFrame, ctx: Context) -> Shaped:
@@ -572,22 +541,22 @@ def _shape_facilities(chunk: pl.DataFrame, ctx: Context) -> Shaped:
         if iso3
         else pl.lit(None, dtype=pl.String)
     )
-    year_num = _number(pl.col("declaration_year"), False)
+    year_num = read_number(pl.col("declaration_year"), False)
     # "Declared Quantity (t/year)": the header's unit, to kg.
     to_kg = declared_header_factor(ctx.mapping.get("declared_annual_kg", "")) or 1.0
     frame = frame.with_columns(
         country.alias("__country"),
         _map_distinct(frame, "activity", normalise_activity, pl.String()).alias("__activity"),
         (
-            _number(
+            read_number(
                 pl.col("declared_annual_kg"),
                 _decimal_comma(frame.get_column("declared_annual_kg"), ctx),
             )
             * to_kg
         ).alias("__kg"),
         year_num.alias("__year"),
-        _coordinate(pl.col("lat")).alias("__lat"),
-        _coordinate(pl.col("lon")).alias("__lon"),
+        read_coordinate(pl.col("lat")).alias("__lat"),
+        read_coordinate(pl.col("lon")).alias("__lon"),
         _map_distinct(frame, "name", normalise_company, pl.String()).alias("name_norm"),
     )
     reasons = _common_reasons(frame, ctx)

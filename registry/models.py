@@ -258,6 +258,11 @@ class ShipmentRecord(Base):
     flow: Mapped[str | None] = mapped_column(String(1))
     consignment_ref: Mapped[str | None] = mapped_column(String(200))
     transit_countries: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)  # declared customs value, in currency
+    currency: Mapped[str | None] = mapped_column(String(3))  # ISO 4217
+    value_usd: Mapped[float | None] = mapped_column(Float)  # at the ECB rate of `date`
+    exporter_address: Mapped[str | None] = mapped_column(Text)  # as given
+    importer_address: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"))  # no index
     row_number: Mapped[int] = mapped_column(BigInteger)
 
@@ -291,6 +296,11 @@ class Shipment(_ViewBase):
     flow: Mapped[str | None] = mapped_column(String(1))
     consignment_ref: Mapped[str | None] = mapped_column(String(200))
     transit_countries: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    value_usd: Mapped[float | None] = mapped_column(Float)
+    exporter_address: Mapped[str | None] = mapped_column(Text)
+    importer_address: Mapped[str | None] = mapped_column(Text)
     exporter_facility_id: Mapped[str | None] = mapped_column(String(100))
     exporter_link_score: Mapped[float | None] = mapped_column(Float)
     exporter_link_method: Mapped[str | None] = mapped_column(String(32))

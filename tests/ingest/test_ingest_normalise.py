@@ -414,7 +414,7 @@ def test_numbers_with_either_decimal_separator(
 ) -> None:
     import polars as pl
 
-    from ingest.transform import _number
+    from ingest.numbers import read_number as _number
 
     frame = pl.DataFrame({"q": [text]})
     got = frame.select(

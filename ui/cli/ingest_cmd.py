@@ -60,6 +60,8 @@ def _run(
                 typer.echo(
                     f"  {report.findings} data-quality findings (e.g. invalid CAS)", err=True
                 )
+            for note, n in report.notes.items():
+                typer.echo(f"  {n} {'row' if n == 1 else 'rows'}: {note}", err=True)
             for reason, n in report.top_reasons:
                 typer.echo(f"  quarantined {n}: {reason}", err=True)
             for row, why in report.examples:
@@ -142,7 +144,9 @@ def register(app: typer.Typer) -> None:
         "shipments",
         help="Load a shipment feed.\n\nCanonical columns: shipment_id, date, exporter, "
         "exporter_country, importer, importer_country, product, quantity, unit; optional cas, "
-        "hs_code, flow, consignment_ref, transit_countries. A load is one transaction; loading "
+        "hs_code, flow, consignment_ref, transit_countries, value and currency (the declared "
+        "customs value; converted to US dollars at the ECB rate of the record's date), "
+        "exporter_address, importer_address. A load is one transaction; loading "
         "the same file again changes nothing, and a later file repeating some "
         "(source, shipment_id) adds only the new ones; bad rows are quarantined with every "
         "reason (pwatch quarantine).",

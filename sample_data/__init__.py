@@ -1,1 +1,1 @@
-"""Seeded sample data: facility registry, shipment feed and answer key."""
+"""Seeded sample data: facility registry, shipment feed with real-world noise, answer key."""

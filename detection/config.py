@@ -105,13 +105,24 @@ class UnusualSizeConfig:
     peer_quantile: float = _t(
         0.99, "Quantile of all shipments of the substance (peers) cited as evidence.", ge=0, le=1
     )
+    own_history: int = _t(
+        3,
+        "Judged on the exporter's history (a short relation), a shipment must also be min_ratio times its own relation's median once the relation has this many shipments (a big customer's orders are all big).",
+        ge=2,
+    )
     score_floor: float = _floor(58)
     score_span: float = _span(35)
 
 
 @dataclass(frozen=True)
 class BurstConfig:
-    window_days: int = _t(21, "Length of the sliding window in days.", ge=1)
+    window_days: int = _t(21, "Length of the shortest sliding window in days.", ge=1)
+    scales: int = _t(
+        3,
+        "Window lengths tested: window_days, then twice as long each time (21, 42, 84 days), so a burst lasting weeks or months is seen; each tail probability is multiplied by this number (Bonferroni).",
+        ge=1,
+        le=6,
+    )
     min_count: int = _t(4, "Fewest shipments in the window that can make a burst.", ge=2)
     max_tail_probability: float = _t(
         1e-4,
@@ -200,6 +211,10 @@ class MirrorGapConfig:
     unit_error_score: float = _t(
         35.0, "Score of a gap that is a likely unit error (below the medium band).", ge=0, le=100
     )
+    unit_errors_as_alerts: bool = _t(
+        False,
+        "Raise a likely unit error as a low-severity alert; otherwise it is only counted in the run's report (pounds typed into kilogram fields are ordinary noise, not diversion).",
+    )
     score_floor: float = _floor(55)
     score_span: float = _span(40)
 
@@ -225,9 +240,15 @@ class ExportNeverArrivedConfig:
         "An export at least this many times its relation's usual shipment corroborates a missing import record.",
         ge=1,
     )
+    max_repeat_probability: float = _t(
+        0.01,
+        "The same importer (or exporter-importer relation) missing several exports corroborates when that many misses are less likely than this at the importing country's own miss rate (binomial tail).",
+        gt=0,
+        le=1,
+    )
     new_importer_days: int = _t(
         90,
-        "An importer first seen less than this many days before the export is new, which corroborates a missing import record.",
+        "An importer first seen less than this many days before the export is new, and so is a relation whose first consignment this is, which corroborates a missing import record (only where the feed began at least this long before).",
         ge=0,
     )
     lone_score: float = _t(
@@ -243,8 +264,8 @@ class ExportNeverArrivedConfig:
         le=100,
     )
     raise_lone: bool = _t(
-        True,
-        "Raise an alert for a lone missing import record that nothing corroborates (where the country reports 0.5-2% of imports late or never, these are mostly noise).",
+        False,
+        "Raise a lone missing import record that nothing corroborates as a low-severity alert; otherwise it is only counted in the run's report (countries that report their imports still miss 0.5-2% of them).",
     )
 
 
@@ -253,6 +274,19 @@ class MaskedNameConfig:
     masking_methods: str = _t(
         "structure",
         "Screening methods (comma-separated) by which a name counts as hiding the substance even when the screen recognises it (structure = a systematic name outside the watchlist).",
+    )
+    systematic_without_cas: bool = _t(
+        True,
+        "A listed substance named by its systematic (IUPAC) or CAS index name with no CAS number counts as hidden when its exporter usually names it plainly (it changed how it declares it; a chemist's name says what it is only to a chemist).",
+    )
+    min_plain_share: float = _t(
+        0.5,
+        "Share of the exporter's consignments of the substance named plainly (common name, synonym or with the CAS number) that makes a systematic name without CAS a change of habit.",
+        ge=0,
+        le=1,
+    )
+    min_plain_records: int = _t(
+        3, "Consignments named plainly the exporter needs before its habit is known.", ge=1
     )
     score_floor: float = _floor(66)
     score_span: float = _span(22)
@@ -292,7 +326,7 @@ class ValueMismatchConfig:
         gt=0,
     )
     min_ratio: float = _t(
-        8.0,
+        4.0,
         "And the price must be at least this many times (or at most one over this many times) the peers' median.",
         ge=1,
     )

@@ -79,6 +79,18 @@ def default_screener(pairs: pl.DataFrame, extra: Sequence[Substance] = ()) -> pl
 Screener = Callable[[pl.DataFrame], pl.DataFrame]
 
 
+# A CAS index name puts the parent first and its substituents after a comma, each with its
+# locant: "4-Piperidinone, 1-(2-phenylethyl)-", "Propanamide, N-phenyl-N-4-piperidinyl-".
+_CAS_INDEX = r",\s*(\d[\d,]*-|[a-z]{1,2}-)"
+
+
+def _systematic_text(product: pl.Expr) -> pl.Expr:
+    """The text is a listed substance's systematic (IUPAC) name or a CAS index name."""
+    systematic = sorted({s.systematic_name.casefold().strip() for s in load_watchlist()})
+    text = product.fill_null("").str.to_lowercase().str.strip_chars()
+    return text.is_in(systematic) | text.str.contains(_CAS_INDEX)
+
+
 def _resolve_substances(
     ship: pl.DataFrame, mcfg: MaskedNameConfig, screener: Screener
 ) -> pl.DataFrame:
@@ -93,6 +105,7 @@ def _resolve_substances(
             pl.lit(None, dtype=pl.Float64).alias("screen_score"),
             pl.lit(None, dtype=pl.String).alias("screen_explanation"),
             pl.lit(None, dtype=pl.String).alias("screen_verdict"),
+            pl.lit(None, dtype=pl.Boolean).alias("systematic_no_cas"),
         )
     pairs = distinct.select(pl.col("product").fill_null(""), "cas").unique()
     # One screening call over (product, cas) and (product alone): the name-only verdict
@@ -122,12 +135,20 @@ def _resolve_substances(
         pl.col("hs_code").str.replace_all(r"[^0-9]", "").str.slice(0, 6).alias("_hs6"),
     )
     # Product texts seen with a listed CAS elsewhere in the feed identify the substance
-    # when another record carries the same text without a CAS.
+    # when another record carries the same text without a CAS, provided most records of the
+    # text carry that CAS: one record declaring a listed CAS under a common product's name
+    # (a mis-declaration) must not turn every record of that product into the substance.
+    lower = pl.col("product").str.to_lowercase().str.strip_chars()
+    counts = ship.group_by("product", "cas", "hs_code").agg(pl.len().alias("_n"))
+    dn = d.join(counts, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
     learned = (
-        d.filter(pl.col("substance").is_not_null())
-        .group_by(pl.col("product").str.to_lowercase().str.strip_chars().alias("_pl"))
-        .agg(pl.col("substance").unique().alias("_subs"))
-        .filter(pl.col("_subs").list.len() == 1)
+        dn.group_by(lower.alias("_pl"))
+        .agg(
+            pl.col("substance").drop_nulls().unique().alias("_subs"),
+            pl.col("_n").filter(pl.col("substance").is_not_null()).sum().alias("_with"),
+            pl.col("_n").sum().alias("_all"),
+        )
+        .filter(pl.col("_subs").list.len() == 1, pl.col("_with") * 2 >= pl.col("_all"))
         .select("_pl", pl.col("_subs").list.first().alias("_learned"))
     )
     d = d.with_columns(pl.col("product").str.to_lowercase().str.strip_chars().alias("_pl")).join(
@@ -168,11 +189,15 @@ def _resolve_substances(
             ~pl.col("_nmethod").fill_null("none").is_in(["none", *masking])
             & (pl.col("_nsub").is_null() | (pl.col("_nsub") == pl.col("substance")))
         )
-        .alias("plain_name")
+        .alias("plain_name"),
+        # A systematic or CAS index name with no CAS number says it only to a chemist
+        # (masked_listed_substance weighs it against the exporter's own habit).
+        (pl.col("cas").is_null() & _systematic_text(pl.col("product"))).alias("systematic_no_cas"),
     )
     d = d.select(
         "product", "cas", "hs_code", "substance", "designer", "plain_name", "screen_method",
         "screen_score", "screen_explanation", pl.col("verdict").alias("screen_verdict"),
+        "systematic_no_cas",
     )  # fmt: skip
     out = ship.join(d, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
     # An import record of a consignment whose export record names a listed substance carries it.
@@ -423,6 +448,8 @@ def prepare(
             .drop_nulls()
             .first(),
             pl.col("quantity_kg").first(),
+            # When the importer recorded it: a December export may arrive in January.
+            pl.col("date").filter(pl.col("flow") == "M").min().alias("arrival_date"),
             pl.col("id").alias("pks"),
             pl.col("batch_id").max(),
             pl.col("source").n_unique().alias("sources"),

@@ -23,9 +23,11 @@ __all__ = [
     "unjudged_row",
 ]
 
-# One row per reason some records were not judged: by whom ("every detector", a detector's
-# name), why (plain words), how many records, and up to five of their source ids.
+# One row per reason some records were not judged (or judged but not raised as alerts): by
+# whom ("every detector", a detector's name), why (plain words), how many records, and up to
+# five of their source ids.
 UNJUDGED_SCHEMA: dict[str, pl.DataType] = {
+    "kind": pl.String(),  # "not judged", or "not raised" (reported, below what makes an alert)
     "scope": pl.String(),
     "reason": pl.String(),
     "records": pl.Int64(),
@@ -33,13 +35,16 @@ UNJUDGED_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def unjudged_row(scope: str, reason: str, rows: pl.DataFrame) -> pl.DataFrame:
+def unjudged_row(
+    scope: str, reason: str, rows: pl.DataFrame, kind: str = "not judged"
+) -> pl.DataFrame:
     """One UNJUDGED_SCHEMA row for `rows` (which carry `shipment_id` and `id`)."""
     examples = rows.sort("id").get_column("shipment_id").cast(pl.String).head(5).to_list()
     return pl.DataFrame(
-        {"scope": [scope], "reason": [reason], "records": [rows.height], "examples": [examples]},
+        {"kind": [kind], "scope": [scope], "reason": [reason], "records": [rows.height],
+         "examples": [examples]},
         schema=UNJUDGED_SCHEMA,
-    )
+    )  # fmt: skip
 
 
 def _date_bounds(cfg: DataQualityConfig, today: dt.date) -> tuple[dt.date, dt.date]:

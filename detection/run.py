@@ -54,6 +54,21 @@ def configs(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[st
     return out
 
 
+# A detector marks a finding it reports but does not raise with `_max_severity` "note:<words>".
+NOTE = "note:"
+
+
+def _notes(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
+    """Per detector and reason, how many findings were reported but not raised as alerts."""
+    out = []
+    for (det, why), g in rows.group_by("detector", "_max_severity", maintain_order=True):
+        pks = g["shipment_pks"].explode().drop_nulls().unique()
+        recs = ctx.shipments.filter(pl.col("id").is_in(pks.implode()), pl.col("lead"))
+        row = unjudged_row(str(det), str(why)[len(NOTE) :], recs, kind="not raised")
+        out.append(row.with_columns(pl.lit(g.height, dtype=pl.Int64).alias("records")))
+    return pl.concat(out) if out else pl.DataFrame(schema=UNJUDGED_SCHEMA)
+
+
 def _severity(score: pl.Expr, cfg: SeverityConfig) -> pl.Expr:
     band = (
         pl.when(score >= cfg.critical_from)
@@ -78,8 +93,11 @@ def run_detectors(
     *,
     detectors: tuple[Detector, ...] = DETECTORS,
     progress: Callable[[str, int, float], None] | None = None,
+    notes: list[pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
-    """All detectors over one prepared context; alerts sorted by score (ALERT_SCHEMA)."""
+    """All detectors over one prepared context; alerts sorted by score (ALERT_SCHEMA).
+    Findings below what makes an alert (a likely unit error, an uncorroborated missing
+    record) are left out; with `notes`, their counts are appended to it (UNJUDGED_SCHEMA)."""
     cfgs = configs(overrides)
     parts = []
     for d in detectors:
@@ -89,6 +107,10 @@ def run_detectors(
         if progress:
             progress(d.name, part.height, time.perf_counter() - t0)
     alerts = pl.concat(parts) if parts else pl.DataFrame()
+    if alerts.height and notes is not None:
+        notes.append(_notes(ctx, alerts.filter(pl.col("_max_severity").str.starts_with(NOTE))))
+    if alerts.height:
+        alerts = alerts.filter(~pl.col("_max_severity").fill_null("").str.starts_with(NOTE))
     if alerts.height == 0:
         return pl.DataFrame(schema=ALERT_SCHEMA)
     ranks = relation_outlier_scores(ctx, cfgs["outlier"])

@@ -332,10 +332,11 @@ def run_detection(
         session.flush()
         ctx = prepare_for(ships, decls, overrides, as_of=as_of, screener=screener)
         lap("prepare")
-        alerts = run_detectors(ctx, overrides, progress=progress)
+        notes: list[pl.DataFrame] = []
+        alerts = run_detectors(ctx, overrides, progress=progress, notes=notes)
         lap("detect")
         summary = RunSummary(run.id, ships.height, 0.0, screened_new=screener.new_rows)
-        summary.unjudged = unjudged(ctx).to_dicts()
+        summary.unjudged = pl.concat([unjudged(ctx), *notes]).to_dicts()
         summary.as_of_note = ctx.as_of_note
         _upsert(session, alerts, run.id, now, summary)
         lap("write")

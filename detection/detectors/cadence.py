@@ -112,23 +112,27 @@ def _windows(cons: pl.DataFrame, days: int) -> pl.DataFrame:
     )
 
 
-def _episodes(flagged: pl.DataFrame, cons: pl.DataFrame, days: int) -> pl.DataFrame:
-    """Merge overlapping flagged windows into episodes and collect their shipments."""
+def _episodes(flagged: pl.DataFrame, cons: pl.DataFrame) -> pl.DataFrame:
+    """Merge overlapping flagged windows (each `_w` days long, ending at `date`) into
+    episodes and collect their shipments."""
     ep = (
-        flagged.sort("_relation", "date")
+        flagged.with_columns((pl.col("date") - pl.duration(days=pl.col("_w") - 1)).alias("_lo"))
+        .sort("_relation", "_lo", "date")
+        .with_columns(pl.col("date").cum_max().shift(1).over("_relation").alias("_prev_hi"))
         .with_columns(
-            (pl.col("date").diff().dt.total_days().over("_relation").fill_null(days + 1) > days)
+            (pl.col("_prev_hi").is_null() | (pl.col("_lo") > pl.col("_prev_hi")))
             .cum_sum()
             .over("_relation")
             .alias("_ep")
         )
         .group_by("_relation", "_ep")
         .agg(
-            (pl.col("date").min() - pl.duration(days=days - 1)).alias("_lo"),
+            pl.col("_lo").min(),
             pl.col("date").max().alias("_hi"),
             pl.col("p").min().alias("p"),
             pl.col("cadence_days").max().alias("cadence_days"),
             pl.col("expected").min().alias("expected_in_window"),
+            pl.col("_w").max().alias("window_days"),
         )
     )
     members = (
@@ -151,12 +155,17 @@ def _episodes(flagged: pl.DataFrame, cons: pl.DataFrame, days: int) -> pl.DataFr
 
 
 def _window_tails(
-    ctx: Context, window_days: int, min_history: int, max_regularity: float, min_gaps: int
+    ctx: Context,
+    windows: list[int],
+    min_history: int,
+    max_regularity: float,
+    min_gaps: int,
+    candidate: pl.Expr,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
-    """Listed shipments per relation, each relation's cadence, and its rolling windows with
-    the tail probability `p` of their counts given that cadence: its rate outside the window
-    and its regularity (gamma renewal; Poisson when the regularity is 1 or unknown).
-    None: nothing listed."""
+    """Listed shipments per relation, each relation's cadence, and its rolling windows of
+    each length in `windows` (`_w` days) that meet `candidate`, with the tail probability `p`
+    of their counts given that cadence: its rate outside the window and its regularity (gamma
+    renewal; Poisson when the regularity is 1 or unknown). None: nothing listed."""
     cons = listed(ctx).with_columns(relation().alias("_relation"))
     if cons.height == 0:
         return None
@@ -175,8 +184,16 @@ def _window_tails(
             dtype=pl.Float64,
         )
     ).drop("_gap_q1", "_gap_q2", "_gap_q3", "_gaps")
-    w = _expected(_windows(cons, window_days).join(cad, on="_relation"), window_days, ctx.as_of)
-    w = w.filter(pl.col("baseline_shipments") >= 2)
+    parts = []
+    for days in windows:
+        w = _expected(_windows(cons, days).join(cad, on="_relation"), days, ctx.as_of)
+        parts.append(
+            w.filter(pl.col("baseline_shipments") >= 2)
+            .filter(candidate)
+            .with_columns(pl.lit(days, dtype=pl.Int64).alias("_w"))
+        )
+    w = pl.concat(parts)
+    # The tail only where the counts could matter: it is the costly step.
     w = w.with_columns(
         pl.Series(
             "p",
@@ -191,17 +208,21 @@ def _window_tails(
 
 def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
     """A relation shipped far more often in a short window than its normal cadence explains."""
+    windows = [cfg.window_days * 2**k for k in range(cfg.scales)]
     found = _window_tails(
-        ctx, cfg.window_days, cfg.min_history, cfg.max_regularity, cfg.min_gaps_for_regularity
-    )
+        ctx, windows, cfg.min_history, cfg.max_regularity, cfg.min_gaps_for_regularity,
+        pl.col("w_count") >= cfg.min_count,
+    )  # fmt: skip
     if found is None:
         return empty()
     cons, cad, w = found
-    flagged = w.filter(pl.col("w_count") >= cfg.min_count, pl.col("p") <= cfg.max_tail_probability)
+    # Several window lengths tested: each p counts that many times (Bonferroni).
+    w = w.with_columns((pl.col("p") * len(windows)).clip(0, 1).alias("p"))
+    flagged = w.filter(pl.col("p") <= cfg.max_tail_probability)
     if flagged.height == 0:
         return empty()
     ep = _episodes(
-        flagged.select("_relation", "date", "p", "cadence_days", "expected"), cons, cfg.window_days
+        flagged.select("_relation", "date", "p", "cadence_days", "expected", "_w"), cons
     ).join(cad, on="_relation")
     strength = ((-pl.col("p").log10() - (-math.log10(cfg.max_tail_probability))) / 6).clip(0, 1)
     ep = ep.rename({"substance": "substance_cas"}).with_columns(
@@ -222,6 +243,7 @@ def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
             "last_date",
             "cadence_days",
             "expected_in_window",
+            "window_days",
             "p",
             "regularity",
             "history",
@@ -232,20 +254,17 @@ def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
 def split_series(ctx: Context, cfg: SplitSeriesConfig) -> pl.DataFrame:
     """A series of orders in a few days that together are far above one usual shipment (DEA 'series of orders')."""
     found = _window_tails(
-        ctx, cfg.window_days, cfg.min_history, cfg.max_regularity, cfg.min_gaps_for_regularity
-    )
+        ctx, [cfg.window_days], cfg.min_history, cfg.max_regularity, cfg.min_gaps_for_regularity,
+        (pl.col("w_count") >= cfg.min_count) & (pl.col("w_kg") >= cfg.min_total_ratio * pl.col("usual_kg")),
+    )  # fmt: skip
     if found is None:
         return empty()
     cons, cad, w = found
-    flagged = w.filter(
-        pl.col("w_count") >= cfg.min_count,
-        pl.col("w_kg") >= cfg.min_total_ratio * pl.col("usual_kg"),
-        pl.col("p") <= cfg.max_tail_probability,
-    )
+    flagged = w.filter(pl.col("p") <= cfg.max_tail_probability)
     if flagged.height == 0:
         return empty()
     ep = _episodes(
-        flagged.select("_relation", "date", "p", "cadence_days", "expected"), cons, cfg.window_days
+        flagged.select("_relation", "date", "p", "cadence_days", "expected", "_w"), cons
     ).join(cad, on="_relation")
     ep = ep.with_columns((pl.col("total_kg") / pl.col("usual_kg")).alias("times_usual"))
     strength = ((pl.col("times_usual") - cfg.min_total_ratio) / 4).clip(0, 1)

@@ -8,6 +8,7 @@ import polars as pl
 
 from detection.config import HsMismatchConfig, ValueMismatchConfig
 from detection.detectors.common import empty, finish, kg, score, substance_name
+from detection.detectors.mirrors import unit_error as _unit_error
 from detection.prepare import Context
 
 __all__ = ["hs_mismatch", "value_mismatch"]
@@ -83,6 +84,10 @@ def value_mismatch(ctx: Context, cfg: ValueMismatchConfig) -> pl.DataFrame:
         pl.col("value_usd") > 0,
         pl.col("quantity_kg") >= max(cfg.min_kg, 1e-9),
     ).with_columns((pl.col("value_usd") / pl.col("quantity_kg")).alias("price"))
+    # A consignment whose two records differ by a unit factor has a doubtful quantity, so a
+    # doubtful price per kg (pounds typed as kg halve it).
+    doubtful = ctx.pairs.filter(_unit_error(pl.col("m_kg") / pl.col("x_kg"), 0.02).is_not_null())
+    s = s.join(doubtful.select(pl.col("x_id").alias("cons_id")), on="cons_id", how="anti")
     s = s.filter(pl.col("price").is_finite()).with_columns(
         pl.col("price").log().alias("_lp"),
         pl.when(pl.col("substance").is_not_null())

@@ -21,7 +21,7 @@ from detection.detectors.common import (
 )
 from detection.prepare import Context
 
-__all__ = ["diverted_consignment", "export_never_arrived", "mirror_quantity_gap"]
+__all__ = ["diverted_consignment", "export_never_arrived", "mirror_quantity_gap", "unit_error"]
 
 # ------------------------------------------------------------------------------- mirrors
 
@@ -36,6 +36,10 @@ def _pair_frame(ctx: Context) -> pl.DataFrame:
     )  # fmt: skip
 
 
+# Findings reported in the run's report but not raised as alerts (run.NOTE marks them).
+_NOTE_UNIT = "note:likely unit errors (the two quantities differ by exactly a unit factor)"
+_NOTE_LONE = "note:missing import records that nothing corroborates"
+
 # Ratios between two records of one consignment that are a unit written wrong, in words.
 _UNIT_FACTORS = {
     2.20462: "pounds written as kilograms",
@@ -45,7 +49,7 @@ _UNIT_FACTORS = {
 }
 
 
-def _unit_error(ratio: pl.Expr, tolerance: float) -> pl.Expr:
+def unit_error(ratio: pl.Expr, tolerance: float) -> pl.Expr:
     """The words of the unit factor `ratio` is within `tolerance` of, else null."""
     out = pl.lit(None, dtype=pl.String)
     for factor, words in _UNIT_FACTORS.items():
@@ -65,7 +69,7 @@ def mirror_quantity_gap(ctx: Context, cfg: MirrorGapConfig) -> pl.DataFrame:
             "gap_share"
         ),
         (pl.col("m_kg") / pl.col("x_kg")).alias("ratio"),
-    ).with_columns(_unit_error(pl.col("ratio"), cfg.unit_factor_tolerance).alias("unit_error"))
+    ).with_columns(unit_error(pl.col("ratio"), cfg.unit_factor_tolerance).alias("unit_error"))
     hits = p.filter(pl.col("gap_share") > cfg.tolerance, pl.col("gap_kg").abs() >= cfg.min_gap_kg)
     if hits.height == 0:
         return empty()
@@ -74,7 +78,7 @@ def mirror_quantity_gap(ctx: Context, cfg: MirrorGapConfig) -> pl.DataFrame:
     hits = hits.with_columns(relation().alias("_relation")).rename({"substance": "substance_cas"}).with_columns(
         pl.concat_str([pl.lit("consignment"), pl.col("cons_key")], separator="|").alias("key"),
         pl.when(unit).then(pl.lit(cfg.unit_error_score)).otherwise(score(cfg, (35 * strength + 5 * ((pl.col("gap_kg").abs() + 1).log10() / 3).clip(0, 1)) / 40)).alias("score"),
-        pl.when(unit).then(pl.lit("low")).alias("_max_severity"),
+        pl.when(unit).then(pl.lit("low" if cfg.unit_errors_as_alerts else _NOTE_UNIT)).alias("_max_severity"),
         pl.when(unit)
         .then(pl.format("Likely a unit error, not a missing quantity: {} exported {} kg of {} to {} on {} and the importer recorded {} kg, {} times as much, the factor of {}.", "exporter", kg("x_kg"), substance_name(ctx), "importer", "x_date", kg("m_kg"), pl.col("ratio").round(4), "unit_error"))
         .otherwise(pl.format("{} exported {} kg of {} to {} on {} but the importer recorded {} kg: a gap of {} kg ({}%).", "exporter", kg("x_kg"), substance_name(ctx), "importer", "x_date", kg("m_kg"), kg("gap_kg"), pct(pl.col("gap_share"))))
@@ -91,22 +95,67 @@ def mirror_quantity_gap(ctx: Context, cfg: MirrorGapConfig) -> pl.DataFrame:
     )
 
 
+def _repeat_tail(
+    m: pl.DataFrame, x: pl.DataFrame, missing: pl.DataFrame, keys: list[str], name: str
+) -> pl.DataFrame:
+    """`m` with `{name}_n` exports, `{name}_missing` of them missing and `{name}_p`: the
+    binomial tail of that many misses at the importing country's own miss rate."""
+    n = x.group_by(keys).agg(pl.len().alias(f"{name}_n"))
+    k = missing.group_by(keys).agg(pl.len().alias(f"{name}_missing"))
+    m = m.join(n, on=keys, how="left", nulls_equal=True).join(
+        k, on=keys, how="left", nulls_equal=True
+    )
+    p_miss = (1 - m["coverage"].to_numpy()).clip(0.005, 1.0)
+    tail = binom.sf(m[f"{name}_missing"].to_numpy() - 1, m[f"{name}_n"].to_numpy(), p_miss)
+    return m.with_columns(pl.Series(f"{name}_p", np.nan_to_num(tail, nan=1.0), dtype=pl.Float64))
+
+
+def _missing_runs(x: pl.DataFrame, missing: pl.DataFrame) -> pl.DataFrame:
+    """Per missing export: how many of its relation's exports in a row (by date) are missing
+    (`relation_missing`), of how many (`relation_n`), and `relation_p`: the chance of such a
+    run anywhere in the relation at the country's miss rate (n times rate to the run's
+    power). Imports that stop arriving for one relation are a run; chance misses are not."""
+    keys = ["exp_key", "imp_key", "importer_country"]
+    gone = missing.select("cons_id", "coverage").with_columns(pl.lit(True).alias("_gone"))
+    r = (
+        x.select(*keys, "cons_id", "date")
+        .join(gone, on="cons_id", how="left")
+        .with_columns(pl.col("_gone").fill_null(False))
+        .sort([*keys, "date", "cons_id"], nulls_last=True)
+        .with_columns(
+            (pl.col("_gone") != pl.col("_gone").shift(1)).fill_null(True).cum_sum().over(keys).alias("_run"),
+            pl.len().over(keys).alias("relation_n"),
+        )
+        .with_columns(pl.len().over([*keys, "_run"]).alias("relation_missing"))
+        .filter(pl.col("_gone"))
+    )  # fmt: skip
+    rate = (1 - pl.col("coverage")).clip(0.005, 1.0)
+    return r.select(
+        "cons_id",
+        "relation_n",
+        "relation_missing",
+        (pl.col("relation_n") * rate.pow(pl.col("relation_missing")))
+        .clip(0, 1)
+        .alias("relation_p"),
+    )
+
+
 def _corroboration(
     ctx: Context, missing: pl.DataFrame, cfg: ExportNeverArrivedConfig
 ) -> pl.DataFrame:
-    """What else speaks for each missing import record: the same importer missing more of
-    its exports than its country's own miss rate explains (binomial tail below 1%), an
-    importer linked to no declared facility, an importer new at the time, an unusual quantity."""
+    """What else speaks for each missing import record: the same importer (or the same
+    exporter-importer relation) missing more exports than its country's own miss rate
+    explains, an importer linked to no declared facility, an importer or a relation new at
+    the time (only where the feed reaches back far enough to have seen it before), an unusual
+    quantity."""
     cons = listed(ctx)
     x = cons.join(
         ctx.shipments.filter(pl.col("flow") == "X").select(pl.col("id").alias("cons_id")),
         on="cons_id",
     )
-    per_imp = x.group_by("imp_key", "importer_country").agg(pl.len().alias("_n_to"))
-    per_miss = missing.group_by("imp_key", "importer_country").agg(
-        pl.len().alias("missing_to_importer")
-    )
-    first = cons.group_by("imp_key").agg(pl.col("date").min().alias("_first_seen"))
+    feed_start = cons["date"].min()
+    first_imp = cons.group_by("imp_key").agg(pl.col("date").min().alias("_first_seen"))
+    first_rel = cons.group_by("exp_key", "imp_key").agg(pl.col("date").min().alias("_rel_first"))
     usual = (
         cons.with_columns(relation().alias("_rel"))
         .group_by("_rel")
@@ -114,24 +163,36 @@ def _corroboration(
     )
     m = (
         missing.with_columns(relation().alias("_rel"))
-        .join(per_imp, on=["imp_key", "importer_country"], how="left", nulls_equal=True)
-        .join(per_miss, on=["imp_key", "importer_country"], how="left", nulls_equal=True)
-        .join(first, on="imp_key", how="left", nulls_equal=True)
+        .join(first_imp, on="imp_key", how="left", nulls_equal=True)
+        .join(first_rel, on=["exp_key", "imp_key"], how="left", nulls_equal=True)
         .join(usual, on="_rel", how="left")
     )
-    p_miss = (1 - m["coverage"].to_numpy()).clip(0.005, 1.0)
-    tail = binom.sf(m["missing_to_importer"].to_numpy() - 1, m["_n_to"].to_numpy(), p_miss)
-    m = m.with_columns(pl.Series("p_importer", np.nan_to_num(tail, nan=1.0), dtype=pl.Float64))
+    m = _repeat_tail(m, x, missing, ["imp_key", "importer_country"], "importer")
+    m = m.join(_missing_runs(x, missing), on="cons_id", how="left")
+
+    def known_since(c: str) -> pl.Expr:
+        """The feed began long enough before `c` to have seen the party (or relation)."""
+        return (pl.col(c) - pl.lit(feed_start)).dt.total_days() >= cfg.new_importer_days
+
+    again_imp = (pl.col("importer_missing") >= 2) & (
+        pl.col("importer_p") <= cfg.max_repeat_probability
+    )
+    again_rel = (pl.col("relation_missing") >= 2) & (
+        pl.col("relation_p") <= cfg.max_repeat_probability
+    )
     return m.with_columns(
-        ((pl.col("missing_to_importer") >= 2) & (pl.col("p_importer") <= 0.01)).alias("same_importer_again"),
+        (again_imp | again_rel).alias("same_importer_again"),
         pl.col("importer_facility_id").is_null().alias("undeclared_importer"),
-        ((pl.col("date") - pl.col("_first_seen")).dt.total_days() < cfg.new_importer_days).alias("new_importer"),
+        (((pl.col("date") - pl.col("_first_seen")).dt.total_days() < cfg.new_importer_days) & known_since("_first_seen")).alias("new_importer"),
+        ((pl.col("date") == pl.col("_rel_first")) & known_since("_rel_first")).alias("new_relation"),
         ((pl.col("_rel_n") >= 3) & (pl.col("quantity_kg") >= cfg.unusual_quantity_ratio * pl.col("usual_kg"))).fill_null(False).alias("unusual_quantity"),
     ).with_columns(
         pl.concat_list(
-            pl.when(pl.col("same_importer_again")).then(pl.format("the same importer has {} of its {} exports missing", "missing_to_importer", "_n_to")),
+            pl.when(again_rel).then(pl.format("{} exports of this relation in a row are missing (of {})", "relation_missing", "relation_n"))
+            .when(again_imp).then(pl.format("the same importer has {} of its {} exports missing", "importer_missing", "importer_n")),
             pl.when(pl.col("undeclared_importer")).then(pl.lit("an importer linked to no declared facility")),
-            pl.when(pl.col("new_importer")).then(pl.lit("an importer first seen shortly before")),
+            pl.when(pl.col("new_importer")).then(pl.lit("an importer first seen shortly before"))
+            .when(pl.col("new_relation")).then(pl.lit("the exporter's first consignment to this importer")),
             pl.when(pl.col("unusual_quantity")).then(pl.format("{} times the relation's usual {} kg", (pl.col("quantity_kg") / pl.col("usual_kg")).round(1), kg("usual_kg"))),
         ).list.drop_nulls().alias("corroborated_by")
     )  # fmt: skip
@@ -158,15 +219,11 @@ def export_never_arrived(ctx: Context, cfg: ExportNeverArrivedConfig) -> pl.Data
     cons = _corroboration(ctx, cons, cfg).with_columns(
         pl.col("corroborated_by").list.len().alias("corroborations")
     )
-    if not cfg.raise_lone:
-        cons = cons.filter(pl.col("corroborations") > 0)
-    if cons.height == 0:
-        return empty()
     lone = pl.col("corroborations") == 0
     hits = cons.with_columns(relation().alias("_relation")).rename({"substance": "substance_cas"}).with_columns(
         pl.concat_str([pl.lit("consignment"), pl.col("cons_key")], separator="|").alias("key"),
         (cfg.lone_score + cfg.corroboration_points * pl.col("corroborations")).alias("score"),
-        pl.when(lone).then(pl.lit("low")).alias("_max_severity"),
+        pl.when(lone).then(pl.lit("low" if cfg.raise_lone else _NOTE_LONE)).alias("_max_severity"),
         ((pl.lit(ctx.as_of) - pl.col("date")).dt.total_days()).alias("days_since"),
         pl.format("{} exported {} kg of {} to {} ({}) on {} and no import record exists after {} days, though {} reports {}% of its imports; {}.", "exporter", kg("quantity_kg"), substance_name(ctx), "importer", "importer_country", "date", (pl.lit(ctx.as_of) - pl.col("date")).dt.total_days(), "importer_country", (pl.col("coverage") * 100).round(1), pl.when(lone).then(pl.lit("nothing else corroborates it")).otherwise(pl.lit("corroborated by ") + pl.col("corroborated_by").list.join(", "))).alias("summary"),
         pl.col("pks").alias("shipment_pks"),
@@ -178,7 +235,7 @@ def export_never_arrived(ctx: Context, cfg: ExportNeverArrivedConfig) -> pl.Data
         "export_never_arrived",
         cfg,
         ["quantity_kg", "date", "days_since", "coverage", "exports", "corroborated_by",
-         "missing_to_importer", "p_importer", "usual_kg"],
+         "importer_missing", "importer_p", "relation_missing", "relation_p", "usual_kg"],
     )  # fmt: skip
 
 

@@ -17,11 +17,30 @@ __all__ = ["designer_analogue", "masked_listed_substance"]
 
 def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame:
     """A listed substance traded under a name that hides it (systematic, obfuscated or unlisted name)."""
+    listed = ctx.shipments.filter(pl.col("substance").is_not_null())
+    sysname = pl.col("systematic_no_cas").fill_null(False) & pl.col("plain_name").fill_null(False)
+    common = pl.col("plain_name").fill_null(False) & ~pl.col("systematic_no_cas").fill_null(False)
+    habit = (
+        listed.filter(pl.col("lead"))
+        .group_by("exp_key", "substance")
+        .agg(common.sum().alias("plain_count"), pl.len().alias("all_count"))
+    )
+    listed = listed.join(habit, on=["exp_key", "substance"], how="left", nulls_equal=True)
+    changed = (
+        pl.lit(cfg.systematic_without_cas)
+        & sysname
+        & (pl.col("plain_count").fill_null(0) >= cfg.min_plain_records)
+        & (pl.col("plain_count") >= cfg.min_plain_share * pl.col("all_count"))
+    )
     # A substance read only off its own tariff subheading is hs_mismatch's finding.
-    s = ctx.shipments.filter(
-        pl.col("substance").is_not_null(),
-        pl.col("plain_name") == False,  # noqa: E712
+    s = listed.filter(
+        (pl.col("plain_name") == False) | changed,  # noqa: E712
         pl.col("screen_method").fill_null("") != "hs subheading",
+    ).with_columns(
+        pl.when(changed)
+        .then(pl.lit("a systematic name without CAS number"))
+        .otherwise(pl.col("screen_method"))
+        .alias("screen_method")
     )
     if s.height == 0:
         return empty()
@@ -32,6 +51,8 @@ def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame
         pl.col("exporter_country").first().alias("country"),
         pl.col("screen_method").drop_nulls().first().alias("method"),
         pl.col("cas").drop_nulls().first().alias("cas_given"),
+        pl.col("plain_count").first(),
+        pl.col("all_count").first(),
         pl.col("cons_id").n_unique().alias("count"),  # a consignment's two records count once
         pl.col("quantity_kg").filter(pl.col("cons_id").is_first_distinct()).sum().alias("total_kg"),
         pl.col("id").alias("shipment_pks"),
@@ -39,11 +60,17 @@ def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame
     g = g.rename({"substance": "substance_cas"}).with_columns(
         pl.concat_str(["exp_key", "substance_cas", "_pl"], separator="|").alias("key"),
         score(cfg, (14 * pl.col("facility_id").is_null().cast(pl.Float64) + 8 * ((pl.col("total_kg") + 1).log10() / 3).clip(0, 1)) / 22).alias("score"),
-        pl.format("{} shipped {} kg of {} in {} consignments under the name \"{}\", which hides the listed substance (identified by {}).", "exporter", kg("total_kg"), substance_name(ctx), "count", "product", pl.col("method").fill_null("screen")).alias("summary"),
+        pl.when(pl.col("method") == "a systematic name without CAS number")
+        .then(pl.format("{} shipped {} kg of {} in {} consignments under the name \"{}\", a systematic name without CAS number, though it names the substance plainly in {} of its {} consignments of it.", "exporter", kg("total_kg"), substance_name(ctx), "count", "product", "plain_count", "all_count"))
+        .otherwise(pl.format("{} shipped {} kg of {} in {} consignments under the name \"{}\", which hides the listed substance (identified by {}).", "exporter", kg("total_kg"), substance_name(ctx), "count", "product", pl.col("method").fill_null("screen")))
+        .alias("summary"),
         pl.lit(None, dtype=pl.String).alias("_relation"),
     )  # fmt: skip
     return finish(
-        g, "masked_listed_substance", cfg, ["product", "cas_given", "method", "count", "total_kg"]
+        g,
+        "masked_listed_substance",
+        cfg,
+        ["product", "cas_given", "method", "count", "total_kg", "plain_count", "all_count"],
     )
 
 

@@ -26,17 +26,19 @@ __all__ = ["declared_quantity_exceeded", "unusual_shipment_size"]
 
 def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.DataFrame:
     """A declared facility shipped more of a substance in a year than it declared (or is on pace to)."""
-    cons = listed(ctx).with_columns(pl.col("date").dt.year().alias("year"))
+    cons = listed(ctx)
     if cons.height == 0:
         return empty()
     roles = []
     for role, fac in (("exporter", "exporter_facility_id"), ("importer", "importer_facility_id")):
+        # An exporter's year is the export's; an importer's the arrival's, where recorded.
+        when = pl.col("date") if role == "exporter" else pl.coalesce("arrival_date", "date")
         roles.append(
             cons.filter(pl.col(fac).is_not_null()).select(
                 pl.col(fac).alias("facility_id"),
                 "substance",
-                "year",
-                "date",
+                when.dt.year().alias("year"),
+                when.alias("date"),
                 "quantity_kg",
                 "cons_id",
                 "pks",
@@ -202,8 +204,15 @@ def unusual_shipment_size(ctx: Context, cfg: UnusualSizeConfig) -> pl.DataFrame:
         (pl.col("_lq") - pl.col("_med")).exp().alias("times_median"),
         pl.col("_med").exp().alias("usual_kg"),
     )
+    # Judged on the exporter's history, a shipment must still be large for its own relation
+    # when that relation has a few shipments: a big customer's orders are all big.
+    own = (
+        (pl.col("baseline") == "relation")
+        | (pl.col("rel_n") < cfg.own_history)
+        | ((pl.col("_lq") - pl.col("rel_med")).exp() >= cfg.min_ratio)
+    )
     hits = cons.filter(
-        pl.col("robust_z") >= cfg.min_robust_z, pl.col("times_median") >= cfg.min_ratio
+        pl.col("robust_z") >= cfg.min_robust_z, pl.col("times_median") >= cfg.min_ratio, own
     )
     if hits.height == 0:
         return empty()

@@ -244,16 +244,44 @@ def test_value_mismatch_says_priced_like_a_listed_precursor() -> None:
     assert "250.0 USD/kg" in a["summary"][0]
 
 
-def test_a_mirror_gap_that_is_a_unit_factor_is_a_likely_unit_error_at_low_severity() -> None:
-    rows = [
-        ship(1, 5, 100.0, consignment_ref="R1"),
-        ship(2, 12, 220.46, flow="M", consignment_ref="R1"),
-        ship(3, 40, 100.0, consignment_ref="R2"),
-        ship(4, 47, 50.0, flow="M", consignment_ref="R2"),
-    ]
-    a = run("mirror_quantity_gap", rows).sort("key")
-    assert a.height == 2
-    unit, gap = a.row(0, named=True), a.row(1, named=True)
+def _with_notes(
+    name: str, rows: list[dict[str, Any]], **overrides: Any
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from detection.detectors import DETECTORS
+    from detection.prepare import prepare
+    from detection.run import run_detectors
+    from tests.detection.test_detectors import fake_screener, frame
+
+    ctx = prepare(frame(rows), decls(), screener=fake_screener)
+    notes: list[pl.DataFrame] = []
+    det = tuple(d for d in DETECTORS if d.name == name)
+    alerts = run_detectors(ctx, {name: overrides}, detectors=det, notes=notes)
+    return alerts, pl.concat(notes)
+
+
+UNIT_ROWS = [
+    ship(1, 5, 100.0, consignment_ref="R1"),
+    ship(2, 12, 220.46, flow="M", consignment_ref="R1"),
+    ship(3, 40, 100.0, consignment_ref="R2"),
+    ship(4, 47, 50.0, flow="M", consignment_ref="R2"),
+]
+
+
+def test_a_mirror_gap_that_is_a_unit_factor_is_counted_not_raised() -> None:
+    alerts, notes = _with_notes("mirror_quantity_gap", UNIT_ROWS)
+    assert alerts.height == 1 and "unit error" not in alerts["summary"][0]
+    note = notes.row(0, named=True)
+    assert (note["kind"], note["scope"], note["records"]) == (
+        "not raised",
+        "mirror_quantity_gap",
+        1,
+    )
+    assert "likely unit errors" in note["reason"] and note["examples"] == ["S1"]
+
+
+def test_a_unit_error_raised_as_an_alert_has_its_own_words_and_low_severity() -> None:
+    alerts, _ = _with_notes("mirror_quantity_gap", UNIT_ROWS, unit_errors_as_alerts=True)
+    unit, gap = alerts.sort("key").rows(named=True)
     assert "unit error" in unit["summary"] and "pounds written as kilograms" in unit["summary"]
     assert unit["severity"] == "low"
     assert "unit error" not in gap["summary"] and gap["severity"] != "low"
@@ -274,13 +302,14 @@ def test_a_consignment_reported_by_two_sources_counts_once() -> None:
 def test_lone_missing_import_is_low_and_corroboration_raises_it() -> None:
     from tests.detection.test_detectors import ACETONE, _mirrored
 
-    def never(row: dict[str, Any]) -> dict[str, Any]:
-        a = run("export_never_arrived", [*_mirrored(15), row, ACETONE])
-        assert a.height == 1
-        return a.row(0, named=True)
+    def never(row: dict[str, Any], **overrides: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+        return _with_notes("export_never_arrived", [*_mirrored(15), row, ACETONE], **overrides)
 
-    lone = never(ship(99, 100, 10.0, consignment_ref="L"))
+    alerts, notes = never(ship(99, 100, 10.0, consignment_ref="L"))
+    assert alerts.height == 0 and notes["records"].to_list() == [1]
+    assert "nothing corroborates" in notes["reason"][0]
+    lone = never(ship(99, 100, 10.0, consignment_ref="L"), raise_lone=True)[0].row(0, named=True)
     assert lone["severity"] == "low" and "nothing else corroborates it" in lone["summary"]
-    big = never(ship(99, 100, 100.0, consignment_ref="L"))
+    big = never(ship(99, 100, 100.0, consignment_ref="L"))[0].row(0, named=True)
     assert big["severity"] != "low" and "10.0 times the relation's usual" in big["summary"]
     assert big["score"] > lone["score"]

@@ -19,7 +19,9 @@ def not_judged_lines(rows: list[dict[str, Any]]) -> list[str]:
         ids = ", ".join(str(x) for x in (r.get("examples") or []))
         more = f" (e.g. {ids}{', ...' if n > len(r.get('examples') or []) else ''})" if ids else ""
         noun = "record" if n == 1 else "records"
-        out.append(f"  not judged by {r['scope']}: {n:,} {noun}, {r['reason']}{more}")
+        kind = r.get("kind") or "not judged"
+        what = noun if kind == "not judged" else ("finding" if n == 1 else "findings")
+        out.append(f"  {kind} by {r['scope']}: {n:,} {what}, {r['reason']}{more}")
     return out
 
 

@@ -281,9 +281,14 @@ class MaskedNameConfig:
     )
     min_plain_share: float = _t(
         0.5,
-        "Share of the exporter's consignments of the substance named plainly (common name, synonym or with the CAS number) that makes a systematic name without CAS a change of habit.",
+        "Share of the exporter's consignments of the substance named openly (a common name or synonym, its CAS number, or a text the feed ties to it) that makes a chemist's name without CAS a change of habit.",
         ge=0,
         le=1,
+    )
+    max_text_users: int = _t(
+        3,
+        "A chemist's name without CAS counts as hidden only when at most this many exporters in the feed use that text for the substance (a catalogue name shared across the trade is not concealment).",
+        ge=1,
     )
     min_plain_records: int = _t(
         3, "Consignments named plainly the exporter needs before its habit is known.", ge=1

@@ -32,6 +32,8 @@ def fake_screener(pairs: pl.DataFrame) -> pl.DataFrame:
         p = (product or "").casefold()
         if p in names:
             return "controlled", names[p], "exact"
+        if p == "n-phenylpiperidin-4-amine":  # a systematic name only the structure layer reads
+            return "controlled", FOUR_AP, "structure"
         if p.startswith("n-cbz"):
             return "analogue", "41661-47-6", "scaffold"
         return "clear", None, "none"
@@ -254,11 +256,57 @@ CASES: dict[str, Case] = {
         None,
         False,
     ),
-    "listed CAS under an obfuscated name": (
+    "listed CAS under an obfuscated name: the CAS discloses it": (
         "masked_listed_substance",
         lambda: [ship(1, 5, 20.0, product="Pharmaceutical intermediate")],
         None,
+        False,
+    ),
+    "a description the feed uses for other goods too, with a listed CAS": (
+        "masked_listed_substance",
+        lambda: [
+            ship(1, 5, 20.0, product="Pharmaceutical intermediate"),
+            ship(2, 9, 20.0, product="Pharmaceutical intermediate", cas="67-64-1"),
+        ],
+        None,
         True,
+    ),
+    "a text the feed ties to one listed substance (its CAS every time)": (
+        "masked_listed_substance",
+        lambda: [
+            *[ship(k, 5 * k, 20.0, product="Norphentanyl") for k in range(1, 4)],
+            ship(9, 50, 20.0, product="Norphentanyl", cas=None),
+        ],
+        None,
+        False,
+    ),
+    "a chemist's name without CAS from an exporter that names it openly": (
+        "masked_listed_substance",
+        lambda: [*monthly(6), ship(99, 300, 10.0, product="N-phenylpiperidin-4-amine", cas=None)],
+        None,
+        True,
+    ),
+    "a chemist's name every exporter uses (a catalogue name)": (
+        "masked_listed_substance",
+        lambda: [
+            *monthly(6),
+            ship(99, 300, 10.0, product="N-phenylpiperidin-4-amine", cas=None),
+            *[
+                ship(
+                    90 + k,
+                    300 + k,
+                    10.0,
+                    product="N-phenylpiperidin-4-amine",
+                    cas=None,
+                    exporter=f"Exporter {k}",
+                    exporter_norm=None,
+                    exporter_facility_id=f"E{k}",
+                )
+                for k in range(4)
+            ],
+        ],
+        None,
+        False,
     ),
     "listed substance under its own name": (
         "masked_listed_substance",

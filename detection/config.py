@@ -125,8 +125,8 @@ class BurstConfig:
     )
     min_count: int = _t(4, "Fewest shipments in the window that can make a burst.", ge=2)
     max_tail_probability: float = _t(
-        1e-4,
-        "Alert when so many shipments in the window are less likely than this under the relation's normal cadence (its rate and regularity).",
+        3e-4,
+        "Alert when so many shipments in the window are less likely than this under the relation's normal cadence (its rate and regularity), after multiplying by the number of window lengths tested.",
         gt=0,
         le=1,
     )
@@ -150,8 +150,13 @@ class SplitSeriesConfig:
     window_days: int = _t(7, "Length of the window in which a series of orders is summed.", ge=1)
     min_count: int = _t(3, "Fewest shipments that make a series.", ge=2)
     min_total_ratio: float = _t(
-        2.5,
+        2.0,
         "Alert when the series totals at least this many times the relation's usual shipment.",
+        gt=0,
+    )
+    max_piece_ratio: float = _t(
+        1.25,
+        "Each shipment of a series is at most this many times the relation's usual shipment: structuring splits one order into ordinary-sized pieces (a cluster of large orders is a burst or an unusual size, not a split).",
         gt=0,
     )
     max_tail_probability: float = _t(

@@ -109,6 +109,11 @@ def _windows(cons: pl.DataFrame, days: int) -> pl.DataFrame:
         .rolling(index_column="date", period=f"{days}d")
         .over("_relation")
         .alias("w_kg"),
+        pl.col("quantity_kg")
+        .max()
+        .rolling(index_column="date", period=f"{days}d")
+        .over("_relation")
+        .alias("w_max"),
     )
 
 
@@ -255,7 +260,10 @@ def split_series(ctx: Context, cfg: SplitSeriesConfig) -> pl.DataFrame:
     """A series of orders in a few days that together are far above one usual shipment (DEA 'series of orders')."""
     found = _window_tails(
         ctx, [cfg.window_days], cfg.min_history, cfg.max_regularity, cfg.min_gaps_for_regularity,
-        (pl.col("w_count") >= cfg.min_count) & (pl.col("w_kg") >= cfg.min_total_ratio * pl.col("usual_kg")),
+        (pl.col("w_count") >= cfg.min_count)
+        & (pl.col("w_kg") >= cfg.min_total_ratio * pl.col("usual_kg"))
+        # Structuring splits one order into pieces no larger than an ordinary shipment.
+        & (pl.col("w_max") <= cfg.max_piece_ratio * pl.col("usual_kg")),
     )  # fmt: skip
     if found is None:
         return empty()
@@ -266,12 +274,16 @@ def split_series(ctx: Context, cfg: SplitSeriesConfig) -> pl.DataFrame:
     ep = _episodes(
         flagged.select("_relation", "date", "p", "cadence_days", "expected", "_w"), cons
     ).join(cad, on="_relation")
-    ep = ep.with_columns((pl.col("total_kg") / pl.col("usual_kg")).alias("times_usual"))
+    ep = ep.with_columns((pl.col("total_kg") / pl.col("usual_kg")).alias("times_usual")).filter(
+        pl.col("largest_kg") <= cfg.max_piece_ratio * pl.col("usual_kg")
+    )
+    if ep.height == 0:
+        return empty()
     strength = ((pl.col("times_usual") - cfg.min_total_ratio) / 4).clip(0, 1)
     ep = ep.rename({"substance": "substance_cas"}).with_columns(
         pl.concat_str([pl.col("_relation"), pl.col("first_date").cast(pl.String)], separator="|").alias("key"),
         score(cfg, (20 * strength + 15 * ((-pl.col("p").log10() - 3) / 6).clip(0, 1)) / 35).alias("score"),
-        pl.format("{} split {} kg of {} to {} into {} shipments between {} and {}: {} times its usual {} kg shipment.", "exporter", kg("total_kg"), substance_name(ctx), "importer", "count", "first_date", "last_date", pl.col("times_usual").round(1), kg("usual_kg")).alias("summary"),
+        pl.format("{} split {} kg of {} to {} into {} shipments between {} and {}, none above {} kg: together {} times its usual {} kg shipment.", "exporter", kg("total_kg"), substance_name(ctx), "importer", "count", "first_date", "last_date", kg("largest_kg"), pl.col("times_usual").round(1), kg("usual_kg")).alias("summary"),
         pl.col("exporter_facility_id").alias("facility_id"),
         pl.col("exporter_country").alias("country"),
     )  # fmt: skip

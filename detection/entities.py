@@ -18,9 +18,9 @@ import logging
 from typing import Any
 
 import polars as pl
-from fingerprints import clean_name_ascii
 
 from detection.config import EntityConfig
+from detection.parties import compact_key
 
 __all__ = ["ENTITY_SCHEMA", "resolve_entities"]
 
@@ -36,7 +36,7 @@ ENTITY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 # Fixed model parameters (m: P(level | same company), u: P(level | different companies)).
-_NAME_LEVELS = (0.97, 0.90)  # Jaro-Winkler on the transliterated key, after exact
+_NAME_LEVELS = (0.97, 0.90)  # Jaro-Winkler on the compact key (detection.parties), after exact
 _NAME_M = [0.70, 0.22, 0.06, 0.02]
 _NAME_U = [0.0005, 0.0002, 0.003, 0.9963]
 _ADDR_M = [0.75, 0.15, 0.10]
@@ -64,13 +64,14 @@ def _records(parties: pl.DataFrame) -> pl.DataFrame:
         .sort("country", "norm", nulls_last=True)
         .with_row_index("unique_id")
     )
-    ascii_map = {n: clean_name_ascii(n) or n for n in recs["norm"].unique().to_list()}
+    # Compared as one run of Latin letters (pinyin for Chinese, business words in English).
+    ascii_map = {n: compact_key(n, business=False) or n for n in recs["norm"].unique().to_list()}
     return recs.with_columns(
         pl.col("norm").replace_strict(ascii_map, return_dtype=pl.String).alias("name"),
         pl.col("country").fill_null("?"),
     ).with_columns(
         pl.col("name").str.slice(0, 3).alias("name3"),
-        pl.col("name").str.split(" ").list.sort().list.first().alias("word1"),
+        pl.col("name").str.slice(-4).alias("word1"),  # the end: typos early in a name
     )
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "LEGAL_FORMS",
     "address_key",
     "business_key",
+    "compact_key",
     "company_key",
     "normalise_address",
     "normalise_party",
@@ -165,6 +166,57 @@ _BUSINESS_WORDS: dict[str, str] = {
 }  # fmt: skip
 
 
+def _join_letters(tokens: list[str]) -> list[str]:
+    """Runs of single Latin letters are one abbreviation: "S. A. de C. V." -> "sa de cv"."""
+    out: list[str] = []
+    run = ""
+    for t in tokens:
+        if len(t) == 1 and t.isascii() and t.isalpha():
+            run += t
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        out.append(t)
+    if run:
+        out.append(run)
+    return out
+
+
+# Chinese business words in the English that registries write them in, so a name in Chinese
+# compares with its registered English name ("杭州佳博生物科技" ~ "Hangzhou Jiabo Biotechnology");
+# longest first. The rest of the name is read in pinyin (fingerprints' transliteration).
+_CJK_BUSINESS = dict(
+    sorted(
+        {
+            "生物科技": " biotechnology ", "精细化工": " fine chemical ", "化工": " chemical ",
+            "化学": " chemical ", "科技": " technology ", "技术": " technology ", "生物": " bio ",
+            "医药": " pharmaceutical ", "制药": " pharmaceutical ", "药业": " pharmaceutical ",
+            "精细": " fine ", "贸易": " trading ", "实业": " industrial ", "工业": " industrial ",
+            "材料": " materials ", "国际": " international ", "发展": " development ",
+            "进出口": " import export ", "集团": " group ",
+        }.items(),
+        key=lambda kv: -len(kv[0]),
+    )
+)  # fmt: skip
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+@lru_cache(maxsize=262144)
+def compact_key(norm: str, business: bool = True) -> str:
+    """A company norm as one run of Latin letters, for matching across scripts and spacing:
+    "上海诚博化工" and "Shanghai Chengbo Chemical" both read "shanghaichengbochemical". With
+    `business`, business words are spelled one way too ("Beta Pharma" reads
+    "betapharmaceutical"); without, only the Chinese ones are put in English (a typo in a
+    business word, "Chemm", then stays a small difference)."""
+    s = norm
+    if _CJK_RE.search(s):
+        for zh, en in _CJK_BUSINESS.items():
+            s = s.replace(zh, en)
+    s = clean_name_ascii(s) or s
+    return "".join((business_key(s) if business else s).split())
+
+
 def business_key(norm: str) -> str:
     """A company norm with one spelling per business word, for linking: "Chem."/"Chemicals",
     "Pharm."/"Pharmaceutical", "Intl"/"International" name the same company. The long form,
@@ -249,7 +301,7 @@ def company_key(name: str) -> str:
             s = s[: -len(form)]
         if s.startswith(form) and len(s.strip()) > len(form):
             s = s[len(form) :]
-    tokens = s.split()
+    tokens = _join_letters(s.split())
     if not tokens:
         return ""
     stripped = list(tokens)

@@ -101,3 +101,29 @@ def test_entities_do_not_depend_on_row_order() -> None:
     b = resolve_entities(_parties(rows[::-1]))
     assert a.to_dicts() == b.to_dicts()
     assert a.filter(pl.col("norm") == "orion imports")["entity"][0] == "orion import"
+
+
+@pytest.mark.parametrize(
+    ("chinese", "english"),
+    [
+        ("上海诚博化工有限公司", "Shanghai Chengbo Chemical Co., Ltd."),
+        ("杭州佳博生物科技有限公司", "Hangzhou Jiabo Biotechnology Co., Ltd."),
+        ("南京宏鑫精细化工有限公司", "Nanjing Hongxin Fine Chemical Co., Ltd."),
+    ],
+)
+def test_a_name_in_chinese_links_to_its_registered_english_name(chinese: str, english: str) -> None:
+    """Chinese customs write the party in Chinese; the registry has the English name."""
+    from ingest.link import LinkIndex
+
+    idx = LinkIndex([("F1", english, company_key(english), "CHN")])
+    key = (company_key(chinese), "CHN")
+    link = idx.link_many([key])[key]
+    assert (link.facility_id, link.method) == ("F1", "exact")
+    other = (company_key("上海龙科化工有限公司"), "CHN")  # another Shanghai chemical company
+    assert idx.link_many([other])[other].facility_id is None
+
+
+def test_letters_written_apart_are_one_legal_form() -> None:
+    assert company_key("Distribuidora Química Arhal S. A. de C. V.") == company_key(
+        "Distribuidora Química Arhal S.A. de C.V."
+    )

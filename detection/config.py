@@ -290,10 +290,11 @@ class MaskedNameConfig:
         ge=0,
         le=1,
     )
-    max_text_users: int = _t(
-        3,
-        "A chemist's name without CAS counts as hidden only when at most this many exporters in the feed use that text for the substance (a catalogue name shared across the trade is not concealment).",
-        ge=1,
+    max_text_share: float = _t(
+        0.02,
+        "A chemist's name without CAS counts as hidden only when at most this share of the feed's records of the substance use that text (a catalogue name common in the trade is not concealment).",
+        ge=0,
+        le=1,
     )
     min_plain_records: int = _t(
         3, "Consignments named plainly the exporter needs before its habit is known.", ge=1

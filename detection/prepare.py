@@ -196,7 +196,11 @@ def _resolve_substances(
     )
     d = d.select(
         "product", "cas", "hs_code", "substance", "designer", "plain_name", "screen_method",
-        "screen_score", "screen_explanation", pl.col("verdict").alias("screen_verdict"),
+        "screen_score",
+        # Only early warnings (designer analogues) cite the screen's sentence: one string per
+        # record for a million records is memory no detector reads.
+        pl.when(pl.col("designer").is_not_null()).then(pl.col("screen_explanation")).alias("screen_explanation"),
+        pl.col("verdict").alias("screen_verdict"),
         "systematic_no_cas",
     )  # fmt: skip
     out = ship.join(d, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)

@@ -56,11 +56,13 @@ def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame
         .agg(opened.sum().alias("plain_count"), pl.len().alias("all_count"))
     )
     listed = listed.join(habit, on=["exp_key", "substance"], how="left", nulls_equal=True)
-    # How many exporters the feed shows using this text for this substance: a catalogue name
-    # is shared across the trade; a name only one exporter uses stands out.
-    users = listed.group_by("_pl", "substance").agg(
-        pl.col("exp_key").n_unique().alias("text_users")
-    )
+    # How common this text is for this substance in the feed: a catalogue name is shared
+    # across the trade; a name few records use stands out.
+    users = (
+        listed.group_by("_pl", "substance")
+        .agg(pl.col("exp_key").n_unique().alias("text_users"), pl.len().alias("_text_n"))
+        .with_columns((pl.col("_text_n") / pl.col("_text_n").sum().over("substance")).alias("text_share"))
+    )  # fmt: skip
     listed = listed.join(users, on=["_pl", "substance"], how="left", nulls_equal=True)
     usually_open = (pl.col("plain_count").fill_null(0) >= cfg.min_plain_records) & (
         pl.col("plain_count") >= cfg.min_plain_share * pl.col("all_count")
@@ -72,7 +74,7 @@ def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame
         & ~method.is_in(["cas", "learned product text", "hs subheading"])
         & (method.is_in(masking) | (pl.lit(cfg.systematic_without_cas) & pl.col("systematic_no_cas").fill_null(False)))
         & usually_open
-        & (pl.col("text_users") <= cfg.max_text_users)
+        & (pl.col("text_share") <= cfg.max_text_share)
     )  # fmt: skip
     # A substance read only off its own tariff subheading is hs_mismatch's finding.
     vague = (
@@ -99,6 +101,7 @@ def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame
             pl.col("plain_count").first(),
             pl.col("all_count").first(),
             pl.col("text_users").first(),
+            pl.col("text_share").first(),
             pl.col("cons_id").n_unique().alias("count"),  # a consignment's two records count once
             pl.col("quantity_kg")
             .filter(pl.col("cons_id").is_first_distinct())
@@ -112,7 +115,7 @@ def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame
         score(cfg, (14 * pl.col("facility_id").is_null().cast(pl.Float64) + 8 * ((pl.col("total_kg") + 1).log10() / 3).clip(0, 1)) / 22).alias("score"),
         pl.when(pl.col("why") == _VAGUE)
         .then(pl.format("{} shipped {} kg of {} in {} consignments under \"{}\", a description the feed uses for other goods too (identified by {}).", "exporter", kg("total_kg"), substance_name(ctx), "count", "product", "method"))
-        .otherwise(pl.format("{} shipped {} kg of {} in {} consignments as \"{}\" with no CAS number, a name only a chemist reads (identified by {}) and no other exporter uses for it, though it names the substance openly in {} of its {} consignments of it.", "exporter", kg("total_kg"), substance_name(ctx), "count", "product", "method", "plain_count", "all_count"))
+        .otherwise(pl.format("{} shipped {} kg of {} in {} consignments as \"{}\" with no CAS number, a name only a chemist reads (identified by {}) and rare in the feed for this substance, though it names the substance openly in {} of its {} consignments of it.", "exporter", kg("total_kg"), substance_name(ctx), "count", "product", "method", "plain_count", "all_count"))
         .alias("summary"),
         pl.lit(None, dtype=pl.String).alias("_relation"),
     )  # fmt: skip

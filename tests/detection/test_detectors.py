@@ -280,16 +280,19 @@ CASES: dict[str, Case] = {
         None,
         False,
     ),
-    "a chemist's name without CAS from an exporter that names it openly": (
+    "a rare chemist's name without CAS from an exporter that names it openly": (
         "masked_listed_substance",
-        lambda: [*monthly(6), ship(99, 300, 10.0, product="N-phenylpiperidin-4-amine", cas=None)],
+        lambda: [
+            *monthly(60, gap=7),
+            ship(99, 300, 10.0, product="N-phenylpiperidin-4-amine", cas=None),
+        ],
         None,
         True,
     ),
-    "a chemist's name every exporter uses (a catalogue name)": (
+    "a chemist's name common in the feed (a catalogue name)": (
         "masked_listed_substance",
         lambda: [
-            *monthly(6),
+            *monthly(60, gap=7),
             ship(99, 300, 10.0, product="N-phenylpiperidin-4-amine", cas=None),
             *[
                 ship(

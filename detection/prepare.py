@@ -400,6 +400,9 @@ def prepare(
         as_of_note = f"reference date {as_of.isoformat()}: given"
     ship = _resolve_substances(ship, masked, screener or default_screener)
     ship, entities = _entity_keys(ship, entity or EntityConfig())
+    # What no detector reads once entities are known: a million records' raw exporter
+    # addresses, their keys and the value in its own currency (value_usd is what is judged).
+    ship = ship.drop("exporter_address", "exporter_addr", "value", "currency")
     ship = ship.with_columns(
         pl.coalesce("exporter_facility_id", "exporter_entity").alias("exp_key"),
         pl.coalesce("importer_facility_id", "importer_entity").alias("imp_key"),
@@ -440,7 +443,6 @@ def prepare(
                 "importer_country",
                 "exporter_facility_id",
                 "importer_facility_id",
-                "exporter_addr",
                 "importer_addr",
                 "importer_address",
                 "substance",

@@ -91,6 +91,56 @@ def _systematic_text(product: pl.Expr) -> pl.Expr:
     return text.is_in(systematic) | text.str.contains(_CAS_INDEX)
 
 
+def _learned_texts(d: pl.DataFrame, ship: pl.DataFrame) -> pl.DataFrame:
+    """Lower-cased product texts (`_pl`) the feed itself ties to one listed substance
+    (`_learned`)."""
+    # Product texts seen with a listed CAS elsewhere in the feed identify the substance
+    # when another record carries the same text without a CAS, provided most records of the
+    # text carry that CAS: one record declaring a listed CAS under a common product's name
+    # (a mis-declaration) must not turn every record of that product into the substance.
+    lower = pl.col("product").str.to_lowercase().str.strip_chars()
+    counts = ship.group_by("product", "cas", "hs_code").agg(pl.len().alias("_n"))
+    dn = d.join(counts, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
+    return (
+        dn.group_by(lower.alias("_pl"))
+        .agg(
+            pl.col("substance").drop_nulls().unique().alias("_subs"),
+            pl.col("_n").filter(pl.col("substance").is_not_null()).sum().alias("_with"),
+            pl.col("_n").sum().alias("_all"),
+        )
+        .filter(pl.col("_subs").list.len() == 1, pl.col("_with") * 2 >= pl.col("_all"))
+        .select("_pl", pl.col("_subs").list.first().alias("_learned"))
+    )
+
+
+def _plain_names(
+    d: pl.DataFrame, screened_all: pl.DataFrame, mcfg: MaskedNameConfig
+) -> pl.DataFrame:
+    """`d` with `plain_name` (the text alone names its listed substance) and
+    `systematic_no_cas` (a systematic or CAS index name and no CAS number)."""
+    # The name alone: does the product text itself say which listed substance this is?
+    by_name = screened_all.filter(pl.col("cas").is_null()).select(
+        pl.col("product").alias("_p"),
+        pl.when(pl.col("verdict") == "controlled").then(pl.col("substance_cas")).alias("_nsub"),
+        pl.col("method").alias("_nmethod"),
+    )
+    masking = [m.strip() for m in mcfg.masking_methods.split(",") if m.strip()]
+    return d.join(by_name, on="_p", how="left").with_columns(
+        pl.when(pl.col("substance").is_null())
+        .then(None)
+        .otherwise(
+            # The name points at the substance (even as an ambiguous abbreviation such as
+            # "NPP"), unless only the structure layer sees it or it names another one.
+            ~pl.col("_nmethod").fill_null("none").is_in(["none", *masking])
+            & (pl.col("_nsub").is_null() | (pl.col("_nsub") == pl.col("substance")))
+        )
+        .alias("plain_name"),
+        # A systematic or CAS index name with no CAS number says it only to a chemist
+        # (masked_listed_substance weighs it against the exporter's own habit).
+        (pl.col("cas").is_null() & _systematic_text(pl.col("product"))).alias("systematic_no_cas"),
+    )
+
+
 def _resolve_substances(
     ship: pl.DataFrame, mcfg: MaskedNameConfig, screener: Screener
 ) -> pl.DataFrame:
@@ -134,25 +184,8 @@ def _resolve_substances(
         .alias("designer"),
         pl.col("hs_code").str.replace_all(r"[^0-9]", "").str.slice(0, 6).alias("_hs6"),
     )
-    # Product texts seen with a listed CAS elsewhere in the feed identify the substance
-    # when another record carries the same text without a CAS, provided most records of the
-    # text carry that CAS: one record declaring a listed CAS under a common product's name
-    # (a mis-declaration) must not turn every record of that product into the substance.
-    lower = pl.col("product").str.to_lowercase().str.strip_chars()
-    counts = ship.group_by("product", "cas", "hs_code").agg(pl.len().alias("_n"))
-    dn = d.join(counts, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
-    learned = (
-        dn.group_by(lower.alias("_pl"))
-        .agg(
-            pl.col("substance").drop_nulls().unique().alias("_subs"),
-            pl.col("_n").filter(pl.col("substance").is_not_null()).sum().alias("_with"),
-            pl.col("_n").sum().alias("_all"),
-        )
-        .filter(pl.col("_subs").list.len() == 1, pl.col("_with") * 2 >= pl.col("_all"))
-        .select("_pl", pl.col("_subs").list.first().alias("_learned"))
-    )
     d = d.with_columns(pl.col("product").str.to_lowercase().str.strip_chars().alias("_pl")).join(
-        learned, on="_pl", how="left"
+        _learned_texts(d, ship), on="_pl", how="left"
     )
     d = d.with_columns(
         pl.coalesce(
@@ -173,27 +206,7 @@ def _resolve_substances(
         .otherwise(pl.col("screen_method"))
         .alias("screen_method"),
     )
-    # The name alone: does the product text itself say which listed substance this is?
-    by_name = screened_all.filter(pl.col("cas").is_null()).select(
-        pl.col("product").alias("_p"),
-        pl.when(pl.col("verdict") == "controlled").then(pl.col("substance_cas")).alias("_nsub"),
-        pl.col("method").alias("_nmethod"),
-    )
-    masking = [m.strip() for m in mcfg.masking_methods.split(",") if m.strip()]
-    d = d.join(by_name, on="_p", how="left").with_columns(
-        pl.when(pl.col("substance").is_null())
-        .then(None)
-        .otherwise(
-            # The name points at the substance (even as an ambiguous abbreviation such as
-            # "NPP"), unless only the structure layer sees it or it names another one.
-            ~pl.col("_nmethod").fill_null("none").is_in(["none", *masking])
-            & (pl.col("_nsub").is_null() | (pl.col("_nsub") == pl.col("substance")))
-        )
-        .alias("plain_name"),
-        # A systematic or CAS index name with no CAS number says it only to a chemist
-        # (masked_listed_substance weighs it against the exporter's own habit).
-        (pl.col("cas").is_null() & _systematic_text(pl.col("product"))).alias("systematic_no_cas"),
-    )
+    d = _plain_names(d, screened_all, mcfg)
     d = d.select(
         "product", "cas", "hs_code", "substance", "designer", "plain_name", "screen_method",
         "screen_score",
@@ -356,6 +369,51 @@ def _entity_keys(ship: pl.DataFrame, cfg: EntityConfig) -> tuple[pl.DataFrame, p
     return ship, ent
 
 
+def _consignments(ship: pl.DataFrame) -> pl.DataFrame:
+    """One row per consignment (`cons_id`): the export record's fields first, the arrival
+    date from the import record, every record's id in `pks`."""
+    return (
+        ship.sort(["flow", "id"], descending=[True, False], nulls_last=True)  # X before M
+        .group_by("cons_id")
+        .agg(
+            pl.col("date").first(),
+            pl.col(
+                "exp_key",
+                "imp_key",
+                "exporter",
+                "importer",
+                "exporter_norm",
+                "importer_norm",
+                "exporter_entity",
+                "importer_entity",
+                "exporter_country",
+                "importer_country",
+                "exporter_facility_id",
+                "importer_facility_id",
+                "importer_addr",
+                "importer_address",
+                "substance",
+                "designer",
+                "consignment_ref",
+                "product",
+                "value_usd",
+            )
+            .drop_nulls()
+            .first(),
+            pl.col("quantity_kg").first(),
+            # When the importer recorded it: a December export may arrive in January.
+            pl.col("date").filter(pl.col("flow") == "M").min().alias("arrival_date"),
+            pl.col("id").alias("pks"),
+            pl.col("batch_id").max(),
+            pl.col("source").n_unique().alias("sources"),
+        )
+        .with_columns(
+            pl.coalesce("consignment_ref", pl.col("cons_id").cast(pl.String)).alias("cons_key")
+        )
+        .sort("date", "cons_id")
+    )
+
+
 def prepare(
     shipments: pl.DataFrame,
     declarations: pl.DataFrame,
@@ -425,46 +483,7 @@ def prepare(
         .drop("_x", "_c")
         .with_columns((pl.col("id") == pl.col("cons_id")).alias("lead"))
     )
-    cons = (
-        ship.sort(["flow", "id"], descending=[True, False], nulls_last=True)  # X before M
-        .group_by("cons_id")
-        .agg(
-            pl.col("date").first(),
-            pl.col(
-                "exp_key",
-                "imp_key",
-                "exporter",
-                "importer",
-                "exporter_norm",
-                "importer_norm",
-                "exporter_entity",
-                "importer_entity",
-                "exporter_country",
-                "importer_country",
-                "exporter_facility_id",
-                "importer_facility_id",
-                "importer_addr",
-                "importer_address",
-                "substance",
-                "designer",
-                "consignment_ref",
-                "product",
-                "value_usd",
-            )
-            .drop_nulls()
-            .first(),
-            pl.col("quantity_kg").first(),
-            # When the importer recorded it: a December export may arrive in January.
-            pl.col("date").filter(pl.col("flow") == "M").min().alias("arrival_date"),
-            pl.col("id").alias("pks"),
-            pl.col("batch_id").max(),
-            pl.col("source").n_unique().alias("sources"),
-        )
-        .with_columns(
-            pl.coalesce("consignment_ref", pl.col("cons_id").cast(pl.String)).alias("cons_key")
-        )
-        .sort("date", "cons_id")
-    )
+    cons = _consignments(ship)
     names = {s.cas: s.name for s in [*load_watchlist(), *SURVEILLANCE]}
     return Context(
         ship, cons, pairs, coverage, decl, as_of, names, typical_lag=typical_lag,

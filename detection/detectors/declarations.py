@@ -75,10 +75,9 @@ def _peer_stats(priced: pl.DataFrame, key: str, prefix: str) -> pl.DataFrame:
     )
 
 
-def value_mismatch(ctx: Context, cfg: ValueMismatchConfig) -> pl.DataFrame:
-    """A declared value per kg far from that product's peers (same screened substance, else same
-    description, else same HS subheading); in particular a benign description priced like a
-    listed precursor. A product whose prices naturally spread wide is judged on its own spread."""
+def _priced(ctx: Context, cfg: ValueMismatchConfig) -> tuple[pl.DataFrame, float | None]:
+    """Priced records judged against their peers (`robust_z`, `times_peers`, `peer_price`),
+    and the low price of listed precursors (`listed_price_quantile`), if any are priced."""
     s = ctx.shipments.filter(
         pl.col("lead"),
         pl.col("value_usd") > 0,
@@ -97,7 +96,7 @@ def value_mismatch(ctx: Context, cfg: ValueMismatchConfig) -> pl.DataFrame:
         (pl.lit("tariff code ") + pl.col("hs_code").fill_null("").str.replace_all(r"[^0-9]", "").str.slice(0, 6)).alias("_hs6"),
     )  # fmt: skip
     if s.height == 0:
-        return empty()
+        return s, None
     s = s.join(_peer_stats(s, "_own", "own"), on="_own").join(
         _peer_stats(s, "_hs6", "hs"), on="_hs6"
     )
@@ -119,6 +118,16 @@ def value_mismatch(ctx: Context, cfg: ValueMismatchConfig) -> pl.DataFrame:
         (pl.col("_lp") - pl.col("_med")).exp().alias("times_peers"),
         pl.col("_med").exp().alias("peer_price"),
     )  # fmt: skip
+    return s, listed_low
+
+
+def value_mismatch(ctx: Context, cfg: ValueMismatchConfig) -> pl.DataFrame:
+    """A declared value per kg far from that product's peers (same screened substance, else same
+    description, else same HS subheading); in particular a benign description priced like a
+    listed precursor. A product whose prices naturally spread wide is judged on its own spread."""
+    s, listed_low = _priced(ctx, cfg)
+    if s.height == 0:
+        return empty()
     far = (pl.col("robust_z").abs() >= cfg.min_robust_z) & (
         (pl.col("times_peers") >= cfg.min_ratio) | (pl.col("times_peers") <= 1 / cfg.min_ratio)
     )

@@ -35,10 +35,8 @@ def _generic_texts(ship: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame:
-    """A listed substance traded under a name that hides it: a description the feed uses for
-    other goods too (whatever CAS number goes with it), or, without a CAS number, a name only a
-    chemist reads from an exporter that usually names the substance openly."""
+def _hidden(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame:
+    """Records of a listed substance whose name hides it, with `why` (in words)."""
     method = pl.col("screen_method").fill_null("")
     listed = ctx.shipments.filter(pl.col("substance").is_not_null()).with_columns(
         pl.col("product").fill_null("").str.to_lowercase().str.strip_chars().alias("_pl")
@@ -86,6 +84,14 @@ def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame
         pl.when(vague).then(pl.lit(_VAGUE)).otherwise(pl.lit(_CHEMIST)).alias("why"),
         pl.when(method == "").then(pl.lit("screen")).otherwise(method).alias("screen_method"),
     )
+    return s
+
+
+def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame:
+    """A listed substance traded under a name that hides it: a description the feed uses for
+    other goods too (whatever CAS number goes with it), or, without a CAS number, a name only a
+    chemist reads from an exporter that usually names the substance openly."""
+    s = _hidden(ctx, cfg)
     if s.height == 0:
         return empty()
     g = (

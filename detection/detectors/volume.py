@@ -24,11 +24,8 @@ __all__ = ["declared_quantity_exceeded", "unusual_shipment_size"]
 # ------------------------------------------------------------------ declared quantity exceeded
 
 
-def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.DataFrame:
-    """A declared facility shipped more of a substance in a year than it declared (or is on pace to)."""
-    cons = listed(ctx)
-    if cons.height == 0:
-        return empty()
+def _volumes(cons: pl.DataFrame) -> pl.DataFrame:
+    """Each consignment once per declared facility on either side: its year, date and role."""
     roles = []
     for role, fac in (("exporter", "exporter_facility_id"), ("importer", "importer_facility_id")):
         # An exporter's year is the export's; an importer's the arrival's, where recorded.
@@ -48,17 +45,13 @@ def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.
                 ),
             )
         )
-    vol = pl.concat(roles)
-    if vol.height == 0:
-        return empty()
-    # A facility that both imports and exports a substance: the larger flow is what it handled.
-    tot = (
-        vol.group_by("facility_id", "substance", "year", "role")
-        .agg(pl.col("quantity_kg").sum().alias("shipped"), pl.len().alias("n"))
-        .sort(["shipped", "role"], descending=[True, False])
-        .unique(["facility_id", "substance", "year"], keep="first", maintain_order=True)
-    )
-    decl = ctx.declarations.filter(pl.col("facility_id").is_not_null())
+    return pl.concat(roles)
+
+
+def _with_declared(tot: pl.DataFrame, declarations: pl.DataFrame) -> pl.DataFrame:
+    """Yearly totals with the quantity declared for that year (else the standing one, else 0);
+    facilities unknown to the registry are left out (not judged here)."""
+    decl = declarations.filter(pl.col("facility_id").is_not_null())
     by_year = (
         decl.filter(pl.col("declaration_year").is_not_null())
         .group_by("facility_id", "substance_cas", pl.col("declaration_year").alias("year"))
@@ -70,13 +63,57 @@ def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.
         .agg(pl.col("declared_annual_kg").sum().alias("declared_standing"))
     )
     declared_fac = decl.select("facility_id").unique().with_columns(pl.lit(True).alias("_known"))
-    tot = (
+    return (
         tot.join(by_year, left_on=["facility_id", "substance", "year"], right_on=["facility_id", "substance_cas", "year"], how="left")
         .join(standing, left_on=["facility_id", "substance"], right_on=["facility_id", "substance_cas"], how="left")
         .join(declared_fac, on="facility_id", how="left")
         .filter(pl.col("_known").fill_null(False))  # facility ids unknown to the registry: not judged here
         .with_columns(pl.coalesce("declared", "declared_standing").fill_null(0.0).alias("declared"))
     )  # fmt: skip
+
+
+def _crossing_records(
+    vol: pl.DataFrame, hits: pl.DataFrame, cfg: DeclaredQuantityConfig
+) -> pl.DataFrame:
+    """Per finding, the records after the running total crossed the (pro-rata) declared line
+    (at most 500), the first date over it, and the country of the facility's side."""
+    rows = vol.join(hits.select("facility_id", "substance", "year", "role", "declared", "_y0", "_y1"), on=["facility_id", "substance", "year", "role"]).sort("date", "cons_id")  # fmt: skip
+    rows = rows.with_columns(
+        pl.col("quantity_kg").cum_sum().over("facility_id", "substance", "year").alias("_run"),
+        ((pl.col("date") - pl.col("_y0")).dt.total_days() + 1)
+        .truediv((pl.col("_y1") - pl.col("_y0")).dt.total_days() + 1)
+        .alias("_frac"),
+    )
+    crossed = rows.filter(
+        (pl.col("_run") > pl.col("declared") * pl.col("_frac") * cfg.pace_factor)
+        | (pl.col("_run") > pl.col("declared"))
+    )
+    return crossed.group_by("facility_id", "substance", "year").agg(
+        pl.col("pks")
+        .list.explode(keep_nulls=False, empty_as_null=False)
+        .head(500)
+        .alias("shipment_pks"),
+        pl.col("date").min().alias("first_over"),
+        pl.col("country").drop_nulls().first().alias("country"),
+    )
+
+
+def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.DataFrame:
+    """A declared facility shipped more of a substance in a year than it declared (or is on pace to)."""
+    cons = listed(ctx)
+    if cons.height == 0:
+        return empty()
+    vol = _volumes(cons)
+    if vol.height == 0:
+        return empty()
+    # A facility that both imports and exports a substance: the larger flow is what it handled.
+    tot = (
+        vol.group_by("facility_id", "substance", "year", "role")
+        .agg(pl.col("quantity_kg").sum().alias("shipped"), pl.len().alias("n"))
+        .sort(["shipped", "role"], descending=[True, False])
+        .unique(["facility_id", "substance", "year"], keep="first", maintain_order=True)
+    )
+    tot = _with_declared(tot, ctx.declarations)
     as_of = ctx.as_of
     tot = tot.with_columns(
         pl.date(pl.col("year"), 1, 1).alias("_y0"),
@@ -105,26 +142,7 @@ def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.
     )
     if hits.height == 0:
         return empty()
-    # The records after the running total crossed the (pro-rata) declared line.
-    rows = vol.join(hits.select("facility_id", "substance", "year", "role", "declared", "_y0", "_y1"), on=["facility_id", "substance", "year", "role"]).sort("date", "cons_id")  # fmt: skip
-    rows = rows.with_columns(
-        pl.col("quantity_kg").cum_sum().over("facility_id", "substance", "year").alias("_run"),
-        ((pl.col("date") - pl.col("_y0")).dt.total_days() + 1)
-        .truediv((pl.col("_y1") - pl.col("_y0")).dt.total_days() + 1)
-        .alias("_frac"),
-    )
-    crossed = rows.filter(
-        (pl.col("_run") > pl.col("declared") * pl.col("_frac") * cfg.pace_factor)
-        | (pl.col("_run") > pl.col("declared"))
-    )
-    links = crossed.group_by("facility_id", "substance", "year").agg(
-        pl.col("pks")
-        .list.explode(keep_nulls=False, empty_as_null=False)
-        .head(500)
-        .alias("shipment_pks"),
-        pl.col("date").min().alias("first_over"),
-        pl.col("country").drop_nulls().first().alias("country"),
-    )
+    links = _crossing_records(vol, hits, cfg)
     hits = hits.join(links, on=["facility_id", "substance", "year"], how="left").with_columns(
         pl.col("shipment_pks").fill_null(pl.lit([], dtype=pl.List(pl.Int64)))
     )

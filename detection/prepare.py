@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
-from detection.config import ExportNeverArrivedConfig, MaskedNameConfig, MirrorGapConfig
+from detection.config import (
+    DataQualityConfig,
+    EntityConfig,
+    ExportNeverArrivedConfig,
+    MaskedNameConfig,
+    MirrorGapConfig,
+)
+from detection.entities import ENTITY_SCHEMA, resolve_entities
 from detection.flows import infer_mirror_sides
-from detection.parties import normalise_party
+from detection.parties import normalise_address, normalise_party
+from detection.quality import (
+    UNJUDGED_SCHEMA,
+    guard_implausible,
+    mark_duplicates,
+    reference_date,
+)
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
 from detection.screening import screen_frame
 from detection.screening.watchlist import Substance, load_watchlist
@@ -38,6 +51,10 @@ class Context:
     as_of: dt.date
     substance_names: dict[str, str]
     typical_lag: float = 14.0  # days between an export and its import record, as paired
+    # Records some or all detectors could not judge, and why (UNJUDGED_SCHEMA).
+    unjudged: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNJUDGED_SCHEMA))
+    as_of_note: str = ""  # how the reference date was chosen, in words
+    entities: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ENTITY_SCHEMA))
 
 
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -62,6 +79,68 @@ def default_screener(pairs: pl.DataFrame, extra: Sequence[Substance] = ()) -> pl
 Screener = Callable[[pl.DataFrame], pl.DataFrame]
 
 
+# A CAS index name puts the parent first and its substituents after a comma, each with its
+# locant: "4-Piperidinone, 1-(2-phenylethyl)-", "Propanamide, N-phenyl-N-4-piperidinyl-".
+_CAS_INDEX = r",\s*(\d[\d,]*-|[a-z]{1,2}-)"
+
+
+def _systematic_text(product: pl.Expr) -> pl.Expr:
+    """The text is a listed substance's systematic (IUPAC) name or a CAS index name."""
+    systematic = sorted({s.systematic_name.casefold().strip() for s in load_watchlist()})
+    text = product.fill_null("").str.to_lowercase().str.strip_chars()
+    return text.is_in(systematic) | text.str.contains(_CAS_INDEX)
+
+
+def _learned_texts(d: pl.DataFrame, ship: pl.DataFrame) -> pl.DataFrame:
+    """Lower-cased product texts (`_pl`) the feed itself ties to one listed substance
+    (`_learned`)."""
+    # Product texts seen with a listed CAS elsewhere in the feed identify the substance
+    # when another record carries the same text without a CAS, provided most records of the
+    # text carry that CAS: one record declaring a listed CAS under a common product's name
+    # (a mis-declaration) must not turn every record of that product into the substance.
+    lower = pl.col("product").str.to_lowercase().str.strip_chars()
+    counts = ship.group_by("product", "cas", "hs_code").agg(pl.len().alias("_n"))
+    dn = d.join(counts, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
+    return (
+        dn.group_by(lower.alias("_pl"))
+        .agg(
+            pl.col("substance").drop_nulls().unique().alias("_subs"),
+            pl.col("_n").filter(pl.col("substance").is_not_null()).sum().alias("_with"),
+            pl.col("_n").sum().alias("_all"),
+        )
+        .filter(pl.col("_subs").list.len() == 1, pl.col("_with") * 2 >= pl.col("_all"))
+        .select("_pl", pl.col("_subs").list.first().alias("_learned"))
+    )
+
+
+def _plain_names(
+    d: pl.DataFrame, screened_all: pl.DataFrame, mcfg: MaskedNameConfig
+) -> pl.DataFrame:
+    """`d` with `plain_name` (the text alone names its listed substance) and
+    `systematic_no_cas` (a systematic or CAS index name and no CAS number)."""
+    # The name alone: does the product text itself say which listed substance this is?
+    by_name = screened_all.filter(pl.col("cas").is_null()).select(
+        pl.col("product").alias("_p"),
+        pl.when(pl.col("verdict") == "controlled").then(pl.col("substance_cas")).alias("_nsub"),
+        pl.col("method").alias("_nmethod"),
+    )
+    masking = [m.strip() for m in mcfg.masking_methods.split(",") if m.strip()]
+    return d.join(by_name, on="_p", how="left").with_columns(
+        pl.when(pl.col("substance").is_null())
+        .then(None)
+        .otherwise(
+            # The name points at the substance (even as an ambiguous abbreviation such as
+            # "NPP"), unless only the structure layer sees it or it names another one.
+            ~pl.col("_nmethod").fill_null("none").is_in(["none", *masking])
+            & (pl.col("_nsub").is_null() | (pl.col("_nsub") == pl.col("substance")))
+        )
+        .alias("plain_name"),
+        # A systematic or CAS index name with no CAS number says it only to a chemist
+        # (masked_listed_substance weighs it against the exporter's own habit).
+        (pl.col("cas").is_null() & _systematic_text(pl.col("product"))).alias("systematic_no_cas"),
+    )
+
+
 def _resolve_substances(
     ship: pl.DataFrame, mcfg: MaskedNameConfig, screener: Screener
 ) -> pl.DataFrame:
@@ -75,6 +154,8 @@ def _resolve_substances(
             pl.lit(None, dtype=pl.String).alias("screen_method"),
             pl.lit(None, dtype=pl.Float64).alias("screen_score"),
             pl.lit(None, dtype=pl.String).alias("screen_explanation"),
+            pl.lit(None, dtype=pl.String).alias("screen_verdict"),
+            pl.lit(None, dtype=pl.Boolean).alias("systematic_no_cas"),
         )
     pairs = distinct.select(pl.col("product").fill_null(""), "cas").unique()
     # One screening call over (product, cas) and (product alone): the name-only verdict
@@ -103,17 +184,8 @@ def _resolve_substances(
         .alias("designer"),
         pl.col("hs_code").str.replace_all(r"[^0-9]", "").str.slice(0, 6).alias("_hs6"),
     )
-    # Product texts seen with a listed CAS elsewhere in the feed identify the substance
-    # when another record carries the same text without a CAS.
-    learned = (
-        d.filter(pl.col("substance").is_not_null())
-        .group_by(pl.col("product").str.to_lowercase().str.strip_chars().alias("_pl"))
-        .agg(pl.col("substance").unique().alias("_subs"))
-        .filter(pl.col("_subs").list.len() == 1)
-        .select("_pl", pl.col("_subs").list.first().alias("_learned"))
-    )
     d = d.with_columns(pl.col("product").str.to_lowercase().str.strip_chars().alias("_pl")).join(
-        learned, on="_pl", how="left"
+        _learned_texts(d, ship), on="_pl", how="left"
     )
     d = d.with_columns(
         pl.coalesce(
@@ -125,30 +197,24 @@ def _resolve_substances(
         ).alias("substance"),
         pl.when(pl.col("substance").is_null() & pl.col("_learned").is_not_null())
         .then(pl.lit("learned product text"))
+        .when(
+            pl.col("substance").is_null()
+            & pl.col("designer").is_null()
+            & pl.col("_hs6").is_in(list(_HS_SPECIFIC))
+        )
+        .then(pl.lit("hs subheading"))
         .otherwise(pl.col("screen_method"))
         .alias("screen_method"),
     )
-    # The name alone: does the product text itself say which listed substance this is?
-    by_name = screened_all.filter(pl.col("cas").is_null()).select(
-        pl.col("product").alias("_p"),
-        pl.when(pl.col("verdict") == "controlled").then(pl.col("substance_cas")).alias("_nsub"),
-        pl.col("method").alias("_nmethod"),
-    )
-    masking = [m.strip() for m in mcfg.masking_methods.split(",") if m.strip()]
-    d = d.join(by_name, on="_p", how="left").with_columns(
-        pl.when(pl.col("substance").is_null())
-        .then(None)
-        .otherwise(
-            # The name points at the substance (even as an ambiguous abbreviation such as
-            # "NPP"), unless only the structure layer sees it or it names another one.
-            ~pl.col("_nmethod").fill_null("none").is_in(["none", *masking])
-            & (pl.col("_nsub").is_null() | (pl.col("_nsub") == pl.col("substance")))
-        )
-        .alias("plain_name")
-    )
+    d = _plain_names(d, screened_all, mcfg)
     d = d.select(
         "product", "cas", "hs_code", "substance", "designer", "plain_name", "screen_method",
-        "screen_score", "screen_explanation",
+        "screen_score",
+        # Only early warnings (designer analogues) cite the screen's sentence: one string per
+        # record for a million records is memory no detector reads.
+        pl.when(pl.col("designer").is_not_null()).then(pl.col("screen_explanation")).alias("screen_explanation"),
+        pl.col("verdict").alias("screen_verdict"),
+        "systematic_no_cas",
     )  # fmt: skip
     out = ship.join(d, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
     # An import record of a consignment whose export record names a listed substance carries it.
@@ -264,61 +330,50 @@ def _coverage(
     )
 
 
-def prepare(
-    shipments: pl.DataFrame,
-    declarations: pl.DataFrame,
-    *,
-    as_of: dt.date | None = None,
-    mirror: MirrorGapConfig | None = None,
-    never: ExportNeverArrivedConfig | None = None,
-    masked: MaskedNameConfig | None = None,
-    screener: Screener | None = None,
-) -> Context:
-    """Resolve substances, pair mirror records and merge them into consignments."""
-    mirror = mirror or MirrorGapConfig()
-    never = never or ExportNeverArrivedConfig()
-    masked = masked or MaskedNameConfig()
-    # In id order: what "first" means in a group (a party's spelling, an evidence list's
-    # order) must not depend on the order the database returned the rows in.
-    ship = _conform(shipments, SHIPMENT_SCHEMA).sort("id", maintain_order=True)
-    decl = _conform(declarations, DECLARATION_SCHEMA)
-    ship = ship.with_columns(
-        pl.col("flow")
-        .str.to_uppercase()
-        .str.strip_chars()
-        .replace({"EXPORT": "X", "IMPORT": "M", "E": "X", "I": "M"}),
-        pl.col("quantity_kg").fill_nan(None),
-        # Names the registry did not normalise (the registry normalises every record at
-        # ingest, so usually none: normalising 2 x 200,000 names for nothing took 0.5 s).
-        *(
-            pl.coalesce(f"{role}_norm", normalise_party(role)).alias(f"{role}_norm")
-            for role in ("exporter", "importer")
-            if ship[f"{role}_norm"].null_count()
-        ),
-    ).filter(pl.col("date").is_not_null())
-    ship = infer_mirror_sides(ship)  # a feed without flow: a consignment's two records count once
-    if as_of is None:
-        as_of = ship["date"].max() if ship.height else dt.date.today()  # type: ignore[assignment]
-    assert as_of is not None
-    ship = _resolve_substances(ship, masked, screener or default_screener)
-    ship = ship.with_columns(
-        pl.coalesce("exporter_facility_id", "exporter_norm").alias("exp_key"),
-        pl.coalesce("importer_facility_id", "importer_norm").alias("imp_key"),
+def _entity_keys(ship: pl.DataFrame, cfg: EntityConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Both parties of each record as entities (detection.entities): `{role}_entity`, and
+    the declared facility of the entity where one of its spellings is linked to one."""
+    roles = ("exporter", "importer")
+    parties = pl.concat(
+        [
+            ship.group_by(
+                pl.col(f"{r}_norm").alias("norm"),
+                pl.col(f"{r}_country").alias("country"),
+                pl.col(f"{r}_addr").alias("address"),
+                pl.col(f"{r}_facility_id").alias("facility_id"),
+            ).agg(pl.len().cast(pl.Int64).alias("records"))
+            for r in roles
+        ]
     )
-    ship = ship.with_columns(
-        pl.coalesce("substance", "designer", pl.lit("other")).alias("sub_key"),
-    )
-    pairs, typical_lag = _pair_mirrors(ship, mirror)
-    coverage = _coverage(ship, pairs, as_of, never)
-    # One row per consignment: the export record stands for a paired import record.
-    paired_m = pairs.select(pl.col("m_id").alias("id"), pl.col("x_id").alias("_x"))
-    ship = (
-        ship.join(paired_m, on="id", how="left")
-        .with_columns(pl.coalesce("_x", "id").alias("cons_id"))
-        .drop("_x")
-    )
-    cons = (
-        ship.sort("flow", descending=True)  # X before M
+    ent = resolve_entities(parties, cfg)
+    for r in roles:
+        ship = (
+            ship.join(
+                ent.select(
+                    pl.col("norm").alias(f"{r}_norm"),
+                    pl.col("country").alias(f"{r}_country"),
+                    pl.col("entity").alias(f"{r}_entity"),
+                    pl.col("entity_facility_id").alias("_efac"),
+                ),
+                on=[f"{r}_norm", f"{r}_country"],
+                how="left",
+                nulls_equal=True,
+                maintain_order="left",
+            )
+            .with_columns(
+                pl.coalesce(f"{r}_facility_id", "_efac").alias(f"{r}_facility_id"),
+                pl.coalesce(f"{r}_entity", f"{r}_norm").alias(f"{r}_entity"),
+            )
+            .drop("_efac")
+        )
+    return ship, ent
+
+
+def _consignments(ship: pl.DataFrame) -> pl.DataFrame:
+    """One row per consignment (`cons_id`): the export record's fields first, the arrival
+    date from the import record, every record's id in `pks`."""
+    return (
+        ship.sort(["flow", "id"], descending=[True, False], nulls_last=True)  # X before M
         .group_by("cons_id")
         .agg(
             pl.col("date").first(),
@@ -329,25 +384,108 @@ def prepare(
                 "importer",
                 "exporter_norm",
                 "importer_norm",
+                "exporter_entity",
+                "importer_entity",
                 "exporter_country",
                 "importer_country",
                 "exporter_facility_id",
                 "importer_facility_id",
+                "importer_addr",
+                "importer_address",
                 "substance",
                 "designer",
                 "consignment_ref",
                 "product",
+                "value_usd",
             )
             .drop_nulls()
             .first(),
             pl.col("quantity_kg").first(),
+            # When the importer recorded it: a December export may arrive in January.
+            pl.col("date").filter(pl.col("flow") == "M").min().alias("arrival_date"),
             pl.col("id").alias("pks"),
             pl.col("batch_id").max(),
+            pl.col("source").n_unique().alias("sources"),
         )
         .with_columns(
             pl.coalesce("consignment_ref", pl.col("cons_id").cast(pl.String)).alias("cons_key")
         )
         .sort("date", "cons_id")
     )
+
+
+def prepare(
+    shipments: pl.DataFrame,
+    declarations: pl.DataFrame,
+    *,
+    as_of: dt.date | None = None,
+    mirror: MirrorGapConfig | None = None,
+    never: ExportNeverArrivedConfig | None = None,
+    masked: MaskedNameConfig | None = None,
+    quality: DataQualityConfig | None = None,
+    entity: EntityConfig | None = None,
+    screener: Screener | None = None,
+    today: dt.date | None = None,
+) -> Context:
+    """Guard implausible values, resolve substances and entities, fold records reported
+    twice, pair mirror records and merge them into consignments."""
+    mirror = mirror or MirrorGapConfig()
+    never = never or ExportNeverArrivedConfig()
+    masked = masked or MaskedNameConfig()
+    quality = quality or DataQualityConfig()
+    today = today or dt.date.today()
+    # In id order: what "first" means in a group (a party's spelling, an evidence list's
+    # order) must not depend on the order the database returned the rows in.
+    ship = _conform(shipments, SHIPMENT_SCHEMA).sort("id", maintain_order=True)
+    decl = _conform(declarations, DECLARATION_SCHEMA)
+    ship = ship.with_columns(
+        pl.col("flow")
+        .str.to_uppercase()
+        .str.strip_chars()
+        .replace({"EXPORT": "X", "IMPORT": "M", "E": "X", "I": "M"}),
+        # One normaliser for every name, whatever normaliser stored the record's norm.
+        *(
+            pl.coalesce(normalise_party(role), f"{role}_norm").alias(f"{role}_norm")
+            for role in ("exporter", "importer")
+        ),
+        *(normalise_address(f"{r}_address").alias(f"{r}_addr") for r in ("exporter", "importer")),
+    )
+    ship, unjudged = guard_implausible(ship, quality, today)
+    ship = infer_mirror_sides(ship)  # a feed without flow: a consignment's two records count once
+    if as_of is None:
+        as_of, as_of_note = reference_date(ship, today)
+    else:
+        as_of_note = f"reference date {as_of.isoformat()}: given"
+    ship = _resolve_substances(ship, masked, screener or default_screener)
+    ship, entities = _entity_keys(ship, entity or EntityConfig())
+    # What no detector reads once entities are known: a million records' raw exporter
+    # addresses, their keys and the value in its own currency (value_usd is what is judged).
+    ship = ship.drop("exporter_address", "exporter_addr", "value", "currency")
+    ship = ship.with_columns(
+        pl.coalesce("exporter_facility_id", "exporter_entity").alias("exp_key"),
+        pl.coalesce("importer_facility_id", "importer_entity").alias("imp_key"),
+        pl.coalesce("substance", "designer", pl.lit("other")).alias("sub_key"),
+    )
+    ship = mark_duplicates(ship, quality)
+    originals = ship.filter(pl.col("dup_of").is_null())
+    pairs, typical_lag = _pair_mirrors(originals, mirror)
+    coverage = _coverage(originals, pairs, as_of, never)
+    # One row per consignment: the export record stands for a paired import record, and the
+    # first report for a second source's report of the same consignment.
+    paired_m = pairs.select(pl.col("m_id").alias("id"), pl.col("x_id").alias("_x"))
+    ship = ship.join(paired_m, on="id", how="left").with_columns(
+        pl.coalesce("_x", "id").alias("cons_id")
+    )
+    canon = ship.select(pl.col("id").alias("dup_of"), pl.col("cons_id").alias("_c"))
+    ship = (
+        ship.join(canon, on="dup_of", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("_c", "cons_id").alias("cons_id"))
+        .drop("_x", "_c")
+        .with_columns((pl.col("id") == pl.col("cons_id")).alias("lead"))
+    )
+    cons = _consignments(ship)
     names = {s.cas: s.name for s in [*load_watchlist(), *SURVEILLANCE]}
-    return Context(ship, cons, pairs, coverage, decl, as_of, names, typical_lag=typical_lag)
+    return Context(
+        ship, cons, pairs, coverage, decl, as_of, names, typical_lag=typical_lag,
+        unjudged=unjudged, as_of_note=as_of_note, entities=entities,
+    )  # fmt: skip

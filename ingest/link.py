@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from ingest.normalise import business_key
+from detection.parties import business_key, compact_key
 
 __all__ = ["Link", "LinkConfig", "LinkIndex"]
 
@@ -48,10 +48,12 @@ class LinkIndex:
         self._by_country: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
         self._exact: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         self._exact_key: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        self._exact_compact: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         for fid, name, norm, country in self.facilities:
             self._by_country[country].append((fid, name, norm))
             self._exact[(norm, country)].append((fid, name))
             self._exact_key[(business_key(norm), country)].append((fid, name))
+            self._exact_compact[(compact_key(norm), country)].append((fid, name))
         self._cache: dict[tuple[str, str], Link] = {}
 
     def __bool__(self) -> bool:
@@ -67,8 +69,13 @@ class LinkIndex:
                 continue
             # Exact after normalisation; else exact once "Chem."/"Chemicals" and the like
             # are spelled one way (a pair of facilities may differ only there: "exact" wins).
-            exact = self._exact.get((norm, country)) or self._exact_key.get(
-                (business_key(norm), country), []
+            # Then exact as one run of Latin letters: a name written in Chinese reads in pinyin
+            # with its business words in English ("上海诚博化工" = "Shanghai Chengbo Chemical"),
+            # and spacing goes ("S. A." = "S.A.").
+            exact = (
+                self._exact.get((norm, country))
+                or self._exact_key.get((business_key(norm), country))
+                or self._exact_compact.get((compact_key(norm), country), [])
             )
             if len(exact) == 1:
                 self._cache[(norm, country)] = Link(exact[0][0], 100.0, "exact")

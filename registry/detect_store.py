@@ -23,8 +23,9 @@ import polars as pl
 from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from detection.detectors import DETECTORS
 from detection.prepare import default_screener
-from detection.run import configs, prepare_for, run_detectors
+from detection.run import configs, prepare_for, run_detectors, unjudged
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
 from registry.db import session_scope
 from registry.models import (
@@ -66,6 +67,9 @@ class RunSummary:
     screened_new: int = 0
     early_warnings: int = 0
     phases: dict[str, float] = field(default_factory=dict)  # seconds: read, prepare, ...
+    # Records some or all detectors could not judge: scope, reason, records, examples.
+    unjudged: list[dict[str, Any]] = field(default_factory=list)
+    as_of_note: str = ""  # how the reference date was chosen, in words
 
     @property
     def new(self) -> int:
@@ -326,9 +330,12 @@ def run_detection(
         session.flush()
         ctx = prepare_for(ships, decls, overrides, as_of=as_of, screener=screener)
         lap("prepare")
-        alerts = run_detectors(ctx, overrides, progress=progress)
+        notes: list[pl.DataFrame] = []
+        alerts = run_detectors(ctx, overrides, progress=progress, notes=notes)
         lap("detect")
         summary = RunSummary(run.id, ships.height, 0.0, screened_new=screener.new_rows)
+        summary.unjudged = pl.concat([unjudged(ctx), *notes]).to_dicts()
+        summary.as_of_note = ctx.as_of_note
         _upsert(session, alerts, run.id, now, summary)
         lap("write")
         summary.early_warnings = _record_early_warnings(session, ctx.shipments)
@@ -345,9 +352,8 @@ def run_detection(
 def _upsert(
     session: Session, alerts: pl.DataFrame, run_id: int, now: dt.datetime, summary: RunSummary
 ) -> None:
-    for name in configs():
-        if name != "outlier":
-            summary.per_detector.setdefault(name, {"new": 0, "updated": 0, "unchanged": 0})
+    for d in DETECTORS:
+        summary.per_detector.setdefault(d.name, {"new": 0, "updated": 0, "unchanged": 0})
     if alerts.height == 0:
         return
     alerts = alerts.with_columns(

@@ -316,9 +316,17 @@ def _create_challenge_request(
 
 
 def set_detector_setting(session: Session, user: User, detector: str, values: dict) -> None:
-    """A supervisor changes a detector's thresholds; the change is audited with the values."""
+    """A supervisor changes a detector's thresholds; the change is audited with the values.
+    Values out of a threshold's range (or of the wrong type) are refused with the config's
+    own message."""
     user = acting_user(session, user)
     require_role(user, "tune_thresholds")
+    from detection.run import configs
+
+    try:
+        configs({detector: values})
+    except ValueError as exc:
+        raise RegistryError(str(exc)) from None
     row = session.scalars(
         select(DetectorSetting).where(DetectorSetting.detector == detector)
     ).first()

@@ -130,6 +130,13 @@ def test_cli_detect_and_alerts_on_sample(sample, tmp_path) -> None:
     runner = CliRunner()
     r = runner.invoke(app, ["--db", url, "detect"])
     assert r.exit_code == 0 and "new" in r.stderr
+    # The sample carries no customs values and no addresses: everything else ran, and the
+    # detectors that needed them say how many records they could not judge, and why.
+    assert "not judged by value_mismatch:" in r.stderr and "no customs value" in r.stderr
+    assert (
+        "not judged by shared_address_network:" in r.stderr and "no consignee address" in r.stderr
+    )
+    assert "reference date 2025-" in r.stderr
     r = runner.invoke(app, ["--db", url, "alerts", "--format", "json"])
     rows = json.loads(r.stdout)
     assert rows and all(row["shipment_ids"] for row in rows)
@@ -215,3 +222,33 @@ def test_fast_read_gives_the_orm_frame(engine: Engine, sample) -> None:
     assert decl_fast.schema == pl.Schema(DECLARATION_SCHEMA) and decl_fast.height > 0
     key = list(DECLARATION_SCHEMA)
     assert decl_fast.sort(key, nulls_last=True).equals(decl_ref.sort(key, nulls_last=True))
+
+
+def test_stored_rows_with_absurd_quantities_and_dates_do_not_stop_detection(
+    engine: Engine, sample
+) -> None:
+    """Issue #18 items 1 and 4, through the registry on both backends: a stored quantity of
+    infinity or 1e30 kg made every run fail; a record dated 9999-12-31 moved the reference
+    date and raised false 'never arrived' alerts."""
+    import datetime as dt
+
+    ships = sample.registry_shipments
+    ids = ships["id"].to_list()[:4]
+    bad = ships.with_columns(
+        pl.when(pl.col("id") == ids[0]).then(float("inf"))
+        .when(pl.col("id") == ids[1]).then(1e30)
+        .otherwise(pl.col("quantity_kg")).alias("quantity_kg"),
+        pl.when(pl.col("id") == ids[2]).then(pl.lit(dt.date(9999, 12, 31)))
+        .when(pl.col("id") == ids[3]).then(pl.lit(dt.date(1, 1, 1)))
+        .otherwise(pl.col("date")).alias("date"),
+    )  # fmt: skip
+    load_facilities(engine, sample)
+    load_shipments(engine, bad)
+    summary = run_detection(engine)
+    assert summary.new > 0
+    assert summary.as_of_note.startswith("reference date 2025-")
+    by_reason = {r["scope"]: r for r in summary.unjudged}
+    assert by_reason["every detector"]["records"] == 2
+    assert by_reason["detectors that need a quantity"]["records"] == 2
+    clean = run_detection(engine)  # and again: nothing stops the next run either
+    assert clean.new == 0

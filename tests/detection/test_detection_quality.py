@@ -1,4 +1,6 @@
-"""Golden end-to-end run: generate a fresh seed -> detect -> score against the answer key."""
+"""Golden end-to-end runs on the noisy generator: a fresh seed with every pattern planted, and
+a feed with nothing planted. Seeds 101 and 102 were the tuning seeds; 9090 was never looked at
+while tuning. The expectations are the targets of issue #12."""
 
 from __future__ import annotations
 
@@ -8,9 +10,7 @@ from detection.evaluate import evaluate
 from detection.run import detect
 from sample_data.generate import generate
 
-# Seed 7 is the tuning seed; 909 was never looked at while tuning. 40,000 records give 16
-# anomalies per pattern, so one miss does not decide the recall target.
-FRESH_SEED = 909
+FRESH_SEED = 9090
 
 
 @pytest.mark.slow
@@ -21,35 +21,13 @@ def test_quality_targets_on_a_fresh_seed() -> None:
     print(ev.table())
     for row in ev.per_pattern.iter_rows(named=True):
         assert row["recall"] >= 0.9, row
-    assert ev.precision_at_k >= 0.8
-    assert ev.alerts_per_10k <= 60
+    assert ev.precision_at_k >= 0.85
 
 
-def test_planted_unusual_sizes_are_what_the_answer_key_says() -> None:
-    """Each planted unusual size is 4-15 times its relation's usual shipment, as labelled
-    (it once scaled a random consignment: on seed 505 two small ones ended up 2.7 and 3.1
-    times usual, inside normal trade's spread, while labelled 5.1 times)."""
-    import polars as pl
-
-    from detection.run import prepare_for
-
-    s = generate(505, 20_000)
-    ctx = prepare_for(s.registry_shipments, s.declarations)
-    cons = ctx.consignments.filter(pl.col("substance").is_not_null()).with_columns(
-        pl.concat_str(["exp_key", "imp_key", "substance"], separator="|").alias("rel")
-    )
-    ids = s.registry_shipments.select("id", "shipment_id")
-    planted = (
-        s.answer_key.filter(pl.col("pattern") == "unusual_size")
-        .with_columns(pl.col("shipment_ids").str.split(";").list.first().alias("shipment_id"))
-        .join(ids, on="shipment_id")
-    )
-    assert planted.height == 8
-    for r in planted.iter_rows(named=True):
-        hit = cons.filter(pl.col("pks").list.contains(r["id"]))
-        rel, kg = hit["rel"][0], hit["quantity_kg"][0]
-        usual = cons.filter(pl.col("rel") == rel, ~pl.col("pks").list.contains(r["id"]))[
-            "quantity_kg"
-        ].median()
-        assert isinstance(usual, float)
-        assert kg / usual >= 3.5, (r["description"], kg, usual)
+@pytest.mark.slow
+def test_a_noisy_feed_with_nothing_planted_raises_few_alerts() -> None:
+    s = generate(FRESH_SEED, 20_000, plant=())
+    alerts = detect(s.registry_shipments, s.declarations)
+    per_10k = alerts.height / s.registry_shipments.height * 10_000
+    print(alerts.group_by("detector").len(), per_10k)
+    assert per_10k <= 5

@@ -53,4 +53,6 @@ def test_a_feed_without_flow_gives_the_same_alerts_as_with_it(sample) -> None:  
     ev = evaluate(without, ships, sample.answer_key)
     recall = dict(ev.per_pattern.select("pattern", "recall").iter_rows())
     assert recall["declared_quantity_exceeded"] >= 0.9
-    assert ev.alerts_per_10k <= 60
+    # No more alerts than with the flow column, give or take a few (the alert count of the
+    # sample itself follows its planted cases, 14 patterns since the generator of issue #12).
+    assert without.height <= with_flow.height * 1.15 + 3

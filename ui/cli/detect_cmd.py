@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from ui.cli.common import OutputFormat, emit_frame, fail, state, user_errors
 
-__all__ = ["register"]
+__all__ = ["not_judged_lines", "register"]
+
+
+def not_judged_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """One plain line per reason records were not judged: who, how many, why, a few ids."""
+    out = []
+    for r in rows:
+        n = int(r["records"])
+        ids = ", ".join(str(x) for x in (r.get("examples") or []))
+        more = f" (e.g. {ids}{', ...' if n > len(r.get('examples') or []) else ''})" if ids else ""
+        noun = "record" if n == 1 else "records"
+        kind = r.get("kind") or "not judged"
+        what = noun if kind == "not judged" else ("finding" if n == 1 else "findings")
+        out.append(f"  {kind} by {r['scope']}: {n:,} {what}, {r['reason']}{more}")
+    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +58,9 @@ def register(app: typer.Typer) -> None:
                 typer.echo(
                     f"{name:<28} {c['new']:>5} {c['updated']:>8} {c['unchanged']:>10}", err=True
                 )
+            typer.echo(f"  {s.as_of_note}", err=True)
+            for line in not_judged_lines(s.unjudged):
+                typer.echo(line, err=True)
 
     @app.command("alerts")
     def alerts(

@@ -18,7 +18,7 @@ def _number(name: str, default: float, unit: str) -> float:
     try:
         value = float(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a number of {unit}, got {raw!r}") from exc
+        raise ValueError(f"{name} must be a positive number of {unit}, got {raw!r}") from exc
     if not 0 < value < float("inf"):
         raise ValueError(f"{name} must be a positive number of {unit}, got {raw!r}")
     return value

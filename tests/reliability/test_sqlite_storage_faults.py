@@ -110,7 +110,8 @@ def test_disk_full_during_ingest(small_tmpfs: Path, feeds: tuple[Path, Path, Pat
 
     # Nothing is wedged: with the space the failed load gave back, a small load works.
     small2 = small_tmpfs.parent / "small2.csv"
-    small2.write_text(feeds[1].read_text().replace("-E-", "-Z-"))
+    header, *rows = feeds[1].read_text().splitlines(keepends=True)
+    small2.write_text(header + "".join("again-" + row for row in rows))  # new shipment ids
     proc = run_pwatch(url, "ingest", "shipments", str(small2), "--source", "again")
     assert proc.returncode == 0, proc.stderr
     after = _state(url)
@@ -152,7 +153,8 @@ def test_read_only_database_file(
     assert _state(url) == before
     # Writable again: a load goes through.
     small2 = tmp_path / "small2.csv"
-    small2.write_text(feeds[1].read_text().replace("-E-", "-Z-"))
+    header, *rows = feeds[1].read_text().splitlines(keepends=True)
+    small2.write_text(header + "".join("again-" + row for row in rows))  # new shipment ids
     proc = run_pwatch(url, "ingest", "shipments", str(small2), "--source", "again")
     assert proc.returncode == 0, proc.stderr
     assert _state(url)["integrity"] == "ok"

@@ -98,7 +98,15 @@ def _detect(engine: Engine) -> dict[str, Any]:
 
 def _counts(engine: Engine) -> dict[str, Any]:
     from registry.db import session_scope
-    from registry.models import AlertRow, Declaration, EarlyWarning, Facility, ShipmentRecord
+    from registry.models import (
+        AlertRow,
+        Declaration,
+        EarlyWarning,
+        Facility,
+        Shipment,
+        ShipmentRecord,
+    )
+    from registry.overview import export_side
 
     with session_scope(engine) as s:
         by_detector = dict(
@@ -111,8 +119,10 @@ def _counts(engine: Engine) -> dict[str, Any]:
             "facilities": s.scalar(select(func.count()).select_from(Facility)),
             "declarations": s.scalar(select(func.count()).select_from(Declaration)),
             "shipments": s.scalar(select(func.count()).select_from(ShipmentRecord)),
+            # Each consignment once: its export record, the import record being its check.
+            "consignments": s.scalar(select(func.count(Shipment.id)).where(export_side())),
             "shipped_kg": s.scalar(
-                select(func.coalesce(func.sum(ShipmentRecord.quantity_kg), 0.0))
+                select(func.coalesce(func.sum(Shipment.quantity_kg), 0.0)).where(export_side())
             ),
             "alerts": sum(by_detector.values()),
             "alerts_by_detector": by_detector,
@@ -152,7 +162,8 @@ def _print_summary(url: str, f: dict[str, Any]) -> None:
         "precursor-watch demo",
         f"  database:      {url}",
         f"  declared:      {f.get('facilities', 0)} facilities, {f.get('declarations', 0)} declarations",
-        f"  shipments:     {f.get('shipments', 0)} records, {float(f.get('shipped_kg') or 0):,.0f} kg "
+        f"  shipments:     {f.get('shipments', 0):,} records of {f.get('consignments', 0):,} consignments, "
+        f"{float(f.get('shipped_kg') or 0):,.0f} kg (each consignment once) "
         f"({f.get('shipments_quarantined', 0)} rows quarantined)",
         f"  alerts:        {f.get('alerts', 0)}",
     ]

@@ -9,7 +9,6 @@ __all__ = [
     "DECLARATION_SCHEMA",
     "SEVERITIES",
     "SHIPMENT_SCHEMA",
-    "empty_alerts",
     "empty_frame",
 ]
 
@@ -77,8 +76,3 @@ ALERT_SCHEMA: dict[str, pl.DataType] = {
 def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """A zero-row frame with exactly the given columns and dtypes."""
     return pl.DataFrame(schema=schema)
-
-
-def empty_alerts() -> pl.DataFrame:
-    """A zero-row alert frame."""
-    return empty_frame(ALERT_SCHEMA)

@@ -178,22 +178,30 @@ def test_audit_verification_shows_intact_and_broken_chain(console_db) -> None:  
 
 
 def test_thresholds_saved_through_the_service(console_db) -> None:  # type: ignore[no-untyped-def]
+    """A supervisor raises the mirror-gap tolerance from 10% to 25% on the page: the next
+    detection run uses 0.25, the page shows it in force, and the change is audited."""
+    from detection.run import configs
+    from registry.models import DetectorSetting, TriageEvent
+
     engine, _ = console_db
     at = cf.login("sara")
     at.switch_page("views/thresholds.py").run()
     assert not at.exception
-    submit = next(b for b in at.button if b.label == "Save thresholds")
-    num = next(iter(at.number_input)) if at.number_input else None
-    if num is not None:
-        num.set_value((num.value or 0) + 1)
-    else:
-        at.text_area[0].input('{"x": 1}')
-    submit.click().run()
+    at.selectbox(key="th_detector").set_value("mirror_quantity_gap").run()
+    tolerance = next(n for n in at.number_input if n.value == 0.10)
+    tolerance.set_value(0.25)
+    next(b for b in at.button if b.label == "Save thresholds").click().run()
     assert any("saved" in m for m in cf.messages(at)), cf.messages(at)
-    from registry.models import DetectorSetting
-
     with session_scope(engine) as s:
-        assert s.scalars(select(DetectorSetting)).first() is not None
+        stored = s.scalars(
+            select(DetectorSetting).where(DetectorSetting.detector == "mirror_quantity_gap")
+        ).one()
+        assert stored.values == {"tolerance": 0.25} and stored.updated_by == "sara"
+        assert (
+            configs({"mirror_quantity_gap": stored.values})["mirror_quantity_gap"].tolerance == 0.25
+        )
+        event = s.scalars(select(TriageEvent).order_by(TriageEvent.id.desc())).first()
+        assert event is not None and event.action == "tune_thresholds" and event.actor == "sara"
 
 
 def test_load_data_page_saves_upload_safely(console_db, tmp_path) -> None:  # type: ignore[no-untyped-def]

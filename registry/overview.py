@@ -9,6 +9,9 @@ apart, as the check. Aggregated in SQL, one pass over the shipments.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, case, cast, exists, func, literal, or_, select
@@ -26,7 +29,7 @@ from registry.models import (
     ShipmentRecord,
 )
 
-__all__ = ["export_side", "overview_summary"]
+__all__ = ["export_side", "load_snapshot", "overview_summary", "save_snapshot"]
 
 OPEN = ("new", "assigned", "in_review", "pending_escalation", "pending_dismissal")
 
@@ -165,7 +168,7 @@ def overview_summary(session: Session) -> dict[str, Any]:
     return {
         "facilities": int(session.scalar(select(func.count(Facility.facility_id))) or 0),
         "screened": screened,
-        "period": (first, last),
+        "period": [first, last],
         "loaded_at": session.scalar(select(func.max(IngestBatch.finished_at))),
         "detected_at": session.scalar(select(func.max(DetectionRun.finished_at))),
         "cells": [
@@ -207,3 +210,41 @@ def partial_years(first: dt.date | None, last: dt.date | None) -> dict[int, str]
             else f"to {last:%d %b}"
         )
     return out
+
+
+def _tag(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"__datetime__": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"__date__": value.isoformat()}
+    raise TypeError(f"cannot keep {type(value).__name__} in an overview snapshot")
+
+
+def _untag(obj: dict[str, Any]) -> Any:
+    if "__datetime__" in obj:
+        return dt.datetime.fromisoformat(obj["__datetime__"])
+    if "__date__" in obj:
+        return dt.date.fromisoformat(obj["__date__"])
+    return obj
+
+
+def save_snapshot(path: Path, version: Any, summary: dict[str, Any]) -> None:
+    """Keep the figures on disk (0600), so a console server started later shows them at once
+    while it brings them up to date: the first computation over a large registry takes
+    seconds. Written to a temporary file and renamed, so a reader never sees half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump({"version": list(version), "summary": summary}, out, default=_tag)
+    os.replace(tmp, path)
+
+
+def load_snapshot(path: Path) -> tuple[list[Any], dict[str, Any]] | None:
+    """(version, figures) of the last snapshot, or None when there is none or it is unreadable."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            data = json.load(f, object_hook=_untag)
+        return list(data["version"]), dict(data["summary"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -98,3 +98,31 @@ def test_listed_texts_with_quotes_and_backslashes_are_counted_safely(
     )
     with session_scope(engine) as s:
         assert s.scalar(select(func.count(Shipment.id))) > 0  # the table is still there
+
+
+def test_a_later_server_shows_the_kept_figures_at_once(screened_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The first summary of a large registry takes seconds; it is kept on disk (0600), and a
+    console server started later reads it back as it was (dates and times included) instead
+    of making the first visitor wait."""
+    import streamlit as st
+
+    from registry.db import session_scope
+    from registry.overview import load_snapshot, overview_summary
+
+    engine, _ = screened_db
+    at = cf.login("vera")
+    at.switch_page("views/overview.py").run()
+    assert not at.exception, at.exception
+    kept = list((tmp_path / "data" / "cache").glob("overview-*.json"))
+    assert len(kept) == 1 and kept[0].stat().st_mode & 0o777 == 0o600
+    snapshot = load_snapshot(kept[0])
+    assert snapshot is not None
+    with session_scope(engine) as s:
+        assert snapshot[1] == overview_summary(s)
+    first = {m.label: m.value for m in at.metric}
+    st.cache_resource.clear()  # as a new server process starts with nothing in memory
+    again = cf.login("vera")
+    again.switch_page("views/overview.py").run()
+    assert not again.exception, again.exception
+    assert {m.label: m.value for m in again.metric} == first
+    assert not any("being brought up to date" in i.value for i in again.info)

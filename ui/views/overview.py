@@ -3,7 +3,9 @@ moved, what was caught and where it went; refreshed whenever the data changes.""
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -12,7 +14,7 @@ import streamlit as st
 
 from detection.catalogue import detector_label
 from registry.db import session_scope
-from registry.overview import overview_summary, partial_years
+from registry.overview import load_snapshot, overview_summary, partial_years, save_snapshot
 from registry.queries import data_version
 from registry.words import country_name, status_word
 from ui.console import engine, settings
@@ -26,10 +28,16 @@ def _store() -> dict[str, Any]:
     return {"lock": threading.Lock(), "ready": {}, "latest": {}, "running": {}}
 
 
+def _snapshot_path(url: str) -> Path:
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return Path(settings().data_dir) / "cache" / f"overview-{digest}.json"
+
+
 def _compute(store: dict[str, Any], url: str, version: tuple[Any, ...]) -> None:
     try:
         with session_scope(engine()) as session:
             result: Any = overview_summary(session)
+        save_snapshot(_snapshot_path(url), version, result)
     except Exception as exc:  # shown by the page that waits for it
         result = exc
     with store["lock"]:
@@ -47,6 +55,12 @@ def _summary(url: str, version: tuple[Any, ...]) -> tuple[dict[str, Any], bool]:
     page stays quick after a load or a detection run (the first figures are waited for)."""
     store = _store()
     with store["lock"]:
+        if url not in store["latest"]:  # a server started later: the figures kept on disk
+            kept = load_snapshot(_snapshot_path(url))
+            if kept is not None:
+                store["latest"][url] = kept[1]
+                if tuple(kept[0]) == tuple(version):
+                    store["ready"][(url, version)] = kept[1]
         ready = store["ready"].get((url, version))
         previous = store["latest"].get(url)
         running = store["running"].get(url)

@@ -90,9 +90,11 @@ class LoadReport:
                 f"({self.rows_loaded} loaded, {self.rows_duplicate} duplicate, "
                 f"{self.rows_quarantined} quarantined); nothing to do"
             )
+        # A facilities file declaring a key twice is revising it: the later row is in force.
+        repeated = "replaced by a later row" if self.kind == "facilities" else "duplicate"
         return (
             f"batch {self.batch_id} ({self.kind}, source {self.source!r}): "
-            f"{self.rows_loaded} loaded, {self.rows_duplicate} duplicate, "
+            f"{self.rows_loaded} loaded, {self.rows_duplicate} {repeated}, "
             f"{self.rows_quarantined} quarantined of {self.rows_total} rows"
             f" in {self.seconds:.1f} s"
         )

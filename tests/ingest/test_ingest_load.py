@@ -545,3 +545,23 @@ def test_day_first_proven_anywhere_reads_every_chunk(
     frame, _, problems = preview(path, "shipments", rows=3, converted=True)
     assert frame["date"].to_list() == ["2024-01-01", "2024-01-02", "2024-01-03"]
     assert frame["quantity_kg"].to_list() == [25.0, 25.0, 25.0] and problems == []
+
+
+def test_a_revision_later_in_the_same_file_is_in_force(engine: Engine, tmp_path: Path) -> None:
+    """A registry file that declares F1's NPP twice revises it: the later row (1,500 kg) is in
+    force, and the load says the earlier one was replaced rather than calling it a duplicate."""
+    from tests_ingest_helpers import write_csv
+
+    path = write_csv(
+        tmp_path / "revised.csv",
+        [facility("F1"), facility("F2"), facility("F1", declared_annual_kg="1500")],
+        header=FACILITY_HEADER,
+    )
+    rep = load_file(engine, path, "facilities")
+    assert (rep.rows_loaded, rep.rows_duplicate) == (2, 1)
+    assert "2 loaded, 1 replaced by a later row, 0 quarantined of 3 rows" in rep.summary()
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        kg = {d.facility_id: d.declared_annual_kg for d in s.scalars(select(Declaration))}
+    assert kg == {"F1": 1500.0, "F2": 1000.0}

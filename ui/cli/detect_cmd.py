@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 import typer
 
 from ui.cli.common import OutputFormat, emit_frame, fail, state, user_errors
@@ -83,5 +84,37 @@ def register(app: typer.Typer) -> None:
             engine = open_registry(state.db)
             frame = alerts_frame(engine, status=status.strip() if status else None)
             if fmt is OutputFormat.table:
-                frame = frame.select(ALERT_COLUMNS)
+                from registry.db import session_scope
+                from registry.queries import substance_names
+
+                with session_scope(engine) as session:
+                    names = substance_names(session)
+                frame = _for_people(frame.select(ALERT_COLUMNS), names)
             emit_frame(frame, fmt, title=f"{frame.height} alerts")
+
+
+def _for_people(frame: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
+    """The alert list as a person reads it: words for detectors and statuses, the substance by
+    name, a rounded score, the time to the minute (CSV and JSON keep the contract's columns)."""
+    from detection.catalogue import detector_label
+    from registry.words import status_word
+
+    ids = frame["shipment_ids"].fill_null("").str.split(";")
+    return frame.select(
+        pl.col("alert_id").alias("Alert"),
+        pl.col("detector").map_elements(detector_label, return_dtype=pl.String).alias("Finding"),
+        pl.col("severity").alias("Severity"),
+        pl.col("score").round(0).cast(pl.Int64).alias("Score"),
+        pl.col("status").map_elements(status_word, return_dtype=pl.String).alias("Status"),
+        pl.when(ids.list.len() > 3)
+        .then(pl.format("{} records", ids.list.len()))
+        .otherwise(ids.list.join(", "))
+        .alias("Shipments"),
+        pl.col("facility_id").fill_null("").alias("Facility"),
+        pl.col("substance_cas")
+        .replace_strict(names, default=pl.col("substance_cas"), return_dtype=pl.String)
+        .fill_null("")
+        .alias("Substance"),
+        pl.col("summary").alias("What was found"),
+        pl.col("created_at").cast(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M").alias("Raised (UTC)"),
+    )

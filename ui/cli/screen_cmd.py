@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import typer
 
 from ui.cli.common import OutputFormat, PwatchError, emit_frame, fail, state, user_errors
@@ -110,14 +111,15 @@ def register(app: typer.Typer) -> None:
                     "right encoding.",
                     err=True,
                 )
-            if fmt is OutputFormat.table:
+            if fmt is OutputFormat.table:  # for people; csv and json keep the contract
                 result = result.select(
-                    "name",
-                    "verdict",
-                    "substance_cas",
-                    "substance_name",
-                    "score",
-                    "method",
-                    "explanation",
+                    pl.col("name").alias("Name"),
+                    pl.col("verdict").alias("Verdict"),
+                    pl.when(pl.col("substance_cas").is_not_null())
+                    .then(pl.format("{} ({})", "substance_name", "substance_cas"))
+                    .otherwise(pl.lit(""))
+                    .alias("Listed substance (nearest, for an analogue)"),
+                    pl.col("score").round(0).cast(pl.Int64).alias("Score"),
+                    pl.col("explanation").alias("Why"),
                 )
             emit_frame(result, fmt)

@@ -30,6 +30,7 @@ from registry.models_states import ClarificationAttachment, ClarificationRequest
 from registry.settings import get_settings
 
 __all__ = [
+    "FOLLOW_UPS",
     "SENT",
     "Shareable",
     "answer",

@@ -22,7 +22,7 @@ def _page() -> None:
         "other than the proposer approves them. Nobody approves their own proposal."
     )
     with session_scope(engine()) as session:
-        pending = pending_approvals(session)
+        pending = pending_approvals(session, user=user)
     if not pending:
         st.info("Nothing awaits approval.")
         return

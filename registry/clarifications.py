@@ -44,6 +44,7 @@ __all__ = [
     "requests_for",
     "shareable",
     "shared_alert_ids",
+    "shared_frame",
     "states_of",
 ]
 
@@ -531,6 +532,35 @@ def overdue_requests(session: Session, user: User | None) -> dict[int, list[int]
     for alert_id, rid in session.execute(stmt.order_by(ClarificationRequest.id)):
         out.setdefault(int(alert_id), []).append(int(rid))
     return out
+
+
+def shared_frame(session: Session, user: User) -> Any:
+    """What the body shared with an authority's state, one row per request: the alert it is
+    about, its status and deadline, the questions and the evidence shared (exactly as
+    approved), and the classification (`pwatch alerts` for an authority)."""
+    import polars as pl
+
+    from registry.access import classification_of
+
+    rows = [
+        {
+            "request": r.id,
+            "alert_id": r.alert_id,
+            "status": r.status,
+            "answer_due": r.deadline_at.isoformat(timespec="minutes") if r.deadline_at else None,
+            "overdue": is_overdue(r),
+            "questions": r.questions,
+            "shared": " | ".join(f"{s['label']}: {s['value']}" for s in r.shared),
+            "classification": classification_of(session, "alert", r.alert_id),
+        }
+        for r in requests_for(session, user)
+    ]
+    schema = {
+        "request": pl.Int64(), "alert_id": pl.Int64(), "status": pl.String(),
+        "answer_due": pl.String(), "overdue": pl.Boolean(), "questions": pl.String(),
+        "shared": pl.String(), "classification": pl.String(),
+    }  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
 
 
 def open_count(session: Session) -> int:

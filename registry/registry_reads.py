@@ -28,6 +28,7 @@ from registry.queries import SHIPMENT_COLUMNS
 __all__ = [
     "batch_rows",
     "consignment_records",
+    "facilities_frame",
     "facility_profile",
     "facility_side_rows",
     "facility_year_shipments",
@@ -170,6 +171,53 @@ def search_facilities(
         stmt = stmt.where(Facility.country == country)
     stmt = stmt.order_by(Facility.name).limit(limit)
     return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def facilities_frame(session: Session, user: Any = None, country: str = "") -> pl.DataFrame:
+    """`pwatch facilities`: one row per facility and declared substance (a facility with no
+    declaration on one row of its own) in the facilities format, with the classification,
+    of what `user` may see."""
+    from registry.access import declaration_scope
+
+    decl = select(Declaration).where(declaration_scope(user)).subquery()
+    stmt = (
+        select(
+            Facility.facility_id,
+            Facility.name,
+            Facility.country,
+            decl.c.activity,
+            decl.c.substance,
+            decl.c.cas,
+            decl.c.declared_annual_kg,
+            decl.c.declaration_year,
+            Facility.address,
+            Facility.classification.label("facility_classification"),
+            decl.c.classification.label("declaration_classification"),
+        )
+        .outerjoin(decl, decl.c.facility_id == Facility.facility_id)
+        .where(facility_scope(user))
+        .order_by(Facility.facility_id, decl.c.declaration_year, decl.c.substance)
+    )
+    if country:
+        stmt = stmt.where(Facility.country == country.strip().upper())
+    schema = {
+        "facility_id": pl.String(), "name": pl.String(), "country": pl.String(),
+        "activity": pl.String(), "substance": pl.String(), "cas": pl.String(),
+        "declared_annual_kg": pl.Float64(), "declaration_year": pl.Int64(), "address": pl.String(),
+        "facility_classification": pl.String(), "declaration_classification": pl.String(),
+    }  # fmt: skip
+    frame = pl.DataFrame([tuple(r) for r in session.execute(stmt)], schema=schema, orient="row")
+    rank = {c: i for i, c in enumerate(("restricted", "protected", "highly_protected"))}
+    return frame.with_columns(
+        pl.struct("facility_classification", "declaration_classification")
+        .map_elements(
+            lambda r: max(
+                (v for v in r.values() if v), key=lambda v: rank.get(v, 1), default="protected"
+            ),
+            return_dtype=pl.String,
+        )
+        .alias("classification")
+    ).drop("facility_classification", "declaration_classification")
 
 
 def facility_profile(session: Session, facility_id: str, user: Any = None) -> dict[str, Any] | None:

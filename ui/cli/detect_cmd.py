@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from ui.cli.common import OutputFormat, emit_frame, fail, state, user_errors
 
-__all__ = ["register"]
+__all__ = ["log_access", "register"]
 
 
 def register(app: typer.Typer) -> None:
@@ -62,7 +64,33 @@ def register(app: typer.Typer) -> None:
             if status is not None and status.strip() not in STATUSES:
                 fail(f"unknown status {status.strip()!r}: use one of {', '.join(STATUSES)}.")
             engine = open_registry(state.db)
-            frame = alerts_frame(engine, status=status.strip() if status else None)
+            actor = state.actor
+            if actor is not None and actor.role == "authority":
+                _shared_with_state(engine, actor, fmt)
+                return
+            frame = alerts_frame(engine, status=status.strip() if status else None, user=actor)
+            log_access(engine, "alert", frame["alert_id"].to_list(), f"pwatch alerts ({fmt})")
             if fmt is OutputFormat.table:
-                frame = frame.select(ALERT_COLUMNS)
+                frame = frame.select([*ALERT_COLUMNS, "classification"])
             emit_frame(frame, fmt, title=f"{frame.height} alerts")
+
+
+def _shared_with_state(engine: Any, actor: Any, fmt: OutputFormat) -> None:
+    """An authority's `pwatch alerts`: what requests for clarification shared with its state."""
+    from registry.clarifications import shared_frame
+    from registry.db import session_scope
+
+    with session_scope(engine) as session:
+        frame = shared_frame(session, actor)
+    emit_frame(frame, fmt, title=f"{frame.height} requests for clarification to {actor.state}")
+
+
+def log_access(engine: Any, kind: str, keys: list[Any], what: str) -> None:
+    """A listing or export that holds highly protected items is an audited access event."""
+    if state.actor is None or not keys:
+        return
+    from registry.access import record_access
+    from registry.db import session_scope
+
+    with session_scope(engine) as session:
+        record_access(session, state.actor, kind, keys, what)

@@ -63,8 +63,11 @@ def clarification_section(user: Any, alert_ids: list[int], key: str) -> None:
             f"Evidence to share with {esc(country_name(state))} (only its own data is offered; "
             "the other side of a trade is never named):"
         )
+        # a label is Markdown: the data in it is made inert (no links, no formatting)
         keys = [
-            o.key for o in offer if st.checkbox(f"{o.label}: {o.value}", key=f"rq_{key}_{o.key}")
+            o.key
+            for o in offer
+            if st.checkbox(esc(f"{o.label}: {o.value}"), key=f"rq_{key}_{o.key}")
         ]
         if st.button("Draft the request", key=f"rq_draft_{key}", type="primary"):
             try:

@@ -122,7 +122,7 @@ def _answer_shown(r: ClarificationRequest) -> None:
         files = [(a.id, a.file_name, a.size, a.content) for a in attachments(session, r.id)]
     for aid, name, size, content in files:
         st.download_button(
-            f"{name} ({size:,} bytes)",
+            esc(f"{name} ({size:,} bytes)"),
             content,
             file_name=name,
             mime="application/octet-stream",

@@ -27,7 +27,7 @@ from registry.service import allowed
 from registry.vocab import CLASSIFICATIONS
 from registry.words import country_name
 from ui.confidential import word
-from ui.console import current_user, engine, esc, flash
+from ui.console import current_user, engine, flash
 from ui.show import kg, table, when
 from ui.uploads import save_upload
 
@@ -154,7 +154,9 @@ def _authority(user: Any) -> None:
         "Classification", list(CLASSIFICATIONS), index=1, format_func=word, key="decl_level"
     )
     note = c2.text_input("Note with this revision (optional)", key="decl_note")
-    tab_form, tab_file, tab_history = st.tabs(["Form", "File", "Revisions"])
+    tab_form, tab_file, tab_history, tab_facilities = st.tabs(
+        ["Form", "File", "Revisions", "Your facilities"]
+    )
     with tab_form:
         _form(user, year, level, note)
     with tab_file:
@@ -172,6 +174,32 @@ def _authority(user: Any) -> None:
                     }
                     for x in r.rows
                 )
+    with tab_facilities:
+        _facilities(user)
+
+
+def _facilities(user: Any) -> None:
+    """The state's declared facilities and every declaration on record (all years)."""
+    from registry.registry_reads import facilities_frame
+
+    with session_scope(engine()) as session:
+        frame = facilities_frame(session, user)
+    table(
+        (
+            {
+                "facility": f"{r['name']} ({r['facility_id']})",
+                "substance": r["substance"] or "",
+                "activity": r["activity"] or "",
+                "year": str(r["declaration_year"])
+                if r["declaration_year"]
+                else ("every year" if r["substance"] else ""),
+                "declared per year": kg(r["declared_annual_kg"]),
+                "classification": word(r["classification"]),
+            }
+            for r in frame.iter_rows(named=True)
+        ),
+        empty="No declared facility of your state yet.",
+    )
 
 
 def _staff(user: Any) -> None:
@@ -204,7 +232,6 @@ def _page() -> None:
         _authority(user)
     else:
         _staff(user)
-    st.caption(esc(""))
 
 
 _page()

@@ -233,7 +233,13 @@ def render_markdown(
         )  # fmt: skip
     else:
         lines.append("No events recorded.")
-    lines += [
+    lines += [*_closing_lines(alert), "", classification_line(level)]
+    return "\n".join(lines) + "\n"
+
+
+def _closing_lines(alert: AlertRow) -> list[str]:
+    """What the inspection asks for, then the evidence as the detector recorded it."""
+    return [
         "",
         "## Requested inspection",
         "",
@@ -248,10 +254,7 @@ def render_markdown(
         "```json",
         json.dumps(_rounded(alert.evidence), indent=2, default=str, ensure_ascii=False),
         "```",
-        "",
-        classification_line(level),
     ]
-    return "\n".join(lines) + "\n"
 
 
 def _clarification_lines(session: Session, alert_id: int) -> list[str]:
@@ -370,14 +373,9 @@ def _classification_of(markdown: str) -> str | None:
     )
 
 
-def render_pdf(markdown: str, classification: str | None = None) -> bytes:
-    """A document as PDF (DejaVu for full Unicode when installed, else Latin-1), with its
-    classification (given, else the document's first line) at the top of every page."""
+def _classified_pdf(mark: str | None) -> Any:
+    """An A4 FPDF that prints the classification at the top and bottom of every page."""
     from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
-
-    level = classification or _classification_of(markdown)
-    mark = level.replace("_", " ").upper() if level else None
 
     class _Classified(FPDF):
         def header(self) -> None:  # every page, before its content
@@ -392,7 +390,16 @@ def render_pdf(markdown: str, classification: str | None = None) -> bytes:
                 self.set_font("Helvetica", "B", 8)
                 self.cell(0, 6, f"Classification: {mark} - page {self.page_no()}", align="C")
 
-    pdf = _Classified(format="A4")
+    return _Classified(format="A4")
+
+
+def render_pdf(markdown: str, classification: str | None = None) -> bytes:
+    """A document as PDF (DejaVu for full Unicode when installed, else Latin-1), with its
+    classification (given, else the document's first line) at the top of every page."""
+    from fpdf.enums import XPos, YPos
+
+    level = classification or _classification_of(markdown)
+    pdf = _classified_pdf(level.replace("_", " ").upper() if level else None)
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.set_title("Challenge-inspection request")
     fonts = _font_files()

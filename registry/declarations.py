@@ -162,6 +162,23 @@ def submit_file(
     if good.height == 0:
         raise RegistryError("the declaration has no rows; nothing was stored")
     rows = _checked_rows(session, good, state, year)
+    return _store(
+        session, user, rows, year, via, file_name or Path(path).name, classification, note
+    )
+
+
+def _store(
+    session: Session,
+    user: User,
+    rows: list[dict[str, Any]],
+    year: int,
+    via: str,
+    file_name: str,
+    classification: str,
+    note: str | None,
+) -> DeclarationSubmission:
+    """The checked rows written, the revision kept whole, the event appended."""
+    state = user.state or ""
     revision = 1 + int(
         session.scalar(
             select(func.max(DeclarationSubmission.revision)).where(
@@ -176,7 +193,7 @@ def submit_file(
     batch = IngestBatch(
         kind="facilities",
         source=f"declaration {state} {year}",
-        file_name=file_name or Path(path).name,
+        file_name=file_name,
         file_hash=hashlib.sha256(f"{digest}|{state}|{year}|{revision}".encode()).hexdigest(),
         loaded_by=user.username,
         classification=classification,
@@ -202,7 +219,7 @@ def submit_file(
         due=due,
         late=now.date() > due,
         via=via,
-        file_name=file_name or Path(path).name,
+        file_name=file_name,
         sha256=digest,
         rows=stored,
         note=(note or "").strip() or None,

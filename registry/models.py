@@ -217,7 +217,6 @@ class Facility(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batches.id"))
-    # restricted | protected | highly_protected (registry.access decides who sees what)
     classification: Mapped[str] = mapped_column(
         String(20), default="protected", server_default="protected"
     )
@@ -246,7 +245,6 @@ class Declaration(Base):
     declaration_year: Mapped[int | None] = mapped_column(Integer)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batches.id"))
     row_number: Mapped[int | None] = mapped_column(BigInteger)
-    # restricted | protected | highly_protected (registry.access decides who sees what)
     classification: Mapped[str] = mapped_column(
         String(20), default="protected", server_default="protected"
     )

@@ -70,6 +70,13 @@ def _declarations(app: typer.Typer) -> None:
                 )
             typer.echo(inert(line), err=True)
 
+    _declaration_reads(group)
+    app.add_typer(group, name="declarations")
+
+
+def _declaration_reads(group: typer.Typer) -> None:
+    """`declarations list` and `declarations deadline`."""
+
     @group.command("list")
     def listing(
         year: int | None = typer.Option(None, "--year", help="Only this year."),
@@ -122,8 +129,6 @@ def _declarations(app: typer.Typer) -> None:
             with session_scope(open_registry(state.db)) as session:
                 set_deadline(session, state.actor, year, day)
             typer.echo(f"declarations of {year} are due on {day.isoformat()}", err=True)
-
-    app.add_typer(group, name="declarations")
 
 
 def _classify(app: typer.Typer) -> None:

@@ -199,13 +199,7 @@ def _page() -> None:
         version = data_version(session)
     f = _filters(opts)
     f.user = user
-    if overdue:
-        shown_ids = ", ".join(str(a) for a in sorted(overdue)[:10])
-        st.error(
-            f"{sum(len(v) for v in overdue.values())} request(s) for clarification overdue "
-            f"(alerts {shown_ids}{' and more' if len(overdue) > 10 else ''}): the states did not "
-            "answer by the deadline."
-        )
+    _overdue_banner(overdue)
     mode = st.radio(
         "Show",
         ["Alerts", "Cases"],
@@ -232,11 +226,7 @@ def _page() -> None:
         total = cases.height
         shown = cases.slice(page_no * PAGE_SIZE, PAGE_SIZE)
     else:
-        # An overdue request for clarification is flagged in the status column (the queue
-        # keeps to 8 columns to fit 1440 px), and above the table.
-        flags = ["; request overdue" if a in overdue else "" for a in frame["alert_id"].to_list()]
-        shown = _alert_rows(frame)
-        shown = shown.with_columns(pl.col("status") + pl.Series(flags, dtype=pl.String))
+        shown = _flag_overdue(_alert_rows(frame), frame, overdue)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     left, right = st.columns([3, 1])
     left.caption(
@@ -265,21 +255,45 @@ def _page() -> None:
     else:
         st.session_state.pop("q_last_selected", None)
     if mode == "Alerts":
-        ids = frame["alert_id"].to_list()
-        labels = {
-            int(
-                r["alert_id"]
-            ): f"{r['alert_id']} · {r['severity']} · {status_word(r['status'])} · {r['summary'][:80]}"
-            for r in frame.iter_rows(named=True)
-        }
-        c1, c2 = st.columns([4, 1])
-        choice = c1.selectbox(
-            "Open alert", ids, format_func=lambda i: labels.get(i, str(i)), key="q_open"
-        )
-        c2.write("")
-        if c2.button("Open alert", type="primary", key="q_open_btn") and choice is not None:
-            go("detail", alert=int(choice))
+        _open_one(frame)
     _export(f, deadlines, sort, user)
+
+
+def _open_one(frame: pl.DataFrame) -> None:
+    """Pick an alert of the page by number and open it."""
+    ids = frame["alert_id"].to_list()
+    labels = {
+        int(
+            r["alert_id"]
+        ): f"{r['alert_id']} · {r['severity']} · {status_word(r['status'])} · {r['summary'][:80]}"
+        for r in frame.iter_rows(named=True)
+    }
+    c1, c2 = st.columns([4, 1])
+    choice = c1.selectbox(
+        "Open alert", ids, format_func=lambda i: labels.get(i, str(i)), key="q_open"
+    )
+    c2.write("")
+    if c2.button("Open alert", type="primary", key="q_open_btn") and choice is not None:
+        go("detail", alert=int(choice))
+
+
+def _overdue_banner(overdue: dict[int, list[int]]) -> None:
+    if overdue:
+        shown_ids = ", ".join(str(a) for a in sorted(overdue)[:10])
+        st.error(
+            f"{sum(len(v) for v in overdue.values())} request(s) for clarification overdue "
+            f"(alerts {shown_ids}{' and more' if len(overdue) > 10 else ''}): the states did not "
+            "answer by the deadline."
+        )
+
+
+def _flag_overdue(
+    shown: pl.DataFrame, frame: pl.DataFrame, overdue: dict[int, list[int]]
+) -> pl.DataFrame:
+    """An overdue request for clarification flagged in the status column (the queue keeps to
+    8 columns to fit 1440 px)."""
+    flags = ["; request overdue" if a in overdue else "" for a in frame["alert_id"].to_list()]
+    return shown.with_columns(pl.col("status") + pl.Series(flags, dtype=pl.String))
 
 
 def _open_picked(mode: str, rows: pl.DataFrame, index: int) -> None:

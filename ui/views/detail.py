@@ -411,7 +411,7 @@ def requests_section(ctx: dict[str, Any]) -> None:
         )
         c2.download_button(
             "Download PDF",
-            render_pdf(r["markdown"]),
+            render_pdf(r["markdown"], classification=ctx["classification"]),
             file_name=f"challenge-request-alert-{aid}.pdf",
             mime="application/pdf",
             key=f"d_pdf_{r['id']}",

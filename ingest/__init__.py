@@ -11,6 +11,9 @@ Public API (used by `pwatch ingest`, the console's Load data page and the demo):
   map and validate the whole file as a load would (status 'checked'); writes nothing.
 - `preview(path, kind, profile=None, rows=20) -> (frame, mapping, problems)`: first rows
   mapped to canonical names, the mapping used and the problems found; touches no database.
+- `read_rows(path, kind, profile=None) -> (good frame, [(row, reasons)])`: the whole file
+  shaped as a load would, writing nothing (a national authority's declaration is stored by
+  registry.declarations).
 - `read_profile(path_or_text) -> Profile`: parse and check a mapping profile (TOML).
 - `relink_shipments(conn, batch_id)`: re-decide party-to-facility links (done after every
   facilities load).
@@ -23,7 +26,7 @@ stem (without .gz and extension).
 """
 
 from ingest.link import LinkConfig
-from ingest.load import LoadReport, check_file, load_file, preview, relink_shipments
+from ingest.load import LoadReport, check_file, load_file, preview, read_rows, relink_shipments
 from ingest.profile import Profile, ProfileError, read_profile
 from ingest.query import quarantine_frame
 from ingest.readers import ReadError
@@ -39,5 +42,6 @@ __all__ = [
     "preview",
     "quarantine_frame",
     "read_profile",
+    "read_rows",
     "relink_shipments",
 ]

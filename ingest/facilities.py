@@ -15,7 +15,7 @@ from ingest.report import LoadReport
 from ingest.transform import Context, shape
 from registry.models import Declaration, Facility
 
-__all__ = ["load_facilities"]
+__all__ = ["load_facilities", "with_listed_substance"]
 
 _IN_CHUNK = 500  # ids per IN (...) lookup
 # Declarations are keyed (facility, substance, activity, year): a later row replaces one.
@@ -43,7 +43,7 @@ def load_facilities(
     report.tally(*tallies)
     if not parts:
         return
-    good = _with_listed_substance(pl.concat(parts))
+    good = with_listed_substance(pl.concat(parts))
     ids = _upsert_facilities(conn, good, ctx.batch_id)
     decl = good.sort("row_number").unique(_DECLARATION_KEY, keep="last", maintain_order=True)
     report.rows_duplicate += good.height - decl.height
@@ -51,7 +51,7 @@ def load_facilities(
     report.rows_loaded += decl.height
 
 
-def _with_listed_substance(good: pl.DataFrame) -> pl.DataFrame:
+def with_listed_substance(good: pl.DataFrame) -> pl.DataFrame:
     """`substance_cas`: the declared substance resolved to the listed substance (free-base
     CAS) when the screen says it is one; each distinct (substance, CAS) screened once."""
     from detection.screening import screen_names

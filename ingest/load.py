@@ -36,7 +36,14 @@ from ingest.transform import Context, shape
 from registry.models import IngestBatch
 from registry.shipments import NewEntries, PartyBook
 
-__all__ = ["LoadReport", "check_file", "load_file", "preview", "relink_shipments"]
+__all__ = [
+    "LoadReport",
+    "check_file",
+    "load_file",
+    "preview",
+    "read_rows",
+    "relink_shipments",
+]
 
 
 def _profile_of(profile: Profile | str | Path | None) -> Profile | None:
@@ -159,6 +166,31 @@ def check_file(
         raise ReadError(f"{path.name} has a header but no data rows")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def read_rows(
+    path: str | Path, kind: str, profile: Profile | str | Path | None = None
+) -> tuple[pl.DataFrame, list[tuple[int, list[str]]]]:
+    """The whole file shaped as a load would shape it, writing nothing: (the rows that would
+    load, as canonical frames; every quarantined row with its reasons). Facility rows come
+    with `substance_cas`, the listed substance each declared one is. For callers that store
+    rows their own way (a national authority's declaration)."""
+    path = Path(path)
+    prof = _profile_of(profile)
+    parts: list[pl.DataFrame] = []
+    quarantined: list[tuple[int, list[str]]] = []
+    with open_source(path, prof.options if prof else None) as src:
+        ctx = _context(src, kind, resolve_mapping(src.columns, kind, prof), prof, path, None)
+        for chunk in chunks(src, 250_000, None):
+            shaped = shape(chunk, ctx)
+            parts.append(shaped.good)
+            quarantined += [(q.row, list(q.reasons)) for q in shaped.quarantined]
+    good = pl.concat(parts) if parts else pl.DataFrame()
+    if kind == "facilities" and good.height:
+        from ingest.facilities import with_listed_substance
+
+        good = with_listed_substance(good)
+    return good, quarantined
 
 
 def _context(

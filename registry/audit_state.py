@@ -1,6 +1,6 @@
 """The state the audit chain vouches for, re-derived from its events and compared with the
 tables: each alert's status, assignee and proposer; each account's role, whether it is
-enabled and (by digest) its password hash; detector thresholds; the sha256 of each
+enabled, its state and (by digest) its password hash and second factor; detector thresholds; the sha256 of each
 challenge-inspection request. A row changed, inserted or deleted without its event shows up
 as a difference.
 
@@ -32,6 +32,12 @@ AlertState = tuple[str, str | None, str | None]  # status, assignee, proposed_by
 def password_digest(password_hash: str) -> str:
     """What the chain records of a password: a digest of its (salted argon2) hash."""
     return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()
+
+
+def totp_digest(secret: str | None) -> str | None:
+    from registry.second_factor import totp_digest as digest
+
+    return digest(secret)
 
 
 def _document_digest(markdown: str) -> str:
@@ -106,10 +112,12 @@ class ChainState:
 
 # action -> the account fields its payload sets
 _ACCOUNT_FIELDS: dict[str, tuple[str, ...]] = {
-    "user_added": ("role", "active", "password"),
+    "user_added": ("role", "active", "password", "state", "totp"),
     "password_set": ("password",),
     "password_rehashed": ("password",),
-    "role_changed": ("role",),
+    "role_changed": ("role", "state"),
+    "totp_enrolled": ("totp",),
+    "totp_removed": ("totp",),
     "account_disabled": ("active",),
     "account_enabled": ("active",),
 }
@@ -147,11 +155,17 @@ def _compare_accounts(said: dict[str, dict], held: dict[str, dict]) -> list[str]
         if name not in held:
             out.append(f"account {name} is in the audit chain but gone from the registry")
             continue
-        for key, what in (("role", "role"), ("active", "enabled"), ("password", "password")):
+        for key, what in (
+            ("role", "role"),
+            ("active", "enabled"),
+            ("password", "password"),
+            ("state", "state"),
+            ("totp", "second factor"),
+        ):
             if said[name].get(key) != held[name].get(key):
                 detail = (
                     "was replaced"
-                    if key == "password"
+                    if key in ("password", "totp")
                     else f"is {held[name].get(key)} in the registry, but the audit chain "
                     f"says {said[name].get(key)}"
                 )
@@ -199,6 +213,8 @@ def _table_state(session: Session) -> ChainState:
             "role": u.role,
             "active": u.active,
             "password": password_digest(u.password_hash),
+            "state": u.state,
+            "totp": totp_digest(u.totp_secret) if u.totp_enabled else None,
         }
         for u in session.scalars(select(User))
     }

@@ -171,9 +171,12 @@ def render_markdown(
     units, consignments counted once, records, history, next steps; the machine-readable
     evidence in an appendix. The document's sha256 is printed on its PDF and in the console."""
     from detection.catalogue import detector_label
+    from registry.access import classification_of
+    from registry.clarification_docs import classification_line
     from registry.words import action_word, country_name, reason_word, status_word
 
     now = utcnow()
+    level = classification_of(session, "alert", alert.id) or "protected"
     facility = session.get(Facility, alert.facility_id) if alert.facility_id else None
     listed = session.get(SubstanceRow, alert.substance_cas) if alert.substance_cas else None
     ships = list(
@@ -196,6 +199,8 @@ def render_markdown(
         else _cell(alert.substance_cas or "not identified")
     )
     lines = [
+        classification_line(level),
+        "",
         f"# Challenge-inspection request {ref}",
         "",
         f"- Alert {alert.id}: {_cell(detector_label(alert.detector))}, severity {alert.severity}, "
@@ -216,6 +221,7 @@ def render_markdown(
         lines += [f"Inspector's grounds: {_cell(alert.proposed_note)}", ""]
     lines += _evidence_lines(session, alert)
     lines += ["", *_consignment_lines(session, ships)]
+    lines += _clarification_lines(session, alert.id)
     lines += ["", "## Triage history", ""]
     if events:
         lines += _table(
@@ -227,7 +233,13 @@ def render_markdown(
         )  # fmt: skip
     else:
         lines.append("No events recorded.")
-    lines += [
+    lines += [*_closing_lines(alert), "", classification_line(level)]
+    return "\n".join(lines) + "\n"
+
+
+def _closing_lines(alert: AlertRow) -> list[str]:
+    """What the inspection asks for, then the evidence as the detector recorded it."""
+    return [
         "",
         "## Requested inspection",
         "",
@@ -243,7 +255,37 @@ def render_markdown(
         json.dumps(_rounded(alert.evidence), indent=2, default=str, ensure_ascii=False),
         "```",
     ]
-    return "\n".join(lines) + "\n"
+
+
+def _clarification_lines(session: Session, alert_id: int) -> list[str]:
+    """The requests for clarification sent about the alert, with the answers on record."""
+    from registry.models_states import ClarificationRequest
+    from registry.words import country_name
+
+    reqs = session.scalars(
+        select(ClarificationRequest)
+        .where(
+            ClarificationRequest.alert_id == alert_id,
+            ClarificationRequest.status.notin_(("pending_approval", "rejected")),
+        )
+        .order_by(ClarificationRequest.id)
+    ).all()
+    if not reqs:
+        return []
+    lines = ["", "## Requests for clarification", ""]
+    for r in reqs:
+        lines.append(
+            f"- Request {r.id} to {_cell(country_name(r.state))}, sent "
+            f"{r.decided_at:%Y-%m-%d}"
+            + (f", due {r.deadline_at:%Y-%m-%d}" if r.deadline_at else "")
+        )
+        lines.append(f"  - Questions: {_cell(r.questions)}")
+        lines.append(
+            f"  - Answer ({r.answered_at:%Y-%m-%d}, {_cell(r.answered_by)}): {_cell(r.answer)}"
+            if r.answer is not None
+            else "  - No answer by the deadline"
+        )
+    return lines
 
 
 def document_sha256(markdown: str) -> str:
@@ -326,12 +368,41 @@ def _pdf_cell(text: str) -> str:
     return f"{text[:_PDF_CELL_CHARS]}... ({len(text):,} characters; in full in the Markdown)"
 
 
-def render_pdf(markdown: str) -> bytes:
-    """The request document as PDF (DejaVu for full Unicode when installed, else Latin-1)."""
+def _classification_of(markdown: str) -> str | None:
+    first = markdown.split("\n", 1)[0]
+    prefix = "Classification: "
+    return (
+        first[len(prefix) :].strip().lower().replace(" ", "_") if first.startswith(prefix) else None
+    )
+
+
+def _classified_pdf(mark: str | None) -> Any:
+    """An A4 FPDF that prints the classification at the top and bottom of every page."""
     from fpdf import FPDF
+
+    class _Classified(FPDF):
+        def header(self) -> None:  # every page, before its content
+            if mark:
+                self.set_font("Helvetica", "B", 9)
+                self.cell(0, 6, f"Classification: {mark}", align="C")
+                self.ln(8)
+
+        def footer(self) -> None:
+            if mark:
+                self.set_y(-12)
+                self.set_font("Helvetica", "B", 8)
+                self.cell(0, 6, f"Classification: {mark} - page {self.page_no()}", align="C")
+
+    return _Classified(format="A4")
+
+
+def render_pdf(markdown: str, classification: str | None = None) -> bytes:
+    """A document as PDF (DejaVu for full Unicode when installed, else Latin-1), with its
+    classification (given, else the document's first line) at the top of every page."""
     from fpdf.enums import XPos, YPos
 
-    pdf = FPDF(format="A4")
+    level = classification or _classification_of(markdown)
+    pdf = _classified_pdf(level.replace("_", " ").upper() if level else None)
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.set_title("Challenge-inspection request")
     fonts = _font_files()

@@ -19,10 +19,23 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from registry.vocab import (
+    CLASSIFICATIONS,
+    DISMISS_REASON_CODES,
+    EVENT_ACTIONS,
+    EVENT_STATUSES,
+    ROLES,
+    SEVERITIES,
+    STATUSES,
+    TRIAGE_ACTIONS,
+)
+
 __all__ = [
+    "CLASSIFICATIONS",
     "DISMISS_REASON_CODES",
     "EVENT_ACTIONS",
     "ROLES",
@@ -55,61 +68,20 @@ __all__ = [
     "utcnow",
 ]
 
-ROLES = ("analyst", "inspector", "supervisor", "viewer")
-STATUSES = (
-    "new",
-    "assigned",
-    "in_review",
-    "pending_escalation",
-    "pending_dismissal",
-    "escalated",
-    "dismissed",
-)
-SEVERITIES = ("low", "medium", "high", "critical")
-# What a user can do to an alert (registry.service decides who may, and when).
-TRIAGE_ACTIONS = (
-    "claim",
-    "assign",
-    "start_review",
-    "note",
-    "escalate",
-    "dismiss",
-    "approve",
-    "reject",
-    "reopen",
-)
-# Every kind of event the audit chain holds: the triage actions, then account, threshold,
-# watchlist and chain events. The CHECK constraint of migration 0005 holds the same list.
-EVENT_ACTIONS = (
-    *TRIAGE_ACTIONS,
-    "user_added",
-    "password_set",
-    "password_rehashed",
-    "role_changed",
-    "account_disabled",
-    "account_enabled",
-    "tune_thresholds",
-    "promote_analogue",
-    "audit_anchor",
-)
-# An event's from/to status: an alert's, or an early warning's when one is promoted.
-EVENT_STATUSES = (*STATUSES, "promoted")
-DISMISS_REASON_CODES = (
-    "legitimate_trade_verified",
-    "declaration_updated",
-    "data_error",
-    "mirror_timing",
-    "not_a_precursor",
-    "duplicate_alert",
-    "other",
-)
-
 
 def _one_of(column: str, values: tuple[str, ...], *, nullable: bool = False) -> str:
     """SQL for a CHECK that `column` holds one of `values` (NULL allowed if asked)."""
     listed = ", ".join(f"'{v}'" for v in values)
     test = f"{column} IN ({listed})"
     return f"{column} IS NULL OR {test}" if nullable else test
+
+
+def _classified(table: str, *, nullable: bool = False) -> CheckConstraint:
+    """The CHECK that a row's classification is one of the three levels."""
+    return CheckConstraint(
+        _one_of("classification", CLASSIFICATIONS, nullable=nullable),
+        name=f"ck_{table}_classification",
+    )
 
 
 # BIGINT primary keys on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
@@ -187,7 +159,7 @@ class IngestBatch(Base):
     """One loaded file: what it was, what it held, what became of its rows."""
 
     __tablename__ = "ingest_batches"
-    __table_args__ = (UniqueConstraint("kind", "file_hash"),)
+    __table_args__ = (UniqueConstraint("kind", "file_hash"), _classified("ingest_batches"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))  # facilities | shipments
     source: Mapped[str] = mapped_column(String(200), default="")
@@ -201,6 +173,12 @@ class IngestBatch(Base):
     rows_duplicate: Mapped[int] = mapped_column(Integer, default=0)
     rows_quarantined: Mapped[int] = mapped_column(Integer, default=0)
     loaded_by: Mapped[str | None] = mapped_column(String(100))
+    # restricted | protected | highly_protected (registry.access decides who sees what)
+    classification: Mapped[str] = mapped_column(
+        String(20), default="protected", server_default="protected"
+    )
+    # The state whose national authority submitted it (declarations), else None.
+    state: Mapped[str | None] = mapped_column(String(3))
 
 
 class QuarantinedRow(Base):
@@ -230,6 +208,7 @@ class Facility(Base):
     """A declared facility."""
 
     __tablename__ = "facilities"
+    __table_args__ = (_classified("facilities"),)
     facility_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     name_norm: Mapped[str] = mapped_column(String(500), index=True)
@@ -238,6 +217,9 @@ class Facility(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batches.id"))
+    classification: Mapped[str] = mapped_column(
+        String(20), default="protected", server_default="protected"
+    )
     declarations: Mapped[list[Declaration]] = relationship(
         back_populates="facility", cascade="all, delete-orphan"
     )
@@ -247,7 +229,10 @@ class Declaration(Base):
     """A facility's declaration of one substance and activity (for a year, or standing)."""
 
     __tablename__ = "declarations"
-    __table_args__ = (UniqueConstraint("facility_id", "substance", "activity", "declaration_year"),)
+    __table_args__ = (
+        UniqueConstraint("facility_id", "substance", "activity", "declaration_year"),
+        _classified("declarations"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     facility_id: Mapped[str] = mapped_column(
         ForeignKey("facilities.facility_id", ondelete="CASCADE"), index=True
@@ -260,6 +245,9 @@ class Declaration(Base):
     declaration_year: Mapped[int | None] = mapped_column(Integer)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batches.id"))
     row_number: Mapped[int | None] = mapped_column(BigInteger)
+    classification: Mapped[str] = mapped_column(
+        String(20), default="protected", server_default="protected"
+    )
     facility: Mapped[Facility] = relationship(back_populates="declarations")
 
 
@@ -372,6 +360,7 @@ class Shipment(_ViewBase):
     batch_id: Mapped[int] = mapped_column(BigInteger)
     file_hash: Mapped[str] = mapped_column(String(64))
     row_number: Mapped[int] = mapped_column(BigInteger)
+    classification: Mapped[str] = mapped_column(String(20))  # the batch's
 
 
 class AmbiguousLink(Base):
@@ -444,6 +433,7 @@ class AlertRow(Base):
         Index("ix_alerts_status_severity", "status", "severity"),
         CheckConstraint(_one_of("status", STATUSES), name="ck_alerts_status"),
         CheckConstraint(_one_of("severity", SEVERITIES), name="ck_alerts_severity"),
+        _classified("alerts", nullable=True),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
@@ -465,6 +455,9 @@ class AlertRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_detected_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     detection_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Set by a supervisor (with a reason, audited); None: the highest classification of the
+    # records and facility it rests on (registry.access.alert_classification).
+    classification: Mapped[str | None] = mapped_column(String(20))
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
@@ -538,13 +531,15 @@ class AuditHead(Base):
 
 
 class User(Base):
-    """A local account with a role. `session_epoch` grows with every password, role or
-    status change; a console session opened under an older epoch is ended."""
+    """A local account with a role (an authority's with its state). `session_epoch` grows
+    with every password, role, status or second-factor change; a console session opened
+    under an older epoch is ended."""
 
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(_one_of("role", ROLES), name="ck_users_role"),
         CheckConstraint("failed_logins >= 0", name="ck_users_failed_logins"),
+        CheckConstraint("role <> 'authority' OR state IS NOT NULL", name="ck_users_state"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
@@ -556,6 +551,12 @@ class User(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str | None] = mapped_column(String(3))  # ISO alpha-3: an authority's state
+    # TOTP second factor: the base32 secret, whether its enrolment was confirmed with a code,
+    # and the last time step accepted (a code is good once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # --- detection bookkeeping ---------------------------------------------------------------

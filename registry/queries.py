@@ -122,6 +122,10 @@ class AlertFilter:
     overdue_only: bool = False
     text: str = ""  # free text: alert number, party, product, facility id or name
     ids: list[int] | None = None  # only these alerts (a case's members)
+    # The account reading: only the alerts registry.access lets it see (None: the local
+    # operator of the command line, who sees everything).
+    user: Any = None
+    classifications: list[str] = field(default_factory=list)
 
 
 def _overdue_clause(deadlines: dict[str, float], now: dt.datetime) -> Any:
@@ -167,6 +171,12 @@ def _text_clause(text: str) -> Any:
 def _apply(
     stmt: Any, f: AlertFilter, deadlines: dict[str, float], *, with_status: bool = True
 ) -> Any:
+    from registry.access import alert_classification, alert_scope
+
+    if f.user is not None:
+        stmt = stmt.where(alert_scope(f.user))
+    if f.classifications:
+        stmt = stmt.where(alert_classification().in_(f.classifications))
     if with_status and f.statuses:
         stmt = stmt.where(AlertRow.status.in_(f.statuses))
     for values, col in (
@@ -224,7 +234,9 @@ _LIST_SCHEMA: dict[str, pl.DataType] = {
     "assignee": pl.String(),
     "last_detected_at": pl.Datetime(),
     "version": pl.Int64(),
+    "classification": pl.String(),
 }
+_CLASSIFICATION = list(_LIST_SCHEMA).index("classification")
 
 
 def list_alerts(
@@ -240,7 +252,10 @@ def list_alerts(
     """One row per alert matching the filter, in the sort's order: the one alert list of the
     console's queue and `pwatch alerts`. Adds age and review deadline columns (hours), and
     the source shipment ids (`;`-joined) when asked."""
+    from registry.access import alert_classification
+
     cols = [getattr(AlertRow, "id" if c == "alert_id" else c) for c in _LIST_SCHEMA]
+    cols[_CLASSIFICATION] = alert_classification().label("classification")
     stmt = _apply(select(*cols), f, deadlines).order_by(
         *SORTS.get(sort, SORTS["Severity, then score"])
     )
@@ -287,18 +302,21 @@ def _shipment_ids(session: Session, alert_ids: list[int]) -> pl.DataFrame:
     )
 
 
-def alerts_frame(engine: Engine, status: str | None = None) -> pl.DataFrame:
-    """The contract's alert listing (`pwatch alerts`): one row per alert, highest score first."""
+def alerts_frame(engine: Engine, status: str | None = None, user: Any = None) -> pl.DataFrame:
+    """The contract's alert listing (`pwatch alerts`): one row per alert, highest score first,
+    of the alerts `user` may see (every alert without one), with their classification."""
     with session_scope(engine) as session:
         frame = list_alerts(
             session,
-            AlertFilter(statuses=[status] if status else []),
+            AlertFilter(statuses=[status] if status else [], user=user),
             {},
             sort="Score (highest first)",
             limit=None,
             with_shipment_ids=True,
         )
-    return frame.select([*ALERT_COLUMNS, "country", "assignee", "last_detected_at"])
+    return frame.select(
+        [*ALERT_COLUMNS, "country", "assignee", "last_detected_at", "classification"]
+    )
 
 
 def deadline_info(
@@ -321,20 +339,27 @@ def deadline_info(
     }
 
 
-def queue_options(session: Session) -> dict[str, list[Any]]:
-    """Distinct values for the queue filters (from the alerts table only: cheap)."""
+def queue_options(session: Session, user: Any = None) -> dict[str, list[Any]]:
+    """Distinct values for the queue filters, of the alerts the user may see."""
+    from registry.access import alert_scope
+
+    seen = alert_scope(user)
     detectors = list(
-        session.scalars(select(AlertRow.detector).distinct().order_by(AlertRow.detector))
+        session.scalars(
+            select(AlertRow.detector).where(seen).distinct().order_by(AlertRow.detector)
+        )
     )
     countries = [
         c
-        for c in session.scalars(select(AlertRow.country).distinct().order_by(AlertRow.country))
+        for c in session.scalars(
+            select(AlertRow.country).where(seen).distinct().order_by(AlertRow.country)
+        )
         if c
     ]
     cas = [
         c
         for c in session.scalars(
-            select(AlertRow.substance_cas).distinct().order_by(AlertRow.substance_cas)
+            select(AlertRow.substance_cas).where(seen).distinct().order_by(AlertRow.substance_cas)
         )
         if c
     ]
@@ -451,8 +476,10 @@ def screen_explanations(session: Session, products: list[str]) -> list[dict[str,
     return [dict(r) for r in session.execute(stmt).mappings()]
 
 
-def pending_approvals(session: Session, limit: int = 200) -> list[dict[str, Any]]:
-    """Proposals waiting for a second official, oldest first."""
+def pending_approvals(session: Session, limit: int = 200, user: Any = None) -> list[dict[str, Any]]:
+    """Proposals waiting for a second official, oldest first (of the alerts `user` sees)."""
+    from registry.access import alert_scope
+
     stmt = (
         select(
             AlertRow.id,
@@ -466,7 +493,7 @@ def pending_approvals(session: Session, limit: int = 200) -> list[dict[str, Any]
             AlertRow.summary,
             AlertRow.updated_at,
         )
-        .where(AlertRow.status.in_(("pending_escalation", "pending_dismissal")))
+        .where(AlertRow.status.in_(("pending_escalation", "pending_dismissal")), alert_scope(user))
         .order_by(AlertRow.updated_at)
         .limit(limit)
     )

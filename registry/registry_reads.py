@@ -12,6 +12,7 @@ import polars as pl
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from registry.access import batch_scope, facility_scope, record_scope
 from registry.consignments import consignment_frame, totals
 from registry.models import (
     AlertRow,
@@ -27,6 +28,7 @@ from registry.queries import SHIPMENT_COLUMNS
 __all__ = [
     "batch_rows",
     "consignment_records",
+    "facilities_frame",
     "facility_profile",
     "facility_side_rows",
     "facility_year_shipments",
@@ -52,6 +54,7 @@ def relation_shipments(
     facility_id: str | None,
     *,
     limit: int = 3000,
+    user: Any = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """The history the flagged records belong to, newest first: the same exporter (its declared
     facility when linked, else its normalised name and country) shipping the same substances to
@@ -63,7 +66,7 @@ def relation_shipments(
         first = flagged[0]
         countries = sorted({s["importer_country"] for s in flagged if s.get("importer_country")})
         cas = sorted({s["cas"] for s in flagged if s.get("cas")})
-        stmt = select(*cols)
+        stmt = select(*cols).where(record_scope(user))
         if first.get("exporter_facility_id"):
             stmt = stmt.where(Shipment.exporter_facility_id == first["exporter_facility_id"])
         else:
@@ -85,7 +88,9 @@ def relation_shipments(
         desc = f"{first['exporter']} ({country_name(first['exporter_country'])}) to {to}"
         return desc, rows
     if facility_id:
-        return f"facility {facility_id}", facility_side_rows(session, facility_id, limit)
+        return f"facility {facility_id}", facility_side_rows(
+            session, facility_id, limit, record_scope(user)
+        )
     return "", []
 
 
@@ -106,7 +111,12 @@ def facility_side_rows(
 
 
 def facility_year_shipments(
-    session: Session, facility_id: str, year: int, limit: int = 20000, margin_days: int = 120
+    session: Session,
+    facility_id: str,
+    year: int,
+    limit: int = 20000,
+    margin_days: int = 120,
+    user: Any = None,
 ) -> list[dict[str, Any]]:
     """A facility's shipments (as exporter or importer) in a calendar year, by date, with
     `margin_days` either side: a consignment exported in December and recorded by its
@@ -114,29 +124,40 @@ def facility_year_shipments(
     start = dt.date(year, 1, 1) - dt.timedelta(days=margin_days)
     end = dt.date(year, 12, 31) + dt.timedelta(days=margin_days)
     rows = facility_side_rows(
-        session, facility_id, limit, (Shipment.date >= start) & (Shipment.date <= end)
+        session,
+        facility_id,
+        limit,
+        (Shipment.date >= start) & (Shipment.date <= end) & record_scope(user),
     )
     return sorted(rows, key=lambda r: (r["date"], r["id"]))
 
 
-def consignment_records(session: Session, refs: list[str]) -> list[dict[str, Any]]:
-    """Every record (export and import side) of the given consignments."""
+def consignment_records(
+    session: Session, refs: list[str], user: Any = None
+) -> list[dict[str, Any]]:
+    """Every record (export and import side) of the given consignments that `user` sees."""
     if not refs:
         return []
     cols = [getattr(Shipment, c) for c in SHIPMENT_COLUMNS]
     stmt = (
         select(*cols)
-        .where(Shipment.consignment_ref.in_(refs[:200]))
+        .where(Shipment.consignment_ref.in_(refs[:200]), record_scope(user))
         .order_by(Shipment.consignment_ref, Shipment.flow)
     )
     return [dict(r) for r in session.execute(stmt).mappings()]
 
 
 def search_facilities(
-    session: Session, text: str, country: str = "", limit: int = 200
+    session: Session, text: str, country: str = "", limit: int = 200, user: Any = None
 ) -> list[dict[str, Any]]:
-    """Declared facilities whose id or name contains the text (case-insensitive)."""
-    stmt = select(Facility.facility_id, Facility.name, Facility.country, Facility.address)
+    """Declared facilities `user` may see whose id or name contains the text."""
+    stmt = select(
+        Facility.facility_id,
+        Facility.name,
+        Facility.country,
+        Facility.address,
+        Facility.classification,
+    ).where(facility_scope(user))
     t = text.strip().casefold()
     if t:
         stmt = stmt.where(
@@ -152,11 +173,61 @@ def search_facilities(
     return [dict(r) for r in session.execute(stmt).mappings()]
 
 
-def facility_profile(session: Session, facility_id: str) -> dict[str, Any] | None:
+def facilities_frame(session: Session, user: Any = None, country: str = "") -> pl.DataFrame:
+    """`pwatch facilities`: one row per facility and declared substance (a facility with no
+    declaration on one row of its own) in the facilities format, with the classification,
+    of what `user` may see."""
+    from registry.access import declaration_scope
+
+    decl = select(Declaration).where(declaration_scope(user)).subquery()
+    stmt = (
+        select(
+            Facility.facility_id,
+            Facility.name,
+            Facility.country,
+            decl.c.activity,
+            decl.c.substance,
+            decl.c.cas,
+            decl.c.declared_annual_kg,
+            decl.c.declaration_year,
+            Facility.address,
+            Facility.classification.label("facility_classification"),
+            decl.c.classification.label("declaration_classification"),
+        )
+        .outerjoin(decl, decl.c.facility_id == Facility.facility_id)
+        .where(facility_scope(user))
+        .order_by(Facility.facility_id, decl.c.declaration_year, decl.c.substance)
+    )
+    if country:
+        stmt = stmt.where(Facility.country == country.strip().upper())
+    schema = {
+        "facility_id": pl.String(), "name": pl.String(), "country": pl.String(),
+        "activity": pl.String(), "substance": pl.String(), "cas": pl.String(),
+        "declared_annual_kg": pl.Float64(), "declaration_year": pl.Int64(), "address": pl.String(),
+        "facility_classification": pl.String(), "declaration_classification": pl.String(),
+    }  # fmt: skip
+    frame = pl.DataFrame([tuple(r) for r in session.execute(stmt)], schema=schema, orient="row")
+    rank = {c: i for i, c in enumerate(("restricted", "protected", "highly_protected"))}
+    return frame.with_columns(
+        pl.struct("facility_classification", "declaration_classification")
+        .map_elements(
+            lambda r: max(
+                (v for v in r.values() if v), key=lambda v: rank.get(v, 1), default="protected"
+            ),
+            return_dtype=pl.String,
+        )
+        .alias("classification")
+    ).drop("facility_classification", "declaration_classification")
+
+
+def facility_profile(session: Session, facility_id: str, user: Any = None) -> dict[str, Any] | None:
     """A facility with its declarations, its consignments (each counted once, as supplier
-    and as buyer), its trading partners and its alerts."""
+    and as buyer), its trading partners and its alerts: what `user` may see of them (None
+    when the facility is not one it may see)."""
+    from registry.access import alert_scope, can_see, declaration_scope
+
     fac = session.get(Facility, facility_id)
-    if fac is None:
+    if fac is None or not can_see(session, user, "facility", facility_id):
         return None
     decls = [
         {
@@ -168,11 +239,11 @@ def facility_profile(session: Session, facility_id: str) -> dict[str, Any] | Non
         }
         for d in session.scalars(
             select(Declaration)
-            .where(Declaration.facility_id == facility_id)
+            .where(Declaration.facility_id == facility_id, declaration_scope(user))
             .order_by(Declaration.substance, Declaration.declaration_year)
         )
     ]
-    records = facility_side_rows(session, facility_id, FACILITY_RECORDS)
+    records = facility_side_rows(session, facility_id, FACILITY_RECORDS, record_scope(user))
     cons = consignment_frame(session, records)
     shipped = cons.filter(pl.col("exporter_facility_id") == facility_id)
     received = cons.filter(
@@ -190,7 +261,7 @@ def facility_profile(session: Session, facility_id: str) -> dict[str, Any] | Non
                 AlertRow.score,
                 AlertRow.summary,
             )
-            .where(AlertRow.facility_id == facility_id)
+            .where(AlertRow.facility_id == facility_id, alert_scope(user))
             .order_by(AlertRow.id.desc())
             .limit(200)
         ).mappings()
@@ -201,6 +272,7 @@ def facility_profile(session: Session, facility_id: str) -> dict[str, Any] | Non
             "name": fac.name,
             "country": fac.country,
             "address": fac.address,
+            "classification": fac.classification,
         },
         "declarations": decls,
         "records": records,
@@ -241,7 +313,7 @@ def quarantine_report(session: Session, batch_id: int, limit: int = 500) -> list
     ]
 
 
-def recent_batches(session: Session, limit: int = 20) -> list[dict[str, Any]]:
+def recent_batches(session: Session, limit: int = 20, user: Any = None) -> list[dict[str, Any]]:
     stmt = (
         select(
             IngestBatch.id,
@@ -254,7 +326,9 @@ def recent_batches(session: Session, limit: int = 20) -> list[dict[str, Any]]:
             IngestBatch.rows_duplicate,
             IngestBatch.rows_quarantined,
             IngestBatch.loaded_by,
+            IngestBatch.classification,
         )
+        .where(batch_scope(user))
         .order_by(IngestBatch.id.desc())
         .limit(limit)
     )

@@ -67,9 +67,21 @@ POLICY: dict[str, frozenset[str]] = {
     "tune_thresholds": frozenset({"supervisor"}),
     "promote_analogue": frozenset({"supervisor"}),
     "ingest": frozenset({"analyst", "supervisor"}),
+    # the body's pages: queue, alerts, cases, facilities, early warning, overview (what
+    # each role sees of them is registry.access.ACCESS: by classification, state, assignment)
     "view": frozenset({"analyst", "inspector", "supervisor", "viewer"}),
     # add accounts, reset passwords, change roles, disable and enable (registry.users)
     "manage_accounts": frozenset({"supervisor"}),
+    "set_classification": frozenset({"supervisor"}),
+    # requests for clarification (registry.clarifications): drafted by those who triage,
+    # approved or rejected by a supervisor who did not draft it, answered by the state
+    "draft_clarification": frozenset({"inspector", "supervisor"}),
+    "decide_clarification": frozenset({"supervisor"}),
+    "answer_clarification": frozenset({"authority"}),
+    "follow_up_clarification": frozenset({"inspector", "supervisor"}),
+    # a national authority's declarations (registry.declarations); deadlines per year
+    "submit_declarations": frozenset({"authority"}),
+    "set_declaration_deadline": frozenset({"supervisor"}),
 }
 
 ACTIONS = TRIAGE_ACTIONS

@@ -59,6 +59,17 @@ class Settings:
     max_uncompressed_mb: float = 4096.0
     """Largest feed accepted once decompressed or converted, in MB; a larger one (a gzip
     bomb) is refused as soon as it passes the limit (PWATCH_MAX_UNCOMPRESSED_MB)."""
+    require_totp: bool = False
+    """Authorities and supervisors must have a TOTP second factor (PWATCH_REQUIRE_TOTP=1):
+    until they enrol they can do nothing else."""
+    clarification_days: float = 10.0
+    """Days a state has to answer a request for clarification, counted from the supervisor's
+    approval (PWATCH_CLARIFICATION_DAYS; CWC Article IX: 10 days)."""
+    declaration_due: str = "03-31"
+    """Default deadline of a year's declarations, as month-day of that year
+    (PWATCH_DECLARATION_DUE); a supervisor may set another per year."""
+    max_attachment_mb: float = 10.0
+    """Largest file an authority may attach to an answer, in MB (PWATCH_MAX_ATTACHMENT_MB)."""
 
 
 def get_settings(database_url: str | None = None) -> Settings:
@@ -82,4 +93,28 @@ def get_settings(database_url: str | None = None) -> Settings:
         audit_key=os.environ.get("PWATCH_AUDIT_KEY") or None,
         audit_key_file=Path(key_file) if key_file else None,
         max_uncompressed_mb=_number("PWATCH_MAX_UNCOMPRESSED_MB", 4096.0, "megabytes"),
+        require_totp=_flag("PWATCH_REQUIRE_TOTP"),
+        clarification_days=_number("PWATCH_CLARIFICATION_DAYS", 10.0, "days"),
+        declaration_due=_month_day("PWATCH_DECLARATION_DUE", "03-31"),
+        max_attachment_mb=_number("PWATCH_MAX_ATTACHMENT_MB", 10.0, "megabytes"),
     )
+
+
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name} must be 1 or 0 (true or false), got {raw!r}")
+
+
+def _month_day(name: str, default: str) -> str:
+    import datetime as dt
+
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        dt.date.fromisoformat(f"2024-{raw}")  # a leap year: 02-29 is a valid deadline
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a month-day such as 03-31, got {raw!r}") from exc
+    return raw

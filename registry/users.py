@@ -24,6 +24,7 @@ __all__ = [
     "authenticate",
     "change_password",
     "change_role",
+    "check_state",
     "create_account",
     "get_user",
     "list_users",
@@ -37,7 +38,8 @@ MIN_PASSWORD = 8
 # The one answer to every refused login: it must not tell an unknown name from a wrong
 # password, a locked account or a disabled one.
 LOGIN_REFUSED = (
-    "unknown user or wrong password (an account is locked for a while after repeated failed logins)"
+    "unknown user, wrong password or wrong authenticator code (an account is locked for a "
+    "while after repeated failed logins)"
 )
 
 
@@ -71,6 +73,22 @@ def _check_role(role: str) -> None:
         raise RegistryError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
 
 
+def check_state(role: str, state: str | None) -> str | None:
+    """An authority's state as an ISO 3166 alpha-3 code; other roles have none."""
+    if role != "authority":
+        if state:
+            raise RegistryError(f"only an authority account is bound to a state, not a {role}")
+        return None
+    import pycountry
+
+    code = (state or "").strip().upper()
+    if not code:
+        raise RegistryError("an authority account needs its state: --state ISO3 (e.g. --state MEX)")
+    if len(code) != 3 or pycountry.countries.get(alpha_3=code) is None:
+        raise RegistryError(f"{state!r} is not an ISO 3166 alpha-3 country code (e.g. MEX, NLD)")
+    return code
+
+
 def _account(session: Session, username: str) -> User:
     user = get_user(session, username)
     if user is None:
@@ -86,13 +104,15 @@ def add_user(
     *,
     display_name: str = "",
     actor: str = "system",
+    state: str | None = None,
 ) -> User:
     """Create an account, audited under `actor`; no permission check (seeding: the demo,
     tests). Commands go through create_account. The password is stored only as a salted
-    argon2 hash."""
+    argon2 hash; an authority account is bound to its state (ISO alpha-3)."""
     username = username.strip()
     _check_username(username)
     _check_role(role)
+    state = check_state(role, state)
     _check_password(password)
     if get_user(session, username) is not None:
         raise RegistryError(f"user {username!r} already exists")
@@ -104,6 +124,8 @@ def add_user(
         active=True,
         failed_logins=0,
         session_epoch=0,
+        state=state,
+        totp_enabled=False,
     )
     session.add(user)
     session.flush()
@@ -111,9 +133,15 @@ def add_user(
         session,
         actor=actor,
         action="user_added",
-        note=f"{username} as {role}",
+        note=f"{username} as {role}" + (f" of {state}" if state else ""),
         subject=username,
-        payload={"role": role, "active": True, "password": password_digest(user.password_hash)},
+        payload={
+            "role": role,
+            "active": True,
+            "password": password_digest(user.password_hash),
+            "state": state,
+            "totp": None,
+        },
     )
     return user
 
@@ -172,8 +200,9 @@ def create_account(
     password: str,
     *,
     display_name: str = "",
+    state: str | None = None,
 ) -> User:
-    """A supervisor adds an account. Without an acting account only the first supervisor of
+    """A supervisor adds an account (an authority with its state). Without an acting account only the first supervisor of
     a registry with no accounts at all can be created (it is recorded as its own actor)."""
     if acting is None:
         lock_chain(session)  # two first-account attempts at once: one waits for the other
@@ -190,7 +219,13 @@ def create_account(
         )
     manager = _manager(session, acting)
     return add_user(
-        session, username, role, password, display_name=display_name, actor=manager.username
+        session,
+        username,
+        role,
+        password,
+        display_name=display_name,
+        actor=manager.username,
+        state=state,
     )
 
 
@@ -206,24 +241,28 @@ def change_password(session: Session, acting: User, username: str, password: str
     set_password(session, username, password, actor=manager.username)
 
 
-def change_role(session: Session, acting: User, username: str, role: str) -> None:
-    """A supervisor gives an account another role; its console sessions end."""
+def change_role(
+    session: Session, acting: User, username: str, role: str, state: str | None = None
+) -> None:
+    """A supervisor gives an account another role (an authority with its state); its console
+    sessions end."""
     manager = _manager(session, acting)
     _check_role(role)
+    state = check_state(role, state)
     user = _account(session, username)
-    if user.role == role:
+    if user.role == role and user.state == state:
         raise RegistryError(f"{username} is already a {role}")
     if role != "supervisor":
         _keep_a_supervisor(session, user)
-    previous, user.role = user.role, role
+    previous, user.role, user.state = user.role, role, state
     user.session_epoch += 1
     append_event(
         session,
         actor=manager.username,
         action="role_changed",
-        note=f"{username}: {previous} -> {role}",
+        note=f"{username}: {previous} -> {role}" + (f" of {state}" if state else ""),
         subject=username,
-        payload={"role": role, "from": previous},
+        payload={"role": role, "from": previous, "state": state},
     )
 
 
@@ -303,10 +342,11 @@ def _lock(engine: Engine, user_id: int) -> None:
         )
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
-    """The user if the password is right. At most `max_failed_logins` guesses are checked in
-    a row; then the account is locked for `lockout_minutes`. Every refusal says the same
-    (LOGIN_REFUSED), whether the name exists or not.
+def authenticate(session: Session, username: str, password: str, code: str | None = None) -> User:
+    """The user if the password is right (and, for an account with a second factor, the
+    authenticator code). At most `max_failed_logins` guesses are checked in a row; then the
+    account is locked for `lockout_minutes`. Every refusal says the same (LOGIN_REFUSED),
+    whether the name exists or not, and whichever of password or code was wrong.
 
     The attempt counter is written on connections of its own and committed at once, so call
     this before the session has written anything."""
@@ -321,12 +361,16 @@ def authenticate(session: Session, username: str, password: str) -> User:
             _lock(engine, attempt[0])
         raise PermissionDenied(LOGIN_REFUSED)
     user_id, number, stored = attempt
-    if not _verify(stored, password):
+    step = _verify(stored, password) and _second_factor(engine, user_id, code)
+    if step is False:
         if number >= limit:
             _lock(engine, user_id)
         raise PermissionDenied(LOGIN_REFUSED)
+    values: dict[str, object] = {"failed_logins": 0}
+    if isinstance(step, int) and step is not True:
+        values["totp_last_step"] = step  # a code is accepted once
     with engine.begin() as conn:
-        conn.execute(update(User).where(User.id == user_id).values(failed_logins=0))
+        conn.execute(update(User).where(User.id == user_id).values(**values))
     user = session.get(User, user_id, populate_existing=True)
     assert user is not None
     if _hasher.check_needs_rehash(user.password_hash):
@@ -341,6 +385,23 @@ def authenticate(session: Session, username: str, password: str) -> User:
         )
         session.flush()
     return user
+
+
+def _second_factor(engine: Engine, user_id: int, code: str | None) -> bool | int:
+    """True when the account has no second factor; the accepted code's time step when it has
+    one and the code is right (and newer than the last accepted); False otherwise."""
+    from registry.second_factor import accepted_step
+
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(User.totp_enabled, User.totp_secret, User.totp_last_step).where(
+                User.id == user_id
+            )
+        ).one()
+    if not row[0] or not row[1]:
+        return True
+    step = accepted_step(row[1], code, row[2])
+    return False if step is None else step
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password")

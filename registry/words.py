@@ -12,6 +12,7 @@ from registry.service import DISMISS_REASONS
 
 __all__ = [
     "ACTION_WORDS",
+    "REQUEST_STATUS_WORDS",
     "STATUS_WORDS",
     "action_word",
     "country_name",
@@ -28,6 +29,17 @@ STATUS_WORDS = {
     "pending_dismissal": "dismissal pending",
     "escalated": "escalated",
     "dismissed": "dismissed",
+}
+
+# A request for clarification's status (registry.clarifications).
+REQUEST_STATUS_WORDS = {
+    "pending_approval": "draft, awaiting approval",
+    "rejected": "rejected",
+    "open": "sent, awaiting the answer",
+    "answered": "answered",
+    "closed": "closed",
+    "followed_up": "asked again",
+    "challenge_proposed": "challenge inspection proposed",
 }
 
 ACTION_WORDS = {

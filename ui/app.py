@@ -15,15 +15,19 @@ from ui.show import PAGE_FILES as PAGES
 st.set_page_config(page_title="precursor-watch console", page_icon="⚗️", layout="wide")
 
 # Which pages each role sees in its menu (the service layer still decides every action).
-_VIEW = ["overview", "queue", "detail", "facilities", "early_warning"]
+_VIEW = ["overview", "queue", "detail", "facilities", "early_warning", "account"]
+_STATES = ["declarations", "clarifications"]
 MENUS: dict[str, list[str]] = {
     "viewer": _VIEW,
-    "analyst": [*_VIEW, "load_data"],
-    "inspector": _VIEW,
-    "supervisor": [*_VIEW, "load_data", "approvals", "thresholds", "audit"],
+    "analyst": [*_VIEW, "load_data", "declarations"],
+    "inspector": [*_VIEW, *_STATES],
+    "supervisor": [*_VIEW, *_STATES, "load_data", "approvals", "thresholds", "audit"],
+    # a national authority: its state's declarations and the requests sent to it, nothing else
+    "authority": [*_STATES, "account"],
 }
-# Where each role lands: policymakers (viewers) on the overview, everyone else on the queue.
-LANDING = {"viewer": "overview"}
+# Where each role lands: policymakers (viewers) on the overview, authorities on the requests
+# sent to them, everyone else on the queue.
+LANDING = {"viewer": "overview", "authority": "clarifications"}
 _TITLES = {
     "queue": ("Alert queue", ":material/list_alt:"),
     "detail": ("Alert detail", ":material/search:"),
@@ -35,14 +39,23 @@ _TITLES = {
     "load_data": ("Load data", ":material/upload_file:"),
     "audit": ("Audit trail", ":material/verified:"),
     "thresholds": ("Detector thresholds", ":material/tune:"),
+    "declarations": ("Declarations", ":material/assignment:"),
+    "clarifications": ("Requests for clarification", ":material/contact_support:"),
+    "account": ("Your account", ":material/account_circle:"),
 }
 _GROUPS = {
-    "Work": ["queue", "detail", "case", "approvals"],
-    "Registry": ["facilities", "early_warning", "load_data"],
+    "Work": ["queue", "detail", "case", "approvals", "clarifications"],
+    "Registry": ["facilities", "early_warning", "load_data", "declarations"],
     "Regime": ["overview", "thresholds", "audit"],
+    "Account": ["account"],
 }
 # URL parameters that name what a link points at, and the page that shows it.
-_LINKS = {"alert": "detail", "case": "case", "facility": "facilities"}
+_LINKS = {
+    "alert": "detail",
+    "case": "case",
+    "facility": "facilities",
+    "request": "clarifications",
+}
 
 
 def _remember_link() -> None:
@@ -79,10 +92,14 @@ def _main() -> None:
         show_flashes()
         nav.run()
         return
+    from registry.second_factor import needs_enrolment
+
     allowed = MENUS.get(user.role, [])
     if "detail" in allowed:
         allowed = [*allowed, "case"]
     landing = LANDING.get(user.role, "queue")
+    if needs_enrolment(user):  # until a required second factor is set, only the account page
+        allowed, landing = ["account"], "account"
     pages: dict[str, list[st.Page]] = {}
     for group, keys in _GROUPS.items():
         for key in keys:
@@ -100,7 +117,8 @@ def _main() -> None:
                 )
     with st.sidebar:
         st.caption("precursor-watch inspector console")
-        st.write(f"**{esc(user.display_name or user.username)}** · {user.role}")
+        where = f" of {user.state}" if user.state else ""
+        st.write(f"**{esc(user.display_name or user.username)}** · {user.role}{where}")
         st.button(
             "Log out",
             key="logout",

@@ -49,6 +49,9 @@ PAGES = {
     "load_data": "views/load_data.py",
     "audit": "views/audit.py",
     "thresholds": "views/thresholds.py",
+    "declarations": "views/declarations.py",
+    "clarifications": "views/clarifications.py",
+    "account": "views/account.py",
 }
 
 _engines: dict[str, Engine] = {}
@@ -114,13 +117,14 @@ def show_flashes() -> None:
 # --- login -------------------------------------------------------------------------------
 
 
-def log_in(username: str, password: str) -> str | None:
-    """Authenticate through registry.users; returns an error message, or None on success."""
+def log_in(username: str, password: str, code: str | None = None) -> str | None:
+    """Authenticate through registry.users (with the authenticator code of an account that
+    has a second factor); returns an error message, or None on success."""
     from registry.users import authenticate
 
     try:
         with session_scope(engine()) as session:
-            user = authenticate(session, username.strip(), password)
+            user = authenticate(session, username.strip(), password, code)
             role, epoch = user.role, user.session_epoch
     except PermissionDenied as exc:
         return str(exc)

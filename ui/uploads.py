@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
+from registry.files import safe_name
+
 __all__ = ["safe_name", "save_upload"]
-
-
-def safe_name(name: str) -> str:
-    """A file name with no directory part, no leading dots and only [A-Za-z0-9._-]."""
-    base = re.split(r"[\\/]", name or "")[-1]
-    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
-    base = re.sub(r"\.{2,}", ".", base)[-120:]
-    return base or "upload"
 
 
 def save_upload(folder: Path, name: str, data: bytes) -> Path:

@@ -15,8 +15,9 @@ _seq = itertools.count(1)
 
 
 def make_user(session: Session, role: str, name: str | None = None) -> User:
-    """An account with password 'password-123'."""
-    return add_user(session, name or f"{role}{next(_seq)}", role, "password-123")
+    """An account with password 'password-123' (an authority's state: the Netherlands)."""
+    state = "NLD" if role == "authority" else None
+    return add_user(session, name or f"{role}{next(_seq)}", role, "password-123", state=state)
 
 
 def make_alert(session: Session, *, severity: str = "high", with_shipment: bool = True) -> AlertRow:

@@ -128,7 +128,7 @@ def test_a_disabled_account_cannot_log_in_from_the_cli(team: str) -> None:
     assert _cli(team, *("--user", "sara", "user", "disable", "ines"), password=PW["sara"]).exit_code == 0  # fmt: skip
     res = _cli(team, "--user", "ines", "alerts", password=PW["ines"])
     assert res.exit_code == 1
-    assert res.output.startswith("error: unknown user or wrong password")
+    assert res.output.startswith("error: unknown user, wrong password")
 
 
 def test_reading_commands_authenticate_the_account(team: str) -> None:

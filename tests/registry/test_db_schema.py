@@ -185,3 +185,41 @@ def test_opening_a_missing_registry_creates_nothing(tmp_path) -> None:  # type: 
     with pytest.raises(DatabaseUnavailable, match=r"there is no registry at .*typo/pwatch.db"):
         open_registry(f"sqlite:///{missing}")
     assert not missing.exists() and not missing.parent.exists()
+
+
+def test_0006_up_and_down(engine) -> None:  # type: ignore[no-untyped-def]
+    """Schema 0006 (states and confidentiality) goes down and up again keeping the rows of
+    older tables, and refuses to go down while an authority account exists (the older
+    schema has no such role); both backends."""
+    from tests.registry.factories import make_alert, make_user
+
+    with session_scope(engine) as s:
+        make_user(s, "supervisor")
+        authority = make_user(s, "authority")
+        make_alert(s)
+        name = authority.username
+    tables = ("alerts", "alert_shipments", "facilities", "triage_events", "users")
+
+    def counts() -> dict[str, int]:
+        with engine.connect() as conn:
+            return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in tables}
+
+    before = counts()
+    with pytest.raises(ValueError, match=r"holds 1 authority account"):
+        downgrade_db(engine, "0005")
+    assert current_revision(engine) == "0006"
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM users WHERE username = :n"), {"n": name})
+    downgrade_db(engine, "0005")
+    assert current_revision(engine) == "0005"
+    with engine.connect() as conn:
+        assert not inspect(conn).has_table("clarification_requests")
+        assert "classification" not in {c["name"] for c in inspect(conn).get_columns("alerts")}
+        assert "classification" not in {c["name"] for c in inspect(conn).get_columns("shipments")}
+    init_db(engine)
+    assert current_revision(engine) == "0006"
+    assert counts() == before | {"users": before["users"] - 1}
+    with engine.connect() as conn:
+        levels = conn.execute(text("SELECT DISTINCT classification FROM facilities")).scalars()
+        assert list(levels) == ["protected"]
+        assert conn.execute(text("SELECT COUNT(*) FROM shipments")).scalar_one() == 1

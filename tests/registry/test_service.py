@@ -19,21 +19,28 @@ from tests.registry.factories import make_alert, make_user
 # tune detector thresholds, promote designer analogues and manage accounts). This table is
 # the oracle; registry.service.POLICY is what is tested against it.
 _ROLE_TABLE = """
-action            viewer  analyst  inspector  supervisor
-view              yes     yes      yes        yes
-ingest            -       yes      -          yes
-claim             -       -        yes        yes
-assign            -       -        -          yes
-start_review      -       -        yes        yes
-note              -       -        yes        yes
-escalate          -       -        yes        yes
-dismiss           -       -        yes        yes
-approve           -       -        -          yes
-reject            -       -        -          yes
-reopen            -       -        -          yes
-tune_thresholds   -       -        -          yes
-promote_analogue  -       -        -          yes
-manage_accounts   -       -        -          yes
+action                   viewer  analyst  inspector  supervisor  authority
+view                     yes     yes      yes        yes         -
+ingest                   -       yes      -          yes         -
+claim                    -       -        yes        yes         -
+assign                   -       -        -          yes         -
+start_review             -       -        yes        yes         -
+note                     -       -        yes        yes         -
+escalate                 -       -        yes        yes         -
+dismiss                  -       -        yes        yes         -
+approve                  -       -        -          yes         -
+reject                   -       -        -          yes         -
+reopen                   -       -        -          yes         -
+tune_thresholds          -       -        -          yes         -
+promote_analogue         -       -        -          yes         -
+manage_accounts          -       -        -          yes         -
+set_classification       -       -        -          yes         -
+draft_clarification      -       -        yes        yes         -
+decide_clarification     -       -        -          yes         -
+answer_clarification     -       -        -          -           yes
+follow_up_clarification  -       -        yes        yes         -
+submit_declarations      -       -        -          -           yes
+set_declaration_deadline -       -        -          yes         -
 """
 
 

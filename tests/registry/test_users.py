@@ -172,7 +172,7 @@ def test_role_changes_are_audited_and_keep_a_supervisor(engine: Engine) -> None:
     assert (first.actor, first.subject, json.loads(first.payload or "")) == (
         "sara",
         "ines",
-        {"role": "supervisor", "from": "inspector"},
+        {"role": "supervisor", "from": "inspector", "state": None},
     )
     assert second.subject == "sven"
     with session_scope(engine) as s:
@@ -191,7 +191,7 @@ def test_a_disabled_account_cannot_log_in_or_act(engine: Engine) -> None:
         alert_id, version = alert.id, alert.version
     with session_scope(engine) as s:
         set_enabled(s, team["sara"], "ines", False)
-    with pytest.raises(PermissionDenied, match="unknown user or wrong password"):
+    with pytest.raises(PermissionDenied, match="unknown user, wrong password"):
         _login(engine, "ines")
     # The User object of a session opened before the disable is refused too.
     with pytest.raises(PermissionDenied, match="disabled"), session_scope(engine) as s:

@@ -22,21 +22,21 @@ pytestmark = pytest.mark.reliability
 # README "Triage rules": viewers read; analysts load data; inspectors triage; supervisors
 # also assign, approve, reject, reopen, and manage accounts (add, passwd, role, disable).
 _ROLE_TABLE = """
-action           viewer  analyst  inspector  supervisor
-claim            -       -        yes        yes
-assign           -       -        -          yes
-start_review     -       -        yes        yes
-note             -       -        yes        yes
-escalate         -       -        yes        yes
-dismiss          -       -        yes        yes
-approve          -       -        -          yes
-reject           -       -        -          yes
-reopen           -       -        -          yes
-user-add         -       -        -          yes
-user-passwd      -       -        -          yes
-user-role        -       -        -          yes
-user-disable     -       -        -          yes
-user-enable      -       -        -          yes
+action           viewer  analyst  inspector  supervisor  authority
+claim            -       -        yes        yes         -
+assign           -       -        -          yes         -
+start_review     -       -        yes        yes         -
+note             -       -        yes        yes         -
+escalate         -       -        yes        yes         -
+dismiss          -       -        yes        yes         -
+approve          -       -        -          yes         -
+reject           -       -        -          yes         -
+reopen           -       -        -          yes         -
+user-add         -       -        -          yes         -
+user-passwd      -       -        -          yes         -
+user-role        -       -        -          yes         -
+user-disable     -       -        -          yes         -
+user-enable      -       -        -          yes         -
 """
 _header, *_rows = (line.split() for line in _ROLE_TABLE.strip().splitlines())
 EXPECTED = {
@@ -60,7 +60,8 @@ def cli_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     init_db(engine)
     with session_scope(engine) as s:
         for role in ROLES:
-            add_user(s, f"{role}-user", role, _PASSWORD)
+            state = "NLD" if role == "authority" else None
+            add_user(s, f"{role}-user", role, _PASSWORD, state=state)
         add_user(s, "target", "inspector", _PASSWORD)
         add_user(s, "other-supervisor", "supervisor", _PASSWORD)
     engine.dispose()

@@ -28,9 +28,10 @@ _seq = itertools.count(1)
 
 
 def make_users(engine: Engine, *names_roles: tuple[str, str]) -> None:
+    """Accounts with PASSWORD; an authority's state is the Netherlands (FAC-1's)."""
     with session_scope(engine) as s:
         for name, role in names_roles:
-            add_user(s, name, role, PASSWORD)
+            add_user(s, name, role, PASSWORD, state="NLD" if role == "authority" else None)
 
 
 def standard_users(engine: Engine) -> None:
@@ -42,6 +43,7 @@ def standard_users(engine: Engine) -> None:
         ("sven", "supervisor"),
         ("ana", "analyst"),
         ("vera", "viewer"),
+        ("nora", "authority"),
     )
 
 

@@ -109,3 +109,27 @@ def test_approval_note_and_approver_are_in_the_document(sqlite_engine) -> None: 
         md = s.query(ChallengeRequest).filter_by(alert_id=a).one().markdown
     assert "Inspect the warehouse first." in md
     assert "- Approved by: sara" in md
+
+
+def test_every_pdf_page_carries_the_classification() -> None:
+    """A document over several pages: the classification heads and foots each one (read
+    back from the PDF's page streams; the mark is drawn in a core font, as plain text)."""
+    import re
+    import zlib
+
+    from registry.clarification_docs import classification_line
+
+    body = "\n".join(f"- line {i} of a long appendix" for i in range(400))
+    md = f"{classification_line('highly_protected')}\n\n# A long request\n\n{body}\n"
+    pdf = challenge.render_pdf(md)
+    pages = len(re.findall(rb"/Type /Page\b", pdf))
+    assert pages >= 3
+    texts = []
+    for m in re.finditer(rb"stream\r?\n", pdf):
+        try:
+            texts.append(zlib.decompressobj().decompress(pdf[m.end() : m.end() + 200_000]))
+        except zlib.error:
+            continue  # not a compressed stream
+    marked = [t for t in texts if b"Classification: HIGHLY PROTECTED" in t]
+    assert len(marked) == pages
+    assert all(t.count(b"Classification: HIGHLY PROTECTED") == 2 for t in marked)  # head, foot

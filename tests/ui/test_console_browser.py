@@ -65,9 +65,13 @@ def _build_database(tmp: Path) -> tuple[str, dict[str, tuple[str, str]]]:
             capture_output=True,
             timeout=900,
         )
+        from ui.cli.demo_cmd import DEMO_AUTHORITIES
+
         by_role: dict[str, tuple[str, str]] = {}
         for name, role, password in DEMO_ACCOUNTS:
             by_role.setdefault(role, (name, password))
+        name, _state, password = DEMO_AUTHORITIES[0]
+        by_role["authority"] = (name, password)
         return url, by_role
     import console_factories as cf
 
@@ -178,15 +182,25 @@ def _menu(page) -> list[str]:  # type: ignore[no-untyped-def]
     return [links.nth(i).inner_text().splitlines()[-1] for i in range(links.count())]
 
 
+_RFC = "Requests for clarification"
 ROLE_MENUS = {
-    "viewer": ["Alert queue", "Alert detail", "Facilities", "Early warning", "Overview"],
-    "analyst": ["Alert queue", "Alert detail", "Facilities", "Early warning", "Load data", "Overview"],
-    "inspector": ["Alert queue", "Alert detail", "Facilities", "Early warning", "Overview"],
-    "supervisor": [
-        "Alert queue", "Alert detail", "Approvals", "Facilities", "Early warning", "Load data",
-        "Overview", "Detector thresholds", "Audit trail",
+    "viewer": ["Alert queue", "Alert detail", "Facilities", "Early warning", "Overview", "Your account"],
+    "analyst": [
+        "Alert queue", "Alert detail", "Facilities", "Early warning", "Load data", "Declarations",
+        "Overview", "Your account",
     ],
+    "inspector": [
+        "Alert queue", "Alert detail", _RFC, "Facilities", "Early warning", "Declarations",
+        "Overview", "Your account",
+    ],
+    "supervisor": [
+        "Alert queue", "Alert detail", "Approvals", _RFC, "Facilities", "Early warning",
+        "Load data", "Declarations", "Overview", "Detector thresholds", "Audit trail",
+        "Your account",
+    ],
+    "authority": [_RFC, "Declarations", "Your account"],
 }  # fmt: skip
+LANDINGS = {"viewer": "Overview", "authority": _RFC}
 
 
 @pytest.mark.parametrize("role", list(ROLE_MENUS))
@@ -201,12 +215,16 @@ def test_every_role_walks_every_page_in_words(console, role) -> None:  # type: i
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.set_default_timeout(60_000)
-        landing = "Overview" if role == "viewer" else "Alert queue"
+        landing = LANDINGS.get(role, "Alert queue")
         _login(page, base, *accounts[role], landing=landing)
         assert _menu(page) == ROLE_MENUS[role]
         for title in ROLE_MENUS[role]:
             page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
             problems += _shoot(page, f"{role}-{title.lower().replace(' ', '-')}")
+        if role == "authority":  # no queue, no alerts: the requests sent to its state
+            browser.close()
+            assert problems == []
+            return
         # the top alert, each of its tabs, then its case
         page.locator('[data-testid="stSidebarNav"] a', has_text="Alert queue").first.click()
         _settle(page)
@@ -335,3 +353,131 @@ def test_inspector_proposes_supervisor_approves(console) -> None:  # type: ignor
         "start_review",
         "dismiss",
     ]
+
+
+def _open_as(page, base: str, user: str, password: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    """Follow a link to a page as a logged-out user: the login form, then the page (a new
+    address is a new Streamlit session, so every link is opened this way)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/{path}")
+    expect(page.locator(".st-key-login_user input")).to_be_visible(timeout=60_000)
+    page.locator(".st-key-login_user input").fill(user)
+    page.locator(".st-key-login_password input").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    _settle(page)
+
+
+def _type(page, key: str, text: str, kind: str = "textarea") -> None:  # type: ignore[no-untyped-def]
+    """Type into a Streamlit text field and send it (Ctrl+Enter, then wait for the rerun)."""
+    box = page.locator(f".st-key-{key} {kind}").last
+    box.fill(text)
+    box.press("Control+Enter")
+    _settle(page)
+
+
+def test_a_request_for_clarification_end_to_end(console, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two browsers: an inspector drafts a request to Korea on an alert, sharing evidence field
+    by field; a supervisor approves it; Korea's authority (its own browser) sees it with its
+    deadline and answers with an attachment; the inspector reads the answer and closes it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, accounts, db_url = console
+    ARTIFACTS.mkdir(exist_ok=True)
+    expect.set_options(timeout=60_000)
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(db_url)
+    with eng.connect() as conn:
+        alert_id = conn.execute(
+            text(
+                "SELECT id FROM alerts WHERE country = 'KOR' AND classification = 'restricted' ORDER BY id"
+            )
+        ).scalar()
+    attachment = tmp_path / "export-licence.txt"
+    attachment.write_text("Licence KOR-2024-118, end use: pharmaceutical synthesis.\n")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        body = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+        state = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+        for page in (body, state):
+            page.set_default_timeout(60_000)
+
+        # --- the inspector drafts the request from the alert ----------------------------
+        _open_as(body, base, *accounts["inspector"], f"detail?alert={alert_id}")
+        expect(body.get_by_role("heading", name=f"Alert {alert_id}")).to_be_visible()
+        body.get_by_text("Draft a request to the state concerned").click()
+        _settle(body)
+        _type(body, f"rq_q_a{alert_id}", "Who bought the consignments split below the threshold?")
+        body.get_by_text("What the monitoring found", exact=False).first.click()
+        _settle(body)
+        _click_key(body, f"rq_draft_a{alert_id}")
+        expect(body.get_by_text("drafted: a supervisor other than you approves it")).to_be_visible()
+        request_id = int(
+            eng.connect().execute(text("SELECT MAX(id) FROM clarification_requests")).scalar()
+        )
+        body.get_by_role("button", name="Log out").click()
+
+        # --- a supervisor approves: the request goes to Korea, its deadline starts --------
+        _open_as(body, base, *accounts["supervisor"], f"clarifications?request={request_id}")
+        expect(body.get_by_text(f"Request {request_id}", exact=False).first).to_be_visible()
+        _click_key(body, f"cl_approve_{request_id}")
+        expect(body.get_by_text("Approved: sent to the state")).to_be_visible()
+        body.get_by_role("button", name="Log out").click()
+
+        # --- Korea's authority, in its own browser, answers with an attachment -----------
+        _open_as(state, base, *accounts["authority"], f"clarifications?request={request_id}")
+        expect(state.get_by_text("answer due", exact=False).first).to_be_visible()
+        expect(state.get_by_text("Who bought the consignments split").first).to_be_visible()
+        _shoot(state, "authority-request")
+        state.locator(f".st-key-cl_answer_{request_id} textarea").fill(
+            "Sold to a licensed pharmaceutical maker; the licence is attached."
+        )
+        state.locator(f".st-key-cl_files_{request_id} input[type=file]").set_input_files(
+            str(attachment)
+        )
+        _settle(state)
+        state.get_by_role("button", name="Send the answer").click()
+        _settle(state)
+        expect(
+            state.get_by_text(f"Your answer to request {request_id} was recorded")
+        ).to_be_visible()
+
+        # --- the inspector reads the answer and closes the request ---------------------------
+        _open_as(body, base, *accounts["inspector"], f"clarifications?request={request_id}")
+        expect(body.get_by_text("Sold to a licensed pharmaceutical maker").first).to_be_visible()
+        expect(body.get_by_role("button", name=re.compile("export-licence.txt"))).to_be_visible()
+        _type(body, f"cl_why_{request_id}", "The licence matches the quantities.")
+        _click_key(body, f"cl_follow_{request_id}")
+        expect(body.get_by_text("Recorded: Close")).to_be_visible()
+        _shoot(body, "request-closed")
+        browser.close()
+
+    with eng.connect() as conn:
+        status = conn.execute(
+            text("SELECT status FROM clarification_requests WHERE id = :i"), {"i": request_id}
+        ).scalar()
+        actions = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT action FROM triage_events WHERE subject = :s ORDER BY id"),
+                {"s": f"clarification:{request_id}"},
+            )
+        ]
+        files = (
+            conn.execute(
+                text("SELECT file_name FROM clarification_attachments WHERE request_id = :i"),
+                {"i": request_id},
+            )
+            .scalars()
+            .all()
+        )
+    eng.dispose()
+    assert status == "closed"
+    assert actions == [
+        "clarification_drafted",
+        "clarification_approved",
+        "clarification_answered",
+        "clarification_closed",
+    ]
+    assert files == ["export-licence.txt"]

@@ -21,15 +21,27 @@ ALL_PAGES = [
     "load_data",
     "audit",
     "thresholds",
+    "declarations",
+    "clarifications",
+    "account",
 ]
+_VIEW = {"overview", "queue", "detail", "case", "facilities", "early_warning", "account"}
 MENU = {
-    "vera": {"overview", "queue", "detail", "case", "facilities", "early_warning"},
-    "ana": {"overview", "queue", "detail", "case", "facilities", "early_warning", "load_data"},
-    "ines": {"overview", "queue", "detail", "case", "facilities", "early_warning"},
+    "vera": _VIEW,
+    "ana": {*_VIEW, "load_data", "declarations"},
+    "ines": {*_VIEW, "declarations", "clarifications"},
     "sara": {*ALL_PAGES, "case"},
+    "nora": {"declarations", "clarifications", "account"},
 }
-# Policymakers (viewers) land on the overview, everyone else on the queue.
-LANDING = {"vera": "Overview", "ana": "Alert queue", "ines": "Alert queue", "sara": "Alert queue"}
+# Policymakers (viewers) land on the overview, authorities on the requests sent to their
+# state, everyone else on the queue.
+LANDING = {
+    "vera": "Overview",
+    "ana": "Alert queue",
+    "ines": "Alert queue",
+    "sara": "Alert queue",
+    "nora": "Requests for clarification",
+}
 
 
 def _menu(at) -> set[str]:  # type: ignore[no-untyped-def]
@@ -142,12 +154,17 @@ def test_detail_mirror_and_declaration_views(console_db) -> None:  # type: ignor
 
 
 def test_facility_profile(console_db) -> None:  # type: ignore[no-untyped-def]
-    at = cf.login("vera")
+    at = cf.login("ana")
     at.switch_page("views/facilities.py").run()
     at.text_input(key="f_search").input("acme").run()
     assert at.selectbox(key="f_pick").value == "FAC-1"
     assert at.header[0].value == "Acme Fine Chemicals Ltd"
     assert any(t.label.startswith("Consignments") for t in at.tabs)
+    # a policymaker sees only what the body released (restricted); FAC-1 is protected
+    at = cf.login("vera")
+    at.switch_page("views/facilities.py").run()
+    at.text_input(key="f_search").input("acme").run()
+    assert "No declared facility matches." in cf.messages(at)
 
 
 def test_early_warning_promotion_is_supervised(console_db) -> None:  # type: ignore[no-untyped-def]

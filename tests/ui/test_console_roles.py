@@ -68,6 +68,7 @@ def test_role_tries_action(console_db, username, action) -> None:  # type: ignor
         assert row is not None
         row.assignee = username if assign_self else None
         row.proposed_by = "ivan" if status.startswith("pending") else None
+        row.classification = "restricted"  # every role sees it: only the role decides
     with session_scope(engine) as s:
         row = s.get(AlertRow, a)
         assert row is not None

@@ -64,7 +64,7 @@ def test_case_page(totals_db) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_facility_page(totals_db) -> None:  # type: ignore[no-untyped-def]
-    at = cf.login("vera")
+    at = cf.login("ana")
     at.session_state["facility_id"] = "FAC-1"
     at.switch_page("views/facilities.py").run()
     assert not at.exception, at.exception

@@ -47,9 +47,10 @@ def _global(
     # Log in before the command runs (not for a command's --help): whatever it does, it does
     # as this account, and a wrong password or a disabled account stops it here.
     if user is not None and not {"--help", "-h"} & set(sys.argv[1:]):
-        from ui.cli.common import log_in
+        from ui.cli.common import log_in, require_enrolled
 
         log_in(user)
+        require_enrolled(sys.argv[1:])
 
 
 def _register() -> None:
@@ -62,12 +63,14 @@ def _register() -> None:
         ingest_cmd,
         sample_cmd,
         screen_cmd,
+        states_cmd,
     )
 
     for module in (
         admin_cmd,
         ingest_cmd,
         detect_cmd,
+        states_cmd,
         screen_cmd,
         console_cmd,
         sample_cmd,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-_ROLES_HELP = "analyst, inspector, supervisor or viewer."
+_ROLES_HELP = "analyst, inspector, supervisor, viewer or authority (with --state)."
+_STATE_HELP = "An authority's state: ISO 3166 alpha-3 code (e.g. MEX)."
 
 
 def _supervisor(what: str) -> User:
@@ -64,6 +66,7 @@ def _register_users(app: typer.Typer) -> None:
         username: str = typer.Argument(..., help="Login name."),
         role: str = typer.Option(..., "--role", help=_ROLES_HELP),
         display_name: str = typer.Option("", "--name", help="Full name shown in the console."),
+        state_code: str | None = typer.Option(None, "--state", help=_STATE_HELP),
     ) -> None:
         """Add an account (its password from PWATCH_NEW_PASSWORD or a prompt)."""
         with user_errors():
@@ -82,9 +85,18 @@ def _register_users(app: typer.Typer) -> None:
                 f"password for the new account {username}: ", fallback_env=state.actor is None
             )
             with session_scope(engine) as session:
-                create_account(session, state.actor, username, role, pw, display_name=display_name)
+                create_account(
+                    session,
+                    state.actor,
+                    username,
+                    role,
+                    pw,
+                    display_name=display_name,
+                    state=state_code,
+                )
             by = state.actor.username if state.actor else "itself (first supervisor)"
-            typer.echo(f"user {inert(username)} added as {role} by {by}", err=True)
+            of = f" of {state_code.strip().upper()}" if state_code else ""
+            typer.echo(f"user {inert(username)} added as {role}{of} by {by}", err=True)
 
     @user.command("passwd")
     def user_passwd(username: str = typer.Argument(..., help="Login name.")) -> None:
@@ -114,6 +126,7 @@ def _register_account_changes(user: typer.Typer) -> None:
     def user_role(
         username: str = typer.Argument(..., help="Login name."),
         role: str = typer.Argument(..., help=_ROLES_HELP),
+        state_code: str | None = typer.Option(None, "--state", help=_STATE_HELP),
     ) -> None:
         """Give an account another role (a supervisor's act; its console sessions end)."""
         with user_errors():
@@ -122,7 +135,7 @@ def _register_account_changes(user: typer.Typer) -> None:
 
             acting = _supervisor("changing a role")
             with session_scope(open_registry(state.db)) as session:
-                change_role(session, acting, username, role)
+                change_role(session, acting, username, role, state_code)
             typer.echo(f"{inert(username)} is now a {role}", err=True)
 
     def _set_enabled(username: str, enabled: bool) -> None:
@@ -156,8 +169,59 @@ def _register_account_changes(user: typer.Typer) -> None:
             with session_scope(engine) as session:
                 for u in list_users(session):
                     flag = "" if u.active else " (disabled)"
-                    line = f"{u.username}\t{u.role}\t{u.display_name}{flag}"
+                    flag += " (second factor)" if u.totp_enabled else ""
+                    role = f"{u.role} of {u.state}" if u.state else u.role
+                    line = f"{u.username}\t{role}\t{u.display_name}{flag}"
                     typer.echo(inert(line, bidi=True))
+
+    _register_totp(user)
+
+
+def _register_totp(user: typer.Typer) -> None:
+    """`user totp enrol` and `user totp remove`."""
+    totp = typer.Typer(help="The TOTP second factor (an authenticator app).", no_args_is_help=True)
+
+    @totp.command("enrol")
+    def totp_enrol() -> None:
+        """Set up your second factor: scan the QR code (or use the otpauth:// link), then give
+        the app's code (PWATCH_TOTP or a prompt)."""
+        with user_errors():
+            import segno
+
+            from registry.db import open_registry, session_scope
+            from registry.second_factor import confirm_enrolment, start_enrolment
+
+            acting = _own("setting up a second factor")
+            engine = open_registry(state.db)
+            with session_scope(engine) as session:
+                uri = start_enrolment(session, acting)
+            typer.echo(uri, err=True)
+            segno.make(uri, error="m").terminal(compact=True)
+            code = os.environ.get("PWATCH_TOTP") or typer.prompt("code shown by the app")
+            with session_scope(engine) as session:
+                confirm_enrolment(session, acting, code)
+            typer.echo(f"second factor set for {inert(acting.username)}", err=True)
+
+    @totp.command("remove")
+    def totp_remove(username: str = typer.Argument(..., help="Login name.")) -> None:
+        """Remove an account's second factor (your own, or any as a supervisor)."""
+        with user_errors():
+            from registry.db import open_registry, session_scope
+            from registry.second_factor import remove_second_factor
+
+            acting = _own("removing a second factor")
+            with session_scope(open_registry(state.db)) as session:
+                remove_second_factor(session, acting, username)
+            typer.echo(f"second factor of {inert(username)} removed", err=True)
+
+    user.add_typer(totp, name="totp")
+
+
+def _own(what: str) -> User:
+    actor = state.actor
+    if actor is None:
+        fail(f"{what} acts as an account: run `pwatch --user NAME user totp ...`")
+    return actor
 
 
 def _register_audit(app: typer.Typer) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "new_password",
     "not_landed",
     "password",
+    "require_enrolled",
     "state",
     "user_errors",
 ]
@@ -176,6 +177,11 @@ def emit_frame(frame: pl.DataFrame, fmt: OutputFormat, *, title: str | None = No
     from rich.markup import escape
     from rich.table import Table
 
+    level = _highest_classification(frame)
+    if level:  # the classification heads every table (CSV and JSON carry it on every row)
+        title = f"Classification: {level.replace('_', ' ').upper()}" + (
+            f" · {title}" if title else ""
+        )
     table = Table(title=title, show_lines=False)
     for col in frame.columns:
         table.add_column(col, overflow="fold")
@@ -184,6 +190,14 @@ def emit_frame(frame: pl.DataFrame, fmt: OutputFormat, *, title: str | None = No
             *["" if v is None else escape(inert(str(_scalar(v)), bidi=True)) for v in row.values()]
         )
     Console(soft_wrap=False).print(table)
+
+
+def _highest_classification(frame: pl.DataFrame) -> str | None:
+    if "classification" not in frame.columns or frame.height == 0:
+        return None
+    order = ("restricted", "protected", "highly_protected")
+    present = set(frame.get_column("classification").drop_nulls().to_list())
+    return next((c for c in reversed(order) if c in present), None)
 
 
 def _csv_cell(v: Any) -> Any:
@@ -208,7 +222,37 @@ def log_in(username: str) -> User:
 
         engine = open_registry(state.db)
         secret = password(f"password for {username}: ")
+        code = _authenticator_code()
         with session_scope(engine) as session:
-            state.actor = authenticate(session, username, secret)
+            state.actor = authenticate(session, username, secret, code)
     assert state.actor is not None
     return state.actor
+
+
+def _authenticator_code() -> str | None:
+    """The second factor's code: PWATCH_TOTP (scripts), else asked at a terminal (empty for
+    an account without one); the question is the same for every account, so it tells
+    nothing about which have a second factor."""
+    env = os.environ.get("PWATCH_TOTP")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return getpass.getpass("authenticator code (Enter if your account has none): ") or None
+    except (EOFError, OSError):
+        return None
+
+
+def require_enrolled(args: list[str]) -> None:
+    """An account the settings require to have a second factor can only enrol one."""
+    from registry.second_factor import needs_enrolment
+
+    if state.actor is None or not needs_enrolment(state.actor):
+        return
+    enrolling = any(args[i : i + 3] == ["user", "totp", "enrol"] for i in range(len(args)))
+    if not enrolling:
+        fail(
+            f"{state.actor.username} must set up a second factor first: run "
+            f"`pwatch --user {state.actor.username} user totp enrol`"
+        )

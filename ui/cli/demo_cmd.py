@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from ui.cli.common import state, user_errors
 
-__all__ = ["DEMO_ACCOUNTS", "build_demo", "register"]
+__all__ = ["DEMO_ACCOUNTS", "DEMO_AUTHORITIES", "build_demo", "register"]
 
 # One account per role (two supervisors, so four-eyes approvals can be shown).
 DEMO_ACCOUNTS: list[tuple[str, str, str]] = [
@@ -22,6 +22,12 @@ DEMO_ACCOUNTS: list[tuple[str, str, str]] = [
     ("supervisor2", "supervisor", "supervisor2-demo"),
     ("analyst", "analyst", "analyst-demo"),
     ("viewer", "viewer", "viewer-demo"),
+]
+# One national authority for a few of the sample's states: (user, state, password).
+DEMO_AUTHORITIES: list[tuple[str, str, str]] = [
+    ("authority-kor", "KOR", "authority-kor-demo"),
+    ("authority-ind", "IND", "authority-ind-demo"),
+    ("authority-chn", "CHN", "authority-chn-demo"),
 ]
 
 
@@ -65,9 +71,14 @@ def build_demo(url: str, *, sample: Path | None = None) -> dict[str, Any]:
     with session_scope(engine) as s:
         for name, role, password in DEMO_ACCOUNTS:
             add_user(s, name, role, password, display_name=f"Demo {role}")
+        for name, code, password in DEMO_AUTHORITIES:
+            add_user(
+                s, name, "authority", password, display_name=f"Authority of {code}", state=code
+            )
     figures: dict[str, Any] = {}
     figures.update(_ingest(engine, folder))
     figures.update(_detect(engine))
+    figures.update(_states_in_the_loop(engine))
     figures.update(_counts(engine))
     figures.update(_caught(engine, folder / "answer_key.csv"))
     figures["seconds"] = round(time.perf_counter() - t0, 1)
@@ -94,6 +105,73 @@ def _detect(engine: Engine) -> dict[str, Any]:
         f"  detection: {result.new} alerts over {result.shipments} shipments in {result.seconds:.1f} s"
     )
     return {}
+
+
+def _top_alert(session: Any, **where: Any) -> Any:
+    from registry.models import AlertRow
+
+    stmt = select(AlertRow).order_by(AlertRow.score.desc(), AlertRow.id)
+    for column, value in where.items():
+        stmt = stmt.where(getattr(AlertRow, column) == value)
+    return session.scalars(stmt.limit(1)).first()
+
+
+def _states_in_the_loop(engine: Engine) -> dict[str, Any]:
+    """The loop a policymaker can follow: a request for clarification sent to an authority
+    (drafted by the inspector, approved by a supervisor, awaiting the state's answer), a
+    draft awaiting approval; the top alerts released as restricted for viewers, and one
+    alert highly protected (only its assignee among inspectors sees it). All through the
+    service layer, audited as any official's act."""
+    from registry.access import set_classification
+    from registry.clarifications import decide, draft, shareable
+    from registry.db import session_scope
+    from registry.models import AlertRow
+    from registry.service import Action, act
+    from registry.users import get_user
+
+    out: dict[str, Any] = {}
+    with session_scope(engine) as s:
+        people = {n: get_user(s, n) for n in ("inspector", "supervisor", "supervisor2")}
+        ins, sup = people["inspector"], people["supervisor"]
+        assert ins is not None and sup is not None
+        sent = []
+        for code, status in (("KOR", "open"), ("IND", "pending_approval")):
+            alert = _top_alert(s, country=code, detector="declared_quantity_exceeded")
+            alert = alert or _top_alert(s, country=code)
+            if alert is None:
+                continue
+            offer = [o.key for o in shareable(s, [alert.id], code)]
+            keys = [k for k in offer if not k.startswith("record:")] + [
+                k for k in offer if k.startswith("record:")
+            ][:3]
+            req = draft(
+                s, ins, [alert.id], code,
+                "Please explain the quantities shipped against the facility's declaration, "
+                "and send the buyers' end-use statements.", keys,
+            )  # fmt: skip
+            if status == "open":
+                decide(s, sup, req.id, True, "Grounds are clear; send it.")
+            sent.append((req.id, code, status))
+        released = [
+            a.id for a in s.scalars(select(AlertRow).order_by(AlertRow.score.desc()).limit(5))
+        ]
+        for aid in released:
+            set_classification(
+                s, sup, "alert", aid, "restricted", "released for the policymakers' demo"
+            )
+        secret = s.scalars(
+            select(AlertRow).where(AlertRow.id.notin_(released)).order_by(AlertRow.score.desc())
+        ).first()
+        if secret is not None:
+            act(s, secret.id, ins, Action("claim"), expected_version=secret.version)
+            set_classification(
+                s, sup, "alert", secret.id, "highly_protected",
+                "an ongoing national investigation: need to know only",
+            )  # fmt: skip
+            out["highly_protected"] = secret.id
+    out["requests"] = sent
+    out["released"] = released
+    return out
 
 
 def _counts(engine: Engine) -> dict[str, Any]:
@@ -173,10 +251,20 @@ def _print_summary(url: str, f: dict[str, Any]) -> None:
         lines.append(
             f"  answer key:    {f['caught']} of {f['planted']} planted anomalies rest on an alert"
         )
+    for rid, code, status in f.get("requests", []):
+        what = "awaiting its answer" if status == "open" else "a draft awaiting approval"
+        lines.append(f"  clarification: request {rid} to {code}, {what}")
+    if f.get("released"):
+        lines.append(
+            f"  confidentiality: alerts {', '.join(map(str, f['released']))} released as "
+            f"restricted (what viewers see); alert {f.get('highly_protected')} highly "
+            "protected (assigned to inspector)"
+        )
     lines.append(f"  built in {f.get('seconds')} s")
     lines.append("")
     lines.append("  demo accounts (user / password):")
-    lines += [f"    {n:<12} {pw:<18} {role}" for n, role, pw in DEMO_ACCOUNTS]
+    lines += [f"    {n:<14} {pw:<20} {role}" for n, role, pw in DEMO_ACCOUNTS]
+    lines += [f"    {n:<14} {pw:<20} authority of {c}" for n, c, pw in DEMO_AUTHORITIES]
     _say("\n".join(lines))
 
 

@@ -9,7 +9,7 @@ import typer
 
 from ui.cli.common import OutputFormat, emit_frame, fail, state, user_errors
 
-__all__ = ["not_judged_lines", "register"]
+__all__ = ["log_access", "not_judged_lines", "register"]
 
 
 def not_judged_lines(rows: list[dict[str, Any]]) -> list[str]:
@@ -82,14 +82,19 @@ def register(app: typer.Typer) -> None:
             if status is not None and status.strip() not in STATUSES:
                 fail(f"unknown status {status.strip()!r}: use one of {', '.join(STATUSES)}.")
             engine = open_registry(state.db)
-            frame = alerts_frame(engine, status=status.strip() if status else None)
+            actor = state.actor
+            if actor is not None and actor.role == "authority":
+                _shared_with_state(engine, actor, fmt)
+                return
+            frame = alerts_frame(engine, status=status.strip() if status else None, user=actor)
+            log_access(engine, "alert", frame["alert_id"].to_list(), f"pwatch alerts ({fmt})")
             if fmt is OutputFormat.table:
                 from registry.db import session_scope
                 from registry.queries import substance_names
 
                 with session_scope(engine) as session:
                     names = substance_names(session)
-                frame = _for_people(frame.select(ALERT_COLUMNS), names)
+                frame = _for_people(frame.select([*ALERT_COLUMNS, "classification"]), names)
             emit_frame(frame, fmt, title=f"{frame.height} alerts")
 
 
@@ -117,4 +122,26 @@ def _for_people(frame: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
         .alias("Substance"),
         pl.col("summary").alias("What was found"),
         pl.col("created_at").cast(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M").alias("Raised (UTC)"),
+        pl.col("classification").str.replace_all("_", " ").alias("Classification"),
     )
+
+
+def _shared_with_state(engine: Any, actor: Any, fmt: OutputFormat) -> None:
+    """An authority's `pwatch alerts`: what requests for clarification shared with its state."""
+    from registry.clarifications import shared_frame
+    from registry.db import session_scope
+
+    with session_scope(engine) as session:
+        frame = shared_frame(session, actor)
+    emit_frame(frame, fmt, title=f"{frame.height} requests for clarification to {actor.state}")
+
+
+def log_access(engine: Any, kind: str, keys: list[Any], what: str) -> None:
+    """A listing or export that holds highly protected items is an audited access event."""
+    if state.actor is None or not keys:
+        return
+    from registry.access import record_access
+    from registry.db import session_scope
+
+    with session_scope(engine) as session:
+        record_access(session, state.actor, kind, keys, what)

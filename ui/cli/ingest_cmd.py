@@ -26,9 +26,19 @@ def _run(
             from registry.db import open_registry
 
             engine = open_registry(state.db)
+            if state.actor is not None:  # an account loads only if its role may
+                from registry.service import require_role
+
+                require_role(state.actor, "ingest")
             with _progress_bar() as progress:
                 report = load_file(
-                    engine, path, kind, profile=profile, source=source, progress=progress
+                    engine,
+                    path,
+                    kind,
+                    profile=profile,
+                    source=source,
+                    progress=progress,
+                    loaded_by=state.actor.username if state.actor else None,
                 )
         typer.echo(report.summary(), err=True)
         for warning in report.warnings:
@@ -66,6 +76,29 @@ def _run(
                 typer.echo(
                     f"  list them with: pwatch quarantine --batch {report.batch_id}", err=True
                 )
+
+
+def _classified(engine: Any, frame: Any) -> Any:
+    """The quarantine of the batches the acting account may see (every batch for the local
+    operator), each row with its batch's classification."""
+    import polars as pl
+    from sqlalchemy import select
+
+    from registry.access import batch_scope
+    from registry.db import session_scope
+    from registry.models import IngestBatch
+
+    with session_scope(engine) as session:
+        seen = dict(
+            session.execute(
+                select(IngestBatch.id, IngestBatch.classification).where(batch_scope(state.actor))
+            ).all()
+        )
+    return frame.filter(pl.col("batch_id").is_in(list(seen))).with_columns(
+        pl.col("batch_id")
+        .replace_strict(seen, default=None, return_dtype=pl.String)
+        .alias("classification")
+    )
 
 
 class _progress_bar:
@@ -174,6 +207,7 @@ def register(app: typer.Typer) -> None:
 
             engine = open_registry(state.db)
             frame = quarantine_frame(engine, batch)
+            frame = _classified(engine, frame)
             if frame.height == 0:
                 typer.echo(
                     "no quarantined rows" + (f" in batch {batch}" if batch else ""), err=True

@@ -21,8 +21,16 @@ def _page() -> None:
         "Escalations and dismissals of high or critical alerts take effect only when a supervisor "
         "other than the proposer approves them. Nobody approves their own proposal."
     )
+    from registry.clarifications import requests_for
+
     with session_scope(engine()) as session:
-        pending = pending_approvals(session)
+        pending = pending_approvals(session, user=user)
+        drafts = len(requests_for(session, user, statuses=["pending_approval"]))
+    if drafts:
+        st.info(
+            f"{drafts} request(s) for clarification await a supervisor's approval: see "
+            "Requests for clarification."
+        )
     if not pending:
         st.info("Nothing awaits approval.")
         return

@@ -24,11 +24,16 @@ def _gather(case_id: int, user: Any) -> dict[str, Any] | None:
     with session_scope(engine()) as session:
         index = case_index(session)
         member_ids = index.filter(pl.col("case_id") == case_id)["alert_id"].to_list()
+        # only the alerts of the case this user may see (registry.access)
+        members = list_alerts(
+            session,
+            AlertFilter(ids=member_ids, user=user),
+            settings().review_deadline_hours,
+            limit=None,
+        )
+        member_ids = members["alert_id"].to_list()
         if not member_ids:
             return None
-        members = list_alerts(
-            session, AlertFilter(ids=member_ids), settings().review_deadline_hours, limit=None
-        )
         records = [r for a in member_ids for r in alert_shipments(session, a)]
         unique = list({r["id"]: r for r in records}.values())
         rows = [alert(session, a) for a in member_ids]
@@ -38,7 +43,8 @@ def _gather(case_id: int, user: Any) -> dict[str, Any] | None:
             "cons": consignment_frame(session, unique),
             "states": states,
             "seen": {r.id: r.version for r in rows if r is not None},
-            "triagers": queue_options(session)["triagers"],
+            "triagers": queue_options(session, user)["triagers"],
+            "ids": member_ids,
         }
 
 
@@ -137,7 +143,7 @@ def _page() -> None:
     ctx = _gather(case_id, user)
     if ctx is None:
         st.title("Case")
-        st.warning(f"There is no case {case_id}.")
+        st.warning(f"There is no case {case_id} that you may see.")
         return
     members: pl.DataFrame = ctx["members"]
     st.title(f"Case {case_id}")
@@ -192,6 +198,10 @@ def _page() -> None:
         }
         for r in cons.iter_rows(named=True)
     )
+    from ui.request_draft import clarification_section
+
+    st.divider()
+    clarification_section(user, ctx["ids"], f"c{case_id}")
     st.divider()
     triage(ctx, user, case_id)
 

@@ -39,12 +39,14 @@ from ui.show import SEVERITY_MARK, deadline_text, go, kg, link, requested_id, ta
 
 def _gather(alert_id: int, user: Any) -> dict[str, Any] | None:
     """Everything the page shows, read in one session through named queries."""
+    from registry.access import can_see, classification_of
+
     with session_scope(engine()) as session:
         row = alert(session, alert_id)
-        if row is None:
+        if row is None or not can_see(session, user, "alert", alert_id):
             return None
         flagged = alert_shipments(session, row.id)
-        relation_desc, relation = relation_shipments(session, flagged, row.facility_id)
+        relation_desc, relation = relation_shipments(session, flagged, row.facility_id, user=user)
         evidence = dict(row.evidence or {})
         numbers = evidence.get("numbers") if isinstance(evidence.get("numbers"), dict) else {}
         refs = sorted({str(s["consignment_ref"]) for s in flagged if s.get("consignment_ref")})
@@ -56,7 +58,8 @@ def _gather(alert_id: int, user: Any) -> dict[str, Any] | None:
             "flagged_cons": consignment_frame(session, flagged),
             "relation_desc": relation_desc,
             "relation_cons": consignment_frame(session, relation),
-            "pair": consignment_records(session, refs),
+            "pair": consignment_records(session, refs, user),
+            "classification": classification_of(session, "alert", row.id),
             "history": alert_history(session, row.id),
             "requests": challenge_requests(session, row.id),
             "names": substance_names(session),
@@ -64,17 +67,21 @@ def _gather(alert_id: int, user: Any) -> dict[str, Any] | None:
             "screened": screen_explanations(
                 session, sorted({str(s["product"]) for s in flagged})[:10]
             ),
-            "triagers": queue_options(session)["triagers"],
+            "triagers": queue_options(session, user)["triagers"],
             "states": action_states(row, user),
             "facility_name": facility_name(session, row.facility_id),
             "case": (int(case["case_id"][0]), int(case["case_size"][0])) if case.height else None,
         }
-        ctx["year_cons"] = _year_consignments(session, ctx["alert"], numbers or {}, flagged)
+        ctx["year_cons"] = _year_consignments(session, ctx["alert"], numbers or {}, flagged, user)
     return ctx
 
 
 def _year_consignments(
-    session: Any, a: dict[str, Any], numbers: dict[str, Any], flagged: list[dict[str, Any]]
+    session: Any,
+    a: dict[str, Any],
+    numbers: dict[str, Any],
+    flagged: list[dict[str, Any]],
+    user: Any,
 ) -> tuple[int, float, pl.DataFrame] | None:
     """For an alert citing a declaration: (year, declared kg, the facility's consignments of the
     substance that year in the role the detector judged), each consignment counted once."""
@@ -85,7 +92,9 @@ def _year_consignments(
     if year is None:
         return None
     year = int(year if isinstance(year, int) else year.year)
-    cons = consignment_frame(session, facility_year_shipments(session, a["facility_id"], year))
+    cons = consignment_frame(
+        session, facility_year_shipments(session, a["facility_id"], year, user=user)
+    )
     side = "importer_facility_id" if numbers.get("role") == "importer" else "exporter_facility_id"
     cons = cons.filter(
         (pl.col(side) == a["facility_id"])
@@ -98,6 +107,9 @@ def _year_consignments(
 def header(ctx: dict[str, Any]) -> None:
     a = ctx["alert"]
     st.title(f"Alert {a['id']}")
+    from ui.confidential import banner
+
+    banner(ctx["classification"])
     st.caption(
         f"{detector_label(a['detector'])} · link to this alert: {link('detail', alert=a['id'])}"
     )
@@ -399,7 +411,7 @@ def requests_section(ctx: dict[str, Any]) -> None:
         )
         c2.download_button(
             "Download PDF",
-            render_pdf(r["markdown"]),
+            render_pdf(r["markdown"], classification=ctx["classification"]),
             file_name=f"challenge-request-alert-{aid}.pdf",
             mime="application/pdf",
             key=f"d_pdf_{r['id']}",
@@ -531,7 +543,7 @@ def _page() -> None:
     ctx = _gather(alert_id, user)
     if ctx is None:
         st.title("Alert detail")
-        st.warning(f"There is no alert {alert_id}.")
+        st.warning(f"There is no alert {alert_id} that you may see.")
         return
     header(ctx)
     is_name = ctx["alert"]["detector"] in ("masked_listed_substance", "designer_analogue")
@@ -548,6 +560,13 @@ def _page() -> None:
             section(ctx)
     if ctx["requests"]:
         requests_section(ctx)
+    from ui.confidential import change_control, log_view
+    from ui.request_draft import clarification_section
+
+    log_view(user, "alert", alert_id, "alert page")
+    change_control(user, "alert", alert_id, ctx["classification"])
+    st.divider()
+    clarification_section(user, [alert_id], f"a{alert_id}")
     st.divider()
     triage_section(ctx)
 

@@ -17,12 +17,12 @@ from ui.console import engine, esc
 from ui.show import SEVERITY_MARK, go, kg, link, requested_facility, table
 
 
-def _pick() -> str | None:
+def _pick(user: Any) -> str | None:
     c1, c2 = st.columns([3, 1])
     text = c1.text_input("Search declared facilities by name or id", key="f_search")
     country = c2.text_input("Country (ISO code, e.g. MEX)", key="f_country", max_chars=3)
     with session_scope(engine()) as session:
-        hits = search_facilities(session, text, country.strip().upper())
+        hits = search_facilities(session, text, country.strip().upper(), user=user)
     current = requested_facility()
     if not hits:
         st.info("No declared facility matches.")
@@ -52,9 +52,13 @@ def _pick() -> str | None:
     return str(chosen)
 
 
-def profile(prof: dict[str, Any]) -> None:
+def profile(prof: dict[str, Any], user: Any = None) -> None:
+    from ui.confidential import banner, change_control
+
     fac = prof["facility"]
     st.header(esc(fac["name"]), anchor=False)
+    banner(fac["classification"])
+    change_control(user, "facility", fac["facility_id"], fac["classification"])
     st.caption(
         esc(
             f"{fac['facility_id']} · {country_name(fac['country'])} · {fac['address'] or 'no address declared'}"
@@ -150,16 +154,23 @@ def alerts(rows: list[dict[str, Any]]) -> None:
 
 
 def _page() -> None:
+    from ui.confidential import log_view
+    from ui.console import current_user
+
+    user = current_user()
+    if user is None:
+        st.stop()
     st.title("Facilities")
-    fid = _pick()
+    fid = _pick(user)
     if not fid:
         return
     with session_scope(engine()) as session:
-        prof = facility_profile(session, fid)
+        prof = facility_profile(session, fid, user)
     if prof is None:
-        st.warning(f"No declared facility {esc(fid)}.")
+        st.warning(f"No declared facility {esc(fid)} that you may see.")
         return
-    profile(prof)
+    log_view(user, "facility", fid, "facility page")
+    profile(prof, user)
 
 
 _page()

@@ -235,7 +235,7 @@ def detect() -> None:
 
 def history() -> None:
     with session_scope(engine()) as session:
-        batches = recent_batches(session)
+        batches = recent_batches(session, user=current_user())
     st.subheader("Recent loads")
     if not batches:
         st.info("Nothing has been loaded yet.")

@@ -241,6 +241,25 @@ def alerts_chart(data: dict[str, Any]) -> None:
     )
 
 
+def _requests() -> None:
+    """Requests for clarification sent to states: how many await an answer, how many are
+    overdue (computed on every view: a deadline passes without any change of data)."""
+    from registry.clarifications import open_count, overdue_requests
+
+    with session_scope(engine()) as session:
+        waiting = open_count(session)
+        overdue = sum(len(v) for v in overdue_requests(session, None).values())
+    c = st.columns(4)
+    c[0].metric("Requests for clarification awaiting an answer", f"{waiting:,}")
+    c[1].metric(
+        "Requests overdue",
+        f"{overdue:,}",
+        help="Sent to a state and not answered by the deadline (10 days unless configured)",
+    )
+    if overdue:
+        st.error(f"{overdue} request(s) for clarification are overdue.")
+
+
 def _page() -> None:
     st.title("Overview")
     with session_scope(engine()) as session:
@@ -259,6 +278,7 @@ def _page() -> None:
     )
     cells = pl.DataFrame(data["cells"], schema={"month": pl.String, "from": pl.String, "to": pl.String, "export_side": pl.Boolean, "records": pl.Int64, "kg": pl.Float64, "listed_kg": pl.Float64, "listed_records": pl.Int64})  # fmt: skip
     findings(data, cells)
+    _requests()
     flows(data, cells)
     yearly(data, cells, partial)
     alerts_chart(data)

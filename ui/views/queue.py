@@ -11,6 +11,7 @@ import streamlit as st
 
 from detection.catalogue import detector_label
 from registry.cases import act_on_alerts, case_index
+from registry.clarifications import overdue_requests
 from registry.db import session_scope
 from registry.errors import RegistryError
 from registry.models import STATUSES
@@ -193,9 +194,12 @@ def _page() -> None:
     st.title("Alert queue")
     deadlines = settings().review_deadline_hours
     with session_scope(engine()) as session:
-        opts = queue_options(session)
+        opts = queue_options(session, user)
+        overdue = overdue_requests(session, user)
         version = data_version(session)
     f = _filters(opts)
+    f.user = user
+    _overdue_banner(overdue)
     mode = st.radio(
         "Show",
         ["Alerts", "Cases"],
@@ -222,7 +226,7 @@ def _page() -> None:
         total = cases.height
         shown = cases.slice(page_no * PAGE_SIZE, PAGE_SIZE)
     else:
-        shown = _alert_rows(frame)
+        shown = _flag_overdue(_alert_rows(frame), frame, overdue)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     left, right = st.columns([3, 1])
     left.caption(
@@ -251,21 +255,45 @@ def _page() -> None:
     else:
         st.session_state.pop("q_last_selected", None)
     if mode == "Alerts":
-        ids = frame["alert_id"].to_list()
-        labels = {
-            int(
-                r["alert_id"]
-            ): f"{r['alert_id']} · {r['severity']} · {status_word(r['status'])} · {r['summary'][:80]}"
-            for r in frame.iter_rows(named=True)
-        }
-        c1, c2 = st.columns([4, 1])
-        choice = c1.selectbox(
-            "Open alert", ids, format_func=lambda i: labels.get(i, str(i)), key="q_open"
+        _open_one(frame)
+    _export(f, deadlines, sort, user)
+
+
+def _open_one(frame: pl.DataFrame) -> None:
+    """Pick an alert of the page by number and open it."""
+    ids = frame["alert_id"].to_list()
+    labels = {
+        int(
+            r["alert_id"]
+        ): f"{r['alert_id']} · {r['severity']} · {status_word(r['status'])} · {r['summary'][:80]}"
+        for r in frame.iter_rows(named=True)
+    }
+    c1, c2 = st.columns([4, 1])
+    choice = c1.selectbox(
+        "Open alert", ids, format_func=lambda i: labels.get(i, str(i)), key="q_open"
+    )
+    c2.write("")
+    if c2.button("Open alert", type="primary", key="q_open_btn") and choice is not None:
+        go("detail", alert=int(choice))
+
+
+def _overdue_banner(overdue: dict[int, list[int]]) -> None:
+    if overdue:
+        shown_ids = ", ".join(str(a) for a in sorted(overdue)[:10])
+        st.error(
+            f"{sum(len(v) for v in overdue.values())} request(s) for clarification overdue "
+            f"(alerts {shown_ids}{' and more' if len(overdue) > 10 else ''}): the states did not "
+            "answer by the deadline."
         )
-        c2.write("")
-        if c2.button("Open alert", type="primary", key="q_open_btn") and choice is not None:
-            go("detail", alert=int(choice))
-    _export(f, deadlines, sort)
+
+
+def _flag_overdue(
+    shown: pl.DataFrame, frame: pl.DataFrame, overdue: dict[int, list[int]]
+) -> pl.DataFrame:
+    """An overdue request for clarification flagged in the status column (the queue keeps to
+    8 columns to fit 1440 px)."""
+    flags = ["; request overdue" if a in overdue else "" for a in frame["alert_id"].to_list()]
+    return shown.with_columns(pl.col("status") + pl.Series(flags, dtype=pl.String))
 
 
 def _open_picked(mode: str, rows: pl.DataFrame, index: int) -> None:
@@ -279,7 +307,15 @@ def _open_picked(mode: str, rows: pl.DataFrame, index: int) -> None:
         go(picked[0], **{"alert" if picked[0] == "detail" else "case": picked[1]})
 
 
-def _export(f: AlertFilter, deadlines: dict[str, float], sort: str) -> None:
+def _log_export(user: Any, ids: list[int]) -> None:
+    """An export that holds highly protected alerts is an audited access event."""
+    from registry.access import record_access
+
+    with session_scope(engine()) as session:
+        record_access(session, user, "alert", ids, "queue export")
+
+
+def _export(f: AlertFilter, deadlines: dict[str, float], sort: str, user: Any) -> None:
     if st.checkbox("Prepare a CSV export of every matching alert (up to 10,000)", key="q_export"):
         with session_scope(engine()) as session:
             every = list_alerts(
@@ -298,9 +334,13 @@ def _export(f: AlertFilter, deadlines: dict[str, float], sort: str) -> None:
             "summary",
             "created_at",
             "shipment_ids",
+            "classification",
         ]
+        ids = every["alert_id"].to_list()
         st.download_button(
             "Download CSV",
+            on_click=_log_export,
+            args=(user, ids),
             data=csv_bytes(cols, every.select(cols).iter_rows()),
             file_name="alerts.csv",
             mime="text/csv",

@@ -70,8 +70,9 @@ def _build_database(tmp: Path) -> tuple[str, dict[str, tuple[str, str]]]:
         by_role: dict[str, tuple[str, str]] = {}
         for name, role, password in DEMO_ACCOUNTS:
             by_role.setdefault(role, (name, password))
-        name, _state, password = DEMO_AUTHORITIES[0]
-        by_role["authority"] = (name, password)
+        for name, code, password in DEMO_AUTHORITIES:
+            by_role[f"authority:{code}"] = (name, password)
+        by_role["authority"] = by_role[f"authority:{DEMO_AUTHORITIES[0][1]}"]
         return url, by_role
     import console_factories as cf
 
@@ -377,25 +378,30 @@ def _type(page, key: str, text: str, kind: str = "textarea") -> None:  # type: i
 
 
 def test_a_request_for_clarification_end_to_end(console, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Two browsers: an inspector drafts a request to Korea on an alert, sharing evidence field
-    by field; a supervisor approves it; Korea's authority (its own browser) sees it with its
-    deadline and answers with an attachment; the inspector reads the answer and closes it."""
+    """Two browsers: an inspector drafts a request to a state on an alert, sharing evidence
+    field by field; a supervisor approves it; that state's authority (its own browser) sees it
+    with its deadline and answers with an attachment; the inspector reads the answer and
+    closes it."""
     from playwright.sync_api import expect, sync_playwright
 
     base, accounts, db_url = console
     ARTIFACTS.mkdir(exist_ok=True)
     expect.set_options(timeout=60_000)
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import bindparam, create_engine, text
 
     eng = create_engine(db_url)
-    with eng.connect() as conn:
-        alert_id = conn.execute(
+    states = [k.split(":", 1)[1] for k in accounts if k.startswith("authority:")]
+    with eng.connect() as conn:  # a released alert on a state that has a demo authority
+        alert_id, code = conn.execute(
             text(
-                "SELECT id FROM alerts WHERE country = 'KOR' AND classification = 'restricted' ORDER BY id"
-            )
-        ).scalar()
+                "SELECT id, country FROM alerts WHERE classification = 'restricted' "
+                "AND country IN :states ORDER BY id"
+            ).bindparams(bindparam("states", expanding=True)),
+            {"states": states},
+        ).first()
+    authority = accounts[f"authority:{code}"]
     attachment = tmp_path / "export-licence.txt"
-    attachment.write_text("Licence KOR-2024-118, end use: pharmaceutical synthesis.\n")
+    attachment.write_text(f"Licence {code}-2024-118, end use: pharmaceutical synthesis.\n")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         body = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
@@ -426,7 +432,7 @@ def test_a_request_for_clarification_end_to_end(console, tmp_path) -> None:  # t
         body.get_by_role("button", name="Log out").click()
 
         # --- Korea's authority, in its own browser, answers with an attachment -----------
-        _open_as(state, base, *accounts["authority"], f"clarifications?request={request_id}")
+        _open_as(state, base, *authority, f"clarifications?request={request_id}")
         expect(state.get_by_text("answer due", exact=False).first).to_be_visible()
         expect(state.get_by_text("Who bought the consignments split").first).to_be_visible()
         _shoot(state, "authority-request")

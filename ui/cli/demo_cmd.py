@@ -134,12 +134,17 @@ def _states_in_the_loop(engine: Engine) -> dict[str, Any]:
         people = {n: get_user(s, n) for n in ("inspector", "supervisor", "supervisor2")}
         ins, sup = people["inspector"], people["supervisor"]
         assert ins is not None and sup is not None
-        sent = []
-        for code, status in (("KOR", "open"), ("IND", "pending_approval")):
+        sent: list[tuple[int, str, str]] = []
+        # The first two demo states with an alert on them: one request sent and awaiting the
+        # state's answer, one draft awaiting a supervisor.
+        for code in [c for _, c, _ in DEMO_AUTHORITIES]:
+            if len(sent) == 2:
+                break
             alert = _top_alert(s, country=code, detector="declared_quantity_exceeded")
             alert = alert or _top_alert(s, country=code)
             if alert is None:
                 continue
+            status = "pending_approval" if sent else "open"
             offer = [o.key for o in shareable(s, [alert.id], code)]
             keys = [k for k in offer if not k.startswith("record:")] + [
                 k for k in offer if k.startswith("record:")
@@ -245,7 +250,12 @@ def _print_summary(url: str, f: dict[str, Any]) -> None:
         f"({f.get('shipments_quarantined', 0)} rows quarantined)",
         f"  alerts:        {f.get('alerts', 0)}",
     ]
-    lines += [f"    {name:<28} {count}" for name, count in sorted(by_detector.items())]
+    from detection.catalogue import detector_label
+
+    lines += [
+        f"    {detector_label(name):<40} {count}"
+        for name, count in sorted(by_detector.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
     lines.append(f"  early warning: {f.get('early_warnings', 0)} designer analogues seen")
     if "planted" in f:
         lines.append(

@@ -110,8 +110,15 @@ def _e(label: str, kind: str, meaning: str = "", **words: str) -> Entry:
     return Entry(label, kind, meaning, words)
 
 
+# The two score weights every detector has (detection/config.py `_floor`, `_span`).
+_SCORE = {
+    "score_floor": _e("Score of a finding just at the threshold", "number"),
+    "score_span": _e("Score points added as the evidence grows", "points"),
+}
+
 # Thresholds shared by the two cadence tests (bursts and split series).
 _CADENCE_THRESHOLDS = {
+    **_SCORE,
     "window_days": _e("Window", "days"),
     "min_count": _e("Fewest shipments in the window", "count"),
     "max_tail_probability": _e("Chance below which it fires", "probability"),
@@ -141,6 +148,7 @@ CATALOGUE: dict[str, DetectorWords] = {
             "pace_factor": _e("Fires above the pro-rata pace times", "times"),
             "min_elapsed_fraction": _e("Pace judged after this share of the year", "share"),
             "min_excess_kg": _e("Smallest excess that counts", "kg"),
+            **_SCORE,
         },
     ),
     "unusual_shipment_size": _detector(
@@ -163,6 +171,8 @@ CATALOGUE: dict[str, DetectorWords] = {
             "min_history": _e("Shipments of history needed", "count"),
             "min_log_spread": _e("Least spread assumed in a history", "number"),
             "peer_quantile": _e("Peers' high mark (quantile)", "share"),
+            "own_history": _e("Own-relation shipments needed to check it too", "count"),
+            **_SCORE,
         },
     ),
     "shipment_burst": _detector(
@@ -178,8 +188,9 @@ CATALOGUE: dict[str, DetectorWords] = {
             "p": _e("Chance of so many", "probability", "Probability of at least this many shipments in the window at the normal cadence."),
             "regularity": _e("Regularity of the cadence", "number", "1 = as irregular as chance; higher = clockwork."),
             "history": _e("Shipments of history", "count"),
+            "window_days": _e("Window", "days", "Length of the window the burst was found in."),
         },
-        _CADENCE_THRESHOLDS,
+        {**_CADENCE_THRESHOLDS, "scales": _e("Window lengths tested (each twice the last)", "count")},
     ),
     "split_series": _detector(
         "Order split into a series",
@@ -196,7 +207,11 @@ CATALOGUE: dict[str, DetectorWords] = {
             "p": _e("Chance of so many", "probability", "Probability of at least this many shipments in the window at the normal cadence."),
             "regularity": _e("Regularity of the cadence", "number", "1 = as irregular as chance; higher = clockwork."),
         },
-        {**_CADENCE_THRESHOLDS, "min_total_ratio": _e("Fires from this many usual shipments", "times")},
+        {
+            **_CADENCE_THRESHOLDS,
+            "min_total_ratio": _e("Fires from this many usual shipments", "times"),
+            "max_piece_ratio": _e("Largest piece, in usual shipments", "times"),
+        },
     ),
     "undeclared_party": _detector(
         "Trade by an undeclared party",
@@ -204,6 +219,7 @@ CATALOGUE: dict[str, DetectorWords] = {
         {
             "role": _e("Party's part", "text", **_ROLE),
             "party": _e("Party", "text", "The name as the feeds give it."),
+            "spellings": _e("Spellings", "list", "The names under which the feeds give this one party."),
             "substances": _e("Substances", "substances"),
             "count": _e("Consignments", "count"),
             "total_kg": _e("Quantity", "kg", "Each consignment counted once."),
@@ -211,7 +227,7 @@ CATALOGUE: dict[str, DetectorWords] = {
             "last_date": _e("To", "date"),
             "counterparts": _e("Trading partners", "list", "Up to five, by name."),
         },
-        {"min_total_kg": _e("Smallest total that counts", "kg")},
+        {"min_total_kg": _e("Smallest total that counts", "kg"), **_SCORE},
     ),
     "mirror_quantity_gap": _detector(
         "Export and import records disagree",
@@ -224,11 +240,17 @@ CATALOGUE: dict[str, DetectorWords] = {
             "x_date": _e("Exported on", "date"),
             "m_date": _e("Imported on", "date"),
             "how": _e("Records matched by", "text", ref="the consignment reference", **{"parties and date": "the parties and the dates"}),
+            "ratio": _e("Import against export", "times", "The import record's quantity divided by the export record's."),
+            "unit_error": _e("Likely unit error", "text", "The unit factor the two quantities differ by, if any."),
         },
         {
             "tolerance": _e("Gap tolerated", "share"),
             "min_gap_kg": _e("Smallest gap that counts", "kg"),
             "match_window_days": _e("Import matched up to this long after", "days"),
+            "unit_factor_tolerance": _e("Closeness to a unit factor that reads as a unit error", "share"),
+            "unit_error_score": _e("Score of a likely unit error", "number"),
+            "unit_errors_as_alerts": _e("Likely unit errors raised as alerts", "text", **{"True": "yes", "False": "no, counted in the run's report"}),
+            **_SCORE,
         },
     ),
     "export_never_arrived": _detector(
@@ -240,11 +262,23 @@ CATALOGUE: dict[str, DetectorWords] = {
             "days_since": _e("Days without an import record", "days"),
             "coverage": _e("Importing country's reporting", "share", "Share of exports to it that have an import record."),
             "exports": _e("Exports to that country", "count", "Exports the reporting share rests on."),
+            "corroborated_by": _e("Corroborated by", "list", "What else points the same way; a lone missing record is low severity."),
+            "importer_missing": _e("The importer's missing records", "count", "Exports to this importer without an import record."),
+            "importer_p": _e("Chance of so many misses for the importer", "probability", "At the importing country's reporting rate."),
+            "relation_missing": _e("Missing records of the relation", "count", "Exports of this exporter to this importer without an import record."),
+            "relation_p": _e("Chance of so many misses for the relation", "probability", "At the importing country's reporting rate."),
+            "usual_kg": _e("Usual shipment", "kg", "The relation's median shipment."),
         },
         {
             "min_reporting_coverage": _e("Country counts as reporting from", "share"),
             "min_reporting_records": _e("Exports needed to judge reporting", "count"),
             "grace_days": _e("Time allowed to arrive", "days"),
+            "unusual_quantity_ratio": _e("Unusual quantity that corroborates, in usual shipments", "times"),
+            "max_repeat_probability": _e("Repeated misses corroborate below this chance", "probability"),
+            "new_importer_days": _e("Importer counts as new for", "days"),
+            "lone_score": _e("Score of a lone missing record", "number"),
+            "corroboration_points": _e("Points per corroboration", "points"),
+            "raise_lone": _e("Lone missing records raised as alerts", "text", **{"True": "yes", "False": "no, counted in the run's report"}),
         },
     ),
     "masked_listed_substance": _detector(
@@ -252,12 +286,23 @@ CATALOGUE: dict[str, DetectorWords] = {
         "A listed substance traded under a name that hides it (systematic, obfuscated or unlisted name).",
         {
             "product": _e("Name used", "text", "The product description as declared."),
+            "why": _e("Why it hides the substance", "text"),
             "cas_given": _e("CAS number given", "text"),
             "method": _e("Recognised by", "text", **METHOD_WORDS),
+            "plain_count": _e("Consignments named openly", "count", "The exporter's consignments of the substance under a common name, synonym or CAS number."),
+            "all_count": _e("All the exporter's consignments", "count", "Of the substance."),
+            "text_users": _e("Exporters using this name", "count", "How many exporters in the feed write this text."),
             "count": _e("Consignments", "count"),
             "total_kg": _e("Quantity", "kg", "Each consignment counted once."),
         },
-        {"masking_methods": _e("Methods that count as hiding the name", "list")},
+        {
+            "masking_methods": _e("Methods that count as hiding the name", "list"),
+            "systematic_without_cas": _e("A chemist's name without CAS counts as hiding", "text", **{"True": "yes", "False": "no"}),
+            "min_plain_share": _e("Exporter names it openly at least this often", "share"),
+            "max_text_share": _e("Name rare in the feed: at most this share", "share"),
+            "min_plain_records": _e("Open namings needed to know the habit", "count"),
+            **_SCORE,
+        },
     ),
     "designer_analogue": _detector(
         "Designer precursor traded",
@@ -270,7 +315,101 @@ CATALOGUE: dict[str, DetectorWords] = {
             "first_date": _e("First seen", "date"),
             "listed_parent": _e("One step from", "substances", "The listed precursor it is made into."),
         },
-        {"min_screen_score": _e("Lowest screening score that fires", "number")},
+        {"min_screen_score": _e("Lowest screening score that fires", "number"), **_SCORE},
+    ),
+
+    "end_user_reexport": _detector(
+        "Declared consumer re-exports",
+        "A facility declared only as a consumer of a substance exported it (end-user diversion).",
+        {
+            "exporter": _e("Exporter", "text", "The declared consumer, as the feeds name it."),
+            "count": _e("Consignments", "count"),
+            "total_kg": _e("Quantity exported", "kg", "Each consignment counted once."),
+            "first_date": _e("From", "date"),
+            "last_date": _e("To", "date"),
+            "importers": _e("Buyers", "list", "Up to five, by name."),
+            "destinations": _e("Destinations", "list", "Countries it went to."),
+        },
+        {"min_export_kg": _e("Smallest export that counts", "kg"), **_SCORE},
+    ),
+    "value_mismatch": _detector(
+        "Price far from its peers",
+        "A declared value per kg far from the same product's peers, or a benign description priced like a listed precursor (mis-valuation).",
+        {
+            "peer_group": _e("Compared with", "text", "The records it was priced against: same substance, description or tariff subheading."),
+            "direction": _e("Price", "text", above="above its peers", below="below its peers"),
+            "products": _e("Names used", "list", "Up to five product descriptions."),
+            "count": _e("Records", "count"),
+            "total_kg": _e("Quantity", "kg"),
+            "price_usd_per_kg": _e("Declared price, USD per kg", "number", "The median over the records."),
+            "peer_usd_per_kg": _e("Peers' price, USD per kg", "number", "The median of the peer records."),
+            "times_peers": _e("Against the peers' price", "times"),
+            "robust_z": _e("Distance from the peers", "number", "Robust z-score of the log price (median and spread of the peers)."),
+            "peers": _e("Peer records", "count", "How many priced records the comparison rests on."),
+            "listed_low_usd_per_kg": _e("Listed precursors priced from, USD per kg", "number", "The low end of listed precursors' declared prices."),
+        },
+        {
+            "min_peers": _e("Peer records needed", "count"),
+            "min_robust_z": _e("Fires from this distance from the peers", "number"),
+            "min_ratio": _e("And from this many times (or one over) the peers' price", "times"),
+            "min_log_spread": _e("Least price spread assumed", "number"),
+            "listed_price_quantile": _e("Priced like a listed precursor from this quantile", "share"),
+            "min_kg": _e("Smallest record judged", "kg"),
+            **_SCORE,
+        },
+    ),
+    "hs_mismatch": _detector(
+        "Tariff code does not fit",
+        "A listed substance declared under an unrelated tariff heading, or a description that names nothing under a listed substance's own subheading (mis-declaration).",
+        {
+            "finding": _e("Finding", "text", **{"vague description": "a vague description under the substance's own subheading", "unrelated heading": "a tariff heading unrelated to the substance"}),
+            "hs_code": _e("Tariff code declared", "text"),
+            "products": _e("Names used", "list", "Up to five product descriptions."),
+            "count": _e("Consignments", "count"),
+            "total_kg": _e("Quantity", "kg", "Each consignment counted once."),
+        },
+        {"related_headings": _e("Headings a listed precursor may be declared under", "list"), **_SCORE},
+    ),
+    "shared_address_network": _detector(
+        "Several consignees at one address",
+        "Differently named, undeclared consignees at one address each received a little of a listed substance, together more than a typical consignee takes (front companies).",
+        {
+            "address": _e("Address", "text", "As normalised for comparison."),
+            "consignees": _e("Consignees at the address", "count"),
+            "names": _e("Their names", "list"),
+            "count": _e("Consignments", "count"),
+            "total_kg": _e("Quantity together", "kg", "Each consignment counted once."),
+            "largest_kg": _e("Largest consignment", "kg"),
+            "small_kg": _e("Small consignment up to", "kg", "The substance's consignment size that counts as small."),
+            "typical_kg": _e("A typical consignee takes", "kg", "The median total of the substance's consignees."),
+            "times_typical": _e("Together against a typical consignee", "times"),
+            "first_date": _e("From", "date"),
+            "last_date": _e("To", "date"),
+        },
+        {
+            "min_consignees": _e("Fewest consignees that make a network", "count"),
+            "small_quantile": _e("Consignments count as small up to this quantile", "share"),
+            "min_total_ratio": _e("Together more than this many typical consignees", "times"),
+            **_SCORE,
+        },
+    ),
+    "diverted_consignment": _detector(
+        "Consignment diverted in transit",
+        "The import record of a consignment names another consignee or another country than its export record.",
+        {
+            "finding": _e("Finding", "text"),
+            "x_importer": _e("Consignee on the export record", "text"),
+            "x_importer_country": _e("Destination on the export record", "text"),
+            "x_importer_entity": _e("Consignee's entity (export record)", "text"),
+            "m_importer": _e("Consignee on the import record", "text"),
+            "m_importer_country": _e("Country of the import record", "text"),
+            "m_importer_entity": _e("Consignee's entity (import record)", "text"),
+            "x_kg": _e("Export record", "kg"),
+            "m_kg": _e("Import record", "kg"),
+            "x_date": _e("Exported on", "date"),
+            "m_date": _e("Imported on", "date"),
+        },
+        {"min_kg": _e("Smallest consignment judged", "kg"), **_SCORE},
     ),
 }
 

@@ -93,6 +93,19 @@ def undeclared_party(ctx: Context, cfg: UndeclaredPartyConfig) -> pl.DataFrame:
 # -------------------------------------------------------------------- shared address network
 
 
+def _site() -> pl.Expr:
+    """Where a consignee is: the numbers of its address (house, suite, postcode) when it has two
+    or more, since they survive the abbreviations one address is written with ("Colonia"/"Col.",
+    "C.P."/"CP", a city left out); else the whole normalised address."""
+    numbers = pl.col("importer_addr").str.extract_all(r"\d+")
+    return (
+        pl.when(numbers.list.len() >= 2)
+        .then(pl.concat_str([pl.lit("no. "), numbers.list.join(" ")]))
+        .otherwise(pl.col("importer_addr"))
+        .alias("_site")
+    )
+
+
 def shared_address_network(ctx: Context, cfg: SharedAddressConfig) -> pl.DataFrame:
     """Several differently named, undeclared consignees at one address each received a little
     of the same listed substance, together more than a typical consignee takes (front companies)."""
@@ -108,10 +121,12 @@ def shared_address_network(ctx: Context, cfg: SharedAddressConfig) -> pl.DataFra
         .group_by("substance")
         .agg(pl.col("_take").median().alias("typical_kg"))
     )
-    keys = ["importer_country", "importer_addr", "substance"]
-    at = cons.filter(
-        pl.col("importer_facility_id").is_null(), pl.col("importer_addr").is_not_null()
-    ).sort("cons_id")
+    keys = ["importer_country", "_site", "substance"]
+    at = (
+        cons.filter(pl.col("importer_facility_id").is_null(), pl.col("importer_addr").is_not_null())
+        .with_columns(_site())
+        .sort("cons_id")
+    )
     g = (
         at.group_by(keys)
         .agg(
@@ -140,7 +155,7 @@ def shared_address_network(ctx: Context, cfg: SharedAddressConfig) -> pl.DataFra
         (pl.col("times_typical") / cfg.min_total_ratio).log10()
     ).clip(0, 1) * 0.4
     g = g.rename({"substance": "substance_cas", "importer_country": "country"}).with_columns(
-        pl.concat_str(["country", "importer_addr", "substance_cas"], separator="|", ignore_nulls=True).alias("key"),
+        pl.concat_str(["country", "_site", "substance_cas"], separator="|", ignore_nulls=True).alias("key"),
         score(cfg, strength).alias("score"),
         pl.format("{} differently named consignees linked to no declared facility ({}) at one address in {} (\"{}\") received {} consignments of {}, none above {} kg, {} kg together: {} times what a typical consignee takes ({} kg).", "consignees", pl.col("names").list.join(", "), pl.col("country").fill_null("?"), "address", "count", substance_name(ctx), kg("largest_kg"), kg("total_kg"), pl.col("times_typical").round(1), kg("typical_kg")).alias("summary"),
         pl.lit(None, dtype=pl.String).alias("facility_id"),

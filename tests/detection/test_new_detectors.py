@@ -37,7 +37,7 @@ def _acetone_market(n: int = 30, first: int = 100, spread: float = 0.1) -> list[
 def _consignee(i: int, name: str, kg: float, day: int, **kw: Any) -> dict[str, Any]:
     return ship(
         i, day, kg, importer=name, importer_norm=None, importer_facility_id=None,
-        importer_country="MEX", importer_address=ADDR, **kw,
+        importer_country="MEX", **{"importer_address": ADDR, **kw},
     )  # fmt: skip
 
 
@@ -150,6 +150,32 @@ CASES: dict[str, Case] = {
         ],
         None,
         True,
+    ),
+    "four front companies, their one address written four ways": (
+        "shared_address_network",
+        lambda: [
+            *_typical_consignees(),
+            *[_consignee(10 + k, n, 20.0, 30 + k, importer_address=a) for k, (n, a) in enumerate(zip(
+                ["Orion Import SA de CV", "Vega Quimica SA", "Lyra Comercial SA", "Deneb Trading SA"] * 2,
+                ["Avenida Cedro 265, Oficina 1513, Colonia Centro, C.P. 75116, Toluca",
+                 "Av. Cedro 265 Of. 1513, Col. Centro, CP 75116",
+                 "AV CEDRO 265 OF 1513 COL CENTRO C.P. 75116 TOLUCA",
+                 "Av Cedro No. 265, Ofic. 1513, Centro, 75116 Toluca"] * 2, strict=True,
+            ))],
+        ],
+        None,
+        True,
+    ),
+    "four consignees at four numbers of one street": (
+        "shared_address_network",
+        lambda: [
+            *_typical_consignees(),
+            *[_consignee(10 + k, n, 20.0, 30 + k, importer_address=f"Av. Cedro {265 + 2 * (k % 4)}, Col. Centro, CP 75116") for k, n in enumerate(
+                ["Orion Import SA de CV", "Vega Quimica SA", "Lyra Comercial SA", "Deneb Trading SA"] * 2
+            )],
+        ],
+        None,
+        False,
     ),
     "two group companies at one head office": (
         "shared_address_network",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -57,6 +58,7 @@ _SPARK_TYPES = {pl.String(): "string", pl.Float64(): "double", pl.Int64(): "bigi
 def spark_session(master: str = "local[2]", app_name: str = "precursor-watch detect") -> Any:
     """A Spark session on `master` (local[N] or a cluster URL); its workers run this Python
     (local mode) or must have precursor-watch installed (a cluster)."""
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     from pyspark.sql import SparkSession
 
     if master.startswith("local"):
@@ -68,11 +70,14 @@ def spark_session(master: str = "local[2]", app_name: str = "precursor-watch det
         .appName(app_name)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
     )
     if master.startswith("local"):
         builder = builder.config("spark.sql.shuffle.partitions", "8")
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def _portable(frame: pl.DataFrame) -> pl.DataFrame:
@@ -198,6 +203,8 @@ def _out_ddl() -> str:
 class SparkDetectors:
     """`run_detectors` on Spark: same arguments, same alert frame. One session per instance
     (started on first use on `master`, or the one given)."""
+
+    mode = "spark"  # what the registry records as the detection run's mode
 
     def __init__(self, master: str = "local[2]", session: Any = None) -> None:
         self.master = master

@@ -230,7 +230,9 @@ class SparkDetectors:
         spread = [(i, d) for i, d in enumerate(detectors) if d.name in BY_SUBSTANCE]
         parts: list[pl.DataFrame | None] = [None] * len(detectors)
         t0 = time.perf_counter()
-        found = self._on_spark(ctx, spread, cfgs) if spread else pl.DataFrame(schema=_OUT)
+        with warnings.catch_warnings():  # pyspark's note on pandas 3, which this never uses
+            warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+            found = self._on_spark(ctx, spread, cfgs) if spread else pl.DataFrame(schema=_OUT)
         self.phases["spark"] = time.perf_counter() - t0
         for i, d in spread:
             # A task's findings in a stable order: the same rows whatever task ran them.

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
             "local",
             "--engine",
             help="local (this process) or spark (Apache Spark; needs the extra "
-            "precursor-watch[spark] and Java 17): the same detectors and the same alerts; "
+            "precursor-watch\\[spark] and Java 17): the same detectors and the same alerts; "
             "the detectors that read one substance run on Spark, grouped by substance, the "
             "rest here.",
         ),

@@ -78,6 +78,7 @@ def main() -> None:
     p.add_argument("--shipments", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--master", default="local[2]")
+    p.add_argument("--driver-memory", default="2g", help="spark.driver.memory")
     args = p.parse_args()
     from detection.engines.spark import SparkDetectors, spark_session
     from registry.db import make_engine
@@ -92,7 +93,7 @@ def main() -> None:
         spark_eng = make_engine(f"sqlite:///{folder / 'b.db'}")
         local = run_detection(local_eng)
         t0 = time.perf_counter()
-        session = spark_session(args.master)
+        session = spark_session(args.master, {"spark.driver.memory": args.driver_memory})
         start_s = time.perf_counter() - t0
         runner = SparkDetectors(session=session)
         on_spark = run_detection(spark_eng, runner=runner)

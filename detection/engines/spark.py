@@ -55,9 +55,14 @@ _OUT: dict[str, pl.DataType] = {**ALERT_SCHEMA, **INTERNAL, "_detector_index": p
 _SPARK_TYPES = {pl.String(): "string", pl.Float64(): "double", pl.Int64(): "bigint"}
 
 
-def spark_session(master: str = "local[2]", app_name: str = "precursor-watch detect") -> Any:
-    """A Spark session on `master` (local[N] or a cluster URL); its workers run this Python
-    (local mode) or must have precursor-watch installed (a cluster)."""
+def spark_session(
+    master: str = "local[2]",
+    conf: Mapping[str, str] | None = None,
+    app_name: str = "precursor-watch detect",
+) -> Any:
+    """A Spark session on `master` (local[N] or a cluster URL) with the settings in `conf`
+    (e.g. spark.driver.memory, which counts only before Spark's JVM starts); its workers run
+    this Python (local mode) or must have precursor-watch installed (a cluster)."""
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     from pyspark.sql import SparkSession
 
@@ -75,6 +80,8 @@ def spark_session(master: str = "local[2]", app_name: str = "precursor-watch det
     )
     if master.startswith("local"):
         builder = builder.config("spark.sql.shuffle.partitions", "8")
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
@@ -206,15 +213,18 @@ class SparkDetectors:
 
     mode = "spark"  # what the registry records as the detection run's mode
 
-    def __init__(self, master: str = "local[2]", session: Any = None) -> None:
+    def __init__(
+        self, master: str = "local[2]", session: Any = None, conf: Mapping[str, str] | None = None
+    ) -> None:
         self.master = master
+        self.conf = dict(conf or {})
         self._session = session
         self.phases: dict[str, float] = {}
 
     @property
     def session(self) -> Any:
         if self._session is None:
-            self._session = spark_session(self.master)
+            self._session = spark_session(self.master, self.conf)
         return self._session
 
     def __call__(

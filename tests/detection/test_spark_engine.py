@@ -148,6 +148,10 @@ def test_detect_refuses_an_unknown_engine_and_records_of_another_registry(tmp_pa
     assert runner.invoke(app, ["--db", url, "init"]).exit_code == 0
     r = runner.invoke(app, ["--db", url, "detect", "--engine", "hadoop"])
     assert r.exit_code != 0 and "unknown engine 'hadoop'" in r.output
+    r = runner.invoke(app, ["--db", url, "detect", "--conf", "spark.driver.memory=4g"])
+    assert r.exit_code != 0 and "use it with --engine spark" in r.output
+    r = runner.invoke(app, ["--db", url, "detect", "--engine", "spark", "--conf", "memory"])
+    assert r.exit_code != 0 and "--conf takes KEY=VALUE" in r.output
     other = generate(3, 300).registry_shipments  # ids this empty registry never stored
     feed = tmp_path / "other.parquet"
     other.write_parquet(feed)

@@ -44,6 +44,13 @@ def register(app: typer.Typer) -> None:
             help="With --engine spark: the Spark master, local[N] (N cores here) or a cluster "
             "URL such as spark://host:7077 (its workers need precursor-watch installed).",
         ),
+        conf: list[str] = typer.Option(
+            [],
+            "--conf",
+            help="With --engine spark: a Spark setting KEY=VALUE, repeatable, e.g. "
+            "--conf spark.driver.memory=4g (local mode holds the feed's frames in it) or "
+            "--conf spark.executor.memory=8g.",
+        ),
         shipments: Path | None = typer.Option(
             None,
             "--shipments",
@@ -54,7 +61,7 @@ def register(app: typer.Typer) -> None:
         """Run every detector on what is loaded; store new alerts, keep triage state of known
         ones (`--engine spark` runs them on Apache Spark with the same results)."""
         with user_errors():
-            _detect(engine_name, master, shipments)
+            _detect(engine_name, master, shipments, conf)
 
     @app.command("alerts")
     def alerts(
@@ -91,12 +98,12 @@ def register(app: typer.Typer) -> None:
             emit_frame(frame, fmt, title=f"{frame.height} alerts")
 
 
-def _detect(engine_name: str, master: str, shipments: Path | None) -> None:
+def _detect(engine_name: str, master: str, shipments: Path | None, conf: list[str]) -> None:
     """`pwatch detect`: read, run the detectors on the engine chosen, store, report."""
     from registry.db import open_registry
     from registry.detect_store import run_detection
 
-    runner = _runner(engine_name, master)
+    runner = _runner(engine_name, master, conf)
     engine = open_registry(state.db)
     ships = None
     if shipments is not None:
@@ -136,19 +143,27 @@ def _report(s: Any) -> None:
         typer.echo(line, err=True)
 
 
-def _runner(name: str, master: str) -> Any:
+def _runner(name: str, master: str, conf: list[str]) -> Any:
     """The engine `--engine` names: None for this process, else the Spark runner."""
     if name == "local":
+        if conf:
+            fail("--conf sets Spark: use it with --engine spark.")
         return None
     if name != "spark":
         fail(f"unknown engine {name!r}: use local or spark.")
+    settings = {}
+    for item in conf:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            fail(f"--conf takes KEY=VALUE, e.g. spark.driver.memory=4g (got {item!r}).")
+        settings[key.strip()] = value.strip()
     try:
         import pyspark  # noqa: F401
     except ImportError:
         fail("the spark engine needs pyspark: pip install 'precursor-watch[spark]'.")
     from detection.engines.spark import SparkDetectors
 
-    return SparkDetectors(master)
+    return SparkDetectors(master, conf=settings)
 
 
 def _for_people(frame: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:

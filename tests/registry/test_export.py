@@ -75,3 +75,17 @@ def test_export_refuses_an_unknown_format_and_a_non_export(loaded: Engine, tmp_p
     text.write_text("hello")
     with pytest.raises(ValueError, match="not a Parquet file"):
         read_exported_shipments(text)
+
+
+def test_detect_from_an_export_finds_what_detect_from_the_database_found(
+    loaded: Engine, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from registry.detect_store import run_detection
+    from registry.export import export_shipments
+
+    first = run_detection(loaded)
+    assert first.new > 0
+    feed = tmp_path / "feed.parquet"
+    export_shipments(loaded, feed)
+    again = run_detection(loaded, shipments=read_exported_shipments(feed))
+    assert (again.new, again.updated, again.shipments) == (0, 0, first.shipments)

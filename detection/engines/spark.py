@@ -244,12 +244,12 @@ class SparkDetectors:
             warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
             found = self._on_spark(ctx, spread, cfgs) if spread else pl.DataFrame(schema=_OUT)
         self.phases["spark"] = time.perf_counter() - t0
-        for i, d in spread:
+        if progress and spread:
+            progress(f"spark stage ({len(spread)} detectors by substance)", found.height, self.phases["spark"])  # fmt: skip
+        for i, _ in spread:
             # A task's findings in a stable order: the same rows whatever task ran them.
             parts[i] = found.filter(pl.col("_detector_index") == i).drop("_detector_index")
             parts[i] = parts[i].sort("key")  # type: ignore[union-attr]
-            if progress:
-                progress(f"{d.name} (spark)", parts[i].height, self.phases["spark"])  # type: ignore[union-attr]
         for i, d in enumerate(detectors):
             if parts[i] is None:
                 t1 = time.perf_counter()

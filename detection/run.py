@@ -22,7 +22,7 @@ from detection.quality import UNJUDGED_SCHEMA, unjudged_row
 from detection.schema import ALERT_SCHEMA, SEVERITIES
 from detection.scoring import apply_outlier_signal, relation_outlier_scores
 
-__all__ = ["configs", "detect", "prepare_for", "run_detectors", "unjudged"]
+__all__ = ["combine_findings", "configs", "detect", "prepare_for", "run_detectors", "unjudged"]
 
 # Settings that are not one detector's: the outlier signal, the severity bands, what counts
 # as a plausible record, and how parties are joined into entities.
@@ -106,6 +106,19 @@ def run_detectors(
         parts.append(part)
         if progress:
             progress(d.name, part.height, time.perf_counter() - t0)
+    return combine_findings(ctx, parts, cfgs, notes=notes)
+
+
+def combine_findings(
+    ctx: Context,
+    parts: list[pl.DataFrame],
+    cfgs: Mapping[str, Any],
+    *,
+    notes: list[pl.DataFrame] | None = None,
+) -> pl.DataFrame:
+    """The detectors' findings (one frame each, in registry order) as the alert frame: notes
+    set apart, the outlier signal over the whole feed's relations, severity bands, one alert
+    per (detector, key), sorted by score. Every engine ends here."""
     alerts = pl.concat(parts) if parts else pl.DataFrame()
     if alerts.height and notes is not None:
         notes.append(_notes(ctx, alerts.filter(pl.col("_max_severity").str.starts_with(NOTE))))

@@ -297,8 +297,15 @@ def run_detection(
     *,
     as_of: dt.date | None = None,
     progress: Callable[[str, int, float], None] | None = None,
+    runner: Callable[..., pl.DataFrame] | None = None,
+    shipments: pl.DataFrame | None = None,
 ) -> RunSummary:
-    """Run every detector over everything loaded and upsert the alerts (one transaction)."""
+    """Run every detector over everything loaded and upsert the alerts (one transaction).
+
+    `runner` runs the detectors (default `run_detectors` in this process; an engine such as
+    detection.engines.spark.SparkDetectors takes the same arguments and returns the same
+    frame). `shipments`: the records as exported from this registry (`pwatch export
+    shipments`) instead of reading them here; every one must be a record of this registry."""
     t0 = time.perf_counter()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     phases: dict[str, float] = {}
@@ -313,7 +320,7 @@ def run_detection(
         overrides = _overrides(session)
         cfgs = configs(overrides)  # raises ValueError on a bad stored override
         thresholds = _thresholds(cfgs)
-        ships = load_shipments(session)
+        ships = load_shipments(session) if shipments is None else _known(session, shipments)
         decls = load_declarations(session)
         lap("read")
         if progress:
@@ -321,7 +328,7 @@ def run_detection(
         screener = _CachedScreener(session)
         run = DetectionRun(
             started_at=now,
-            mode="full",
+            mode=str(getattr(runner, "mode", "full")),
             shipments_seen=ships.height,
             config=dict(thresholds),
             max_batch_id=int(ships["batch_id"].max()) if ships.height else None,  # type: ignore[arg-type]
@@ -331,7 +338,7 @@ def run_detection(
         ctx = prepare_for(ships, decls, overrides, as_of=as_of, screener=screener)
         lap("prepare")
         notes: list[pl.DataFrame] = []
-        alerts = run_detectors(ctx, overrides, progress=progress, notes=notes)
+        alerts = (runner or run_detectors)(ctx, overrides, progress=progress, notes=notes)
         lap("detect")
         summary = RunSummary(run.id, ships.height, 0.0, screened_new=screener.new_rows)
         summary.unjudged = pl.concat([unjudged(ctx), *notes]).to_dicts()
@@ -347,6 +354,19 @@ def run_detection(
     summary.phases = phases
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _known(session: Session, shipments: pl.DataFrame) -> pl.DataFrame:
+    """Records read from an export, each checked to be a record of this registry (alerts
+    link to records by their registry id)."""
+    ids = _read(session, select(ShipmentRecord.id), {"id": pl.Int64()})
+    stray = shipments.select("id").join(ids, on="id", how="anti")
+    if stray.height:
+        raise ValueError(
+            f"{stray.height:,} of the {shipments.height:,} shipment records given are not "
+            "records of this registry: export them from it with `pwatch export shipments`"
+        )
+    return shipments.select(pl.col(c).cast(t) for c, t in SHIPMENT_SCHEMA.items())
 
 
 def _upsert(

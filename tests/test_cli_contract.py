@@ -16,13 +16,14 @@ CONTRACT = ["init", "ingest", "detect", "alerts", "screen", "console", "sample",
 def test_help_lists_every_contract_command() -> None:
     res = CliRunner().invoke(app, ["--help"])
     assert res.exit_code == 0
-    for command in [*CONTRACT, "quarantine", "user", "triage", "audit"]:
+    for command in [*CONTRACT, "quarantine", "user", "triage", "audit", "export"]:
         assert f" {command} " in res.output, command
 
 
 @pytest.mark.parametrize(
     "args",
-    [[c] for c in CONTRACT if c != "ingest"] + [["ingest", "facilities"], ["ingest", "shipments"]],
+    [[c] for c in CONTRACT if c != "ingest"]
+    + [["ingest", "facilities"], ["ingest", "shipments"], ["export", "shipments"]],
 )
 def test_every_command_has_help(args: list[str]) -> None:
     res = CliRunner().invoke(app, [*args, "--help"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -28,40 +29,39 @@ def not_judged_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 def register(app: typer.Typer) -> None:
     @app.command("detect")
-    def detect() -> None:
-        """Run every detector on what is loaded; store new alerts, keep triage state of known ones."""
+    def detect(
+        engine_name: str = typer.Option(
+            "local",
+            "--engine",
+            help="local (this process) or spark (Apache Spark; needs the extra "
+            "precursor-watch\\[spark] and Java 17): the same detectors and the same alerts; "
+            "the detectors that read one substance run on Spark, grouped by substance, the "
+            "rest here.",
+        ),
+        master: str = typer.Option(
+            "local[2]",
+            "--master",
+            help="With --engine spark: the Spark master, local[N] (N cores here) or a cluster "
+            "URL such as spark://host:7077 (its workers need precursor-watch installed).",
+        ),
+        conf: list[str] = typer.Option(
+            [],
+            "--conf",
+            help="With --engine spark: a Spark setting KEY=VALUE, repeatable, e.g. "
+            "--conf spark.driver.memory=4g (local mode holds the feed's frames in it) or "
+            "--conf spark.executor.memory=8g.",
+        ),
+        shipments: Path | None = typer.Option(
+            None,
+            "--shipments",
+            help="Read the shipment records from this Parquet file (`pwatch export shipments` "
+            "of this registry) instead of the database; alerts are still stored in it.",
+        ),
+    ) -> None:
+        """Run every detector on what is loaded; store new alerts, keep triage state of known
+        ones (`--engine spark` runs them on Apache Spark with the same results)."""
         with user_errors():
-            from registry.db import open_registry
-            from registry.detect_store import run_detection
-
-            engine = open_registry(state.db)
-
-            def progress(step: str, count: int, seconds: float) -> None:
-                what = "records loaded" if step == "load" else "findings"
-                typer.echo(f"  {step}: {count} {what} ({seconds:.1f} s)", err=True)
-
-            typer.echo("detecting...", err=True)
-            s = run_detection(engine, progress=progress)
-            typer.echo(
-                f"detection run {s.run_id}: {s.shipments} shipment records, {s.new} new and "
-                f"{s.updated} updated alerts, {s.early_warnings} early-warning names, "
-                f"{s.screened_new} product texts newly screened, "
-                f"{s.seconds:.1f} s",
-                err=True,
-            )
-            if s.phases:
-                typer.echo(
-                    "  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.phases.items()),
-                    err=True,
-                )
-            typer.echo(f"{'detector':<28} {'new':>5} {'updated':>8} {'unchanged':>10}", err=True)
-            for name, c in s.per_detector.items():
-                typer.echo(
-                    f"{name:<28} {c['new']:>5} {c['updated']:>8} {c['unchanged']:>10}", err=True
-                )
-            typer.echo(f"  {s.as_of_note}", err=True)
-            for line in not_judged_lines(s.unjudged):
-                typer.echo(line, err=True)
+            _detect(engine_name, master, shipments, conf)
 
     @app.command("alerts")
     def alerts(
@@ -96,6 +96,74 @@ def register(app: typer.Typer) -> None:
                     names = substance_names(session)
                 frame = _for_people(frame.select([*ALERT_COLUMNS, "classification"]), names)
             emit_frame(frame, fmt, title=f"{frame.height} alerts")
+
+
+def _detect(engine_name: str, master: str, shipments: Path | None, conf: list[str]) -> None:
+    """`pwatch detect`: read, run the detectors on the engine chosen, store, report."""
+    from registry.db import open_registry
+    from registry.detect_store import run_detection
+
+    runner = _runner(engine_name, master, conf)
+    engine = open_registry(state.db)
+    ships = None
+    if shipments is not None:
+        from registry.export import read_exported_shipments
+
+        ships = read_exported_shipments(shipments)
+
+    def progress(step: str, count: int, seconds: float) -> None:
+        what = "records loaded" if step == "load" else "findings"
+        typer.echo(f"  {step}: {count} {what} ({seconds:.1f} s)", err=True)
+
+    where = f" on Spark ({master})" if runner is not None else ""
+    typer.echo(f"detecting{where}...", err=True)
+    s = run_detection(engine, progress=progress, runner=runner, shipments=ships)
+    _report(s)
+
+
+def _report(s: Any) -> None:
+    """The run's summary on standard error: counts, time per phase, per detector, not judged."""
+    typer.echo(
+        f"detection run {s.run_id}: {s.shipments} shipment records, {s.new} new and "
+        f"{s.updated} updated alerts, {s.early_warnings} early-warning names, "
+        f"{s.screened_new} product texts newly screened, "
+        f"{s.seconds:.1f} s",
+        err=True,
+    )
+    if s.phases:
+        typer.echo(
+            "  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.phases.items()),
+            err=True,
+        )
+    typer.echo(f"{'detector':<28} {'new':>5} {'updated':>8} {'unchanged':>10}", err=True)
+    for name, c in s.per_detector.items():
+        typer.echo(f"{name:<28} {c['new']:>5} {c['updated']:>8} {c['unchanged']:>10}", err=True)
+    typer.echo(f"  {s.as_of_note}", err=True)
+    for line in not_judged_lines(s.unjudged):
+        typer.echo(line, err=True)
+
+
+def _runner(name: str, master: str, conf: list[str]) -> Any:
+    """The engine `--engine` names: None for this process, else the Spark runner."""
+    if name == "local":
+        if conf:
+            fail("--conf sets Spark: use it with --engine spark.")
+        return None
+    if name != "spark":
+        fail(f"unknown engine {name!r}: use local or spark.")
+    settings = {}
+    for item in conf:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            fail(f"--conf takes KEY=VALUE, e.g. spark.driver.memory=4g (got {item!r}).")
+        settings[key.strip()] = value.strip()
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        fail("the spark engine needs pyspark: pip install 'precursor-watch[spark]'.")
+    from detection.engines.spark import SparkDetectors
+
+    return SparkDetectors(master, conf=settings)
 
 
 def _for_people(frame: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:

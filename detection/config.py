@@ -332,7 +332,7 @@ class ValueMismatchConfig:
         ge=3,
     )
     min_robust_z: float = _t(
-        4.0,
+        3.5,
         "Robust z-score of the log price per kg against the peers' median and spread that makes a price unusual.",
         gt=0,
     )
@@ -347,7 +347,7 @@ class ValueMismatchConfig:
         gt=0,
     )
     listed_price_quantile: float = _t(
-        0.10,
+        0.02,
         "A record described as a benign product is 'priced like a listed precursor' at or above this quantile of the listed precursors' prices per kg.",
         ge=0,
         le=1,
@@ -435,8 +435,14 @@ class DataQualityConfig:
     )
     duplicate_window_days: int = _t(
         3,
-        "Two records of one flow from different sources with the same parties, product and quantity, dated within this many days, are one consignment reported twice.",
+        "Two records of one flow from different sources with the same parties and substance, dated within this many days, are one consignment reported twice when they carry the same consignment reference, or when their quantities agree and their references do not differ.",
         ge=0,
+    )
+    duplicate_quantity_tolerance: float = _t(
+        0.01,
+        "Two such records without a shared consignment reference are one consignment when their quantities differ by at most this share of the larger (a unit converted and rounded by one authority).",
+        ge=0,
+        le=0.2,
     )
 
 

@@ -267,6 +267,12 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFra
         x_left.join(m_left, on=["exp_key", "imp_key"], suffix="_m")
         .with_columns((pl.col("date_m") - pl.col("date")).dt.total_days().alias("_lag"))
         .filter(pl.col("_lag") >= 0, pl.col("_lag") <= mcfg.match_window_days)
+        # Two different consignment references are two consignments, however alike.
+        .filter(
+            pl.col("consignment_ref").is_null()
+            | pl.col("consignment_ref_m").is_null()
+            | (pl.col("consignment_ref") == pl.col("consignment_ref_m"))
+        )
         .filter(
             (pl.col("sub_key") == pl.col("sub_key_m"))
             | (pl.col("sub_key") == "other")
@@ -315,10 +321,15 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFra
 def _coverage(
     ship: pl.DataFrame, pairs: pl.DataFrame, as_of: dt.date, ecfg: ExportNeverArrivedConfig
 ) -> pl.DataFrame:
-    """Each importing country's share of (old enough) export records that have an import record."""
+    """Each importing country's share of (old enough) export records of listed substances that
+    have an import record: the records export_never_arrived judges. Other goods travel without
+    a pre-export notification and pair less surely; their misses are not the country's
+    record of listed chemicals."""
     horizon = as_of - dt.timedelta(days=ecfg.grace_days)
     return (
-        ship.filter(pl.col("flow") == "X", pl.col("date") <= horizon)
+        ship.filter(
+            pl.col("flow") == "X", pl.col("date") <= horizon, pl.col("substance").is_not_null()
+        )
         .select("id", "importer_country")
         .join(
             pairs.select(pl.col("x_id").alias("id"), pl.lit(True).alias("paired")),

@@ -82,13 +82,17 @@ Screener = Callable[[pl.DataFrame], pl.DataFrame]
 # A CAS index name puts the parent first and its substituents after a comma, each with its
 # locant: "4-Piperidinone, 1-(2-phenylethyl)-", "Propanamide, N-phenyl-N-4-piperidinyl-".
 _CAS_INDEX = r",\s*(\d[\d,]*-|[a-z]{1,2}-)"
+# IUPAC substitutive names mark what a common name leaves implicit: a suffix with its own
+# locant on the parent ("piperidin-4-one", "piperidin-4-amine") or an oxo prefix
+# ("4-oxopiperidine"); common names say "4-piperidone", "4-anilinopiperidine".
+_IUPAC_MARKS = r"[a-z]-\d+(?:,\d+)*-(?:one|amine|ol)\b|\d-oxo"
 
 
 def _systematic_text(product: pl.Expr) -> pl.Expr:
     """The text is a listed substance's systematic (IUPAC) name or a CAS index name."""
     systematic = sorted({s.systematic_name.casefold().strip() for s in load_watchlist()})
     text = product.fill_null("").str.to_lowercase().str.strip_chars()
-    return text.is_in(systematic) | text.str.contains(_CAS_INDEX)
+    return text.is_in(systematic) | text.str.contains(_CAS_INDEX) | text.str.contains(_IUPAC_MARKS)
 
 
 def _learned_texts(d: pl.DataFrame, ship: pl.DataFrame) -> pl.DataFrame:
@@ -117,7 +121,8 @@ def _plain_names(
     d: pl.DataFrame, screened_all: pl.DataFrame, mcfg: MaskedNameConfig
 ) -> pl.DataFrame:
     """`d` with `plain_name` (the text alone names its listed substance) and
-    `systematic_no_cas` (a systematic or CAS index name and no CAS number)."""
+    `systematic_no_cas` (a systematic or CAS index name and no CAS number) and
+    `names_nothing` (the text alone names no chemical)."""
     # The name alone: does the product text itself say which listed substance this is?
     by_name = screened_all.filter(pl.col("cas").is_null()).select(
         pl.col("product").alias("_p"),
@@ -138,6 +143,55 @@ def _plain_names(
         # A systematic or CAS index name with no CAS number says it only to a chemist
         # (masked_listed_substance weighs it against the exporter's own habit).
         (pl.col("cas").is_null() & _systematic_text(pl.col("product"))).alias("systematic_no_cas"),
+        # The text alone names no chemical the screen knows, not even by its structure (a
+        # description such as "pharmaceutical intermediate"): what it is comes from elsewhere.
+        (
+            (pl.col("_p").str.strip_chars() != "")
+            & pl.col("_nmethod").fill_null("none").is_in(["none", ""])
+            & (pl.col("verdict").fill_null("") != "unreadable")
+        ).alias("names_nothing"),
+    )
+
+
+# What substance resolution adds to each record.
+_RESOLVED: dict[str, pl.DataType] = {
+    "substance": pl.String(),
+    "designer": pl.String(),
+    "plain_name": pl.Boolean(),
+    "screen_method": pl.String(),
+    "screen_score": pl.Float64(),
+    "screen_explanation": pl.String(),
+    "screen_verdict": pl.String(),
+    "systematic_no_cas": pl.Boolean(),
+    "names_nothing": pl.Boolean(),
+}
+
+
+def _with_learned(d: pl.DataFrame, ship: pl.DataFrame) -> pl.DataFrame:
+    """`d` (distinct product, cas, hs_code with the screen's substance) with the substance
+    also read off a product text the feed ties to one listed substance, else off a listed
+    substance's own HS subheading, and `screen_method` saying so."""
+    d = d.with_columns(pl.col("product").str.to_lowercase().str.strip_chars().alias("_pl")).join(
+        _learned_texts(d, ship), on="_pl", how="left"
+    )
+    return d.with_columns(
+        pl.coalesce(
+            "substance",
+            pl.when(pl.col("designer").is_null()).then(pl.col("_learned")),
+            pl.when(pl.col("designer").is_null()).then(
+                pl.col("_hs6").replace_strict(_HS_SPECIFIC, default=None)
+            ),
+        ).alias("substance"),
+        pl.when(pl.col("substance").is_null() & pl.col("_learned").is_not_null())
+        .then(pl.lit("learned product text"))
+        .when(
+            pl.col("substance").is_null()
+            & pl.col("designer").is_null()
+            & pl.col("_hs6").is_in(list(_HS_SPECIFIC))
+        )
+        .then(pl.lit("hs subheading"))
+        .otherwise(pl.col("screen_method"))
+        .alias("screen_method"),
     )
 
 
@@ -147,16 +201,7 @@ def _resolve_substances(
     """Screen distinct (product, cas); adds substance (listed CAS), designer, plain_name, screen_*."""
     distinct = ship.select("product", "cas", "hs_code").unique()
     if distinct.height == 0:
-        return ship.with_columns(
-            pl.lit(None, dtype=pl.String).alias("substance"),
-            pl.lit(None, dtype=pl.String).alias("designer"),
-            pl.lit(None, dtype=pl.Boolean).alias("plain_name"),
-            pl.lit(None, dtype=pl.String).alias("screen_method"),
-            pl.lit(None, dtype=pl.Float64).alias("screen_score"),
-            pl.lit(None, dtype=pl.String).alias("screen_explanation"),
-            pl.lit(None, dtype=pl.String).alias("screen_verdict"),
-            pl.lit(None, dtype=pl.Boolean).alias("systematic_no_cas"),
-        )
+        return ship.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in _RESOLVED.items())
     pairs = distinct.select(pl.col("product").fill_null(""), "cas").unique()
     # One screening call over (product, cas) and (product alone): the name-only verdict
     # tells whether the text itself names the substance (see masked_listed_substance).
@@ -184,29 +229,7 @@ def _resolve_substances(
         .alias("designer"),
         pl.col("hs_code").str.replace_all(r"[^0-9]", "").str.slice(0, 6).alias("_hs6"),
     )
-    d = d.with_columns(pl.col("product").str.to_lowercase().str.strip_chars().alias("_pl")).join(
-        _learned_texts(d, ship), on="_pl", how="left"
-    )
-    d = d.with_columns(
-        pl.coalesce(
-            "substance",
-            pl.when(pl.col("designer").is_null()).then(pl.col("_learned")),
-            pl.when(pl.col("designer").is_null()).then(
-                pl.col("_hs6").replace_strict(_HS_SPECIFIC, default=None)
-            ),
-        ).alias("substance"),
-        pl.when(pl.col("substance").is_null() & pl.col("_learned").is_not_null())
-        .then(pl.lit("learned product text"))
-        .when(
-            pl.col("substance").is_null()
-            & pl.col("designer").is_null()
-            & pl.col("_hs6").is_in(list(_HS_SPECIFIC))
-        )
-        .then(pl.lit("hs subheading"))
-        .otherwise(pl.col("screen_method"))
-        .alias("screen_method"),
-    )
-    d = _plain_names(d, screened_all, mcfg)
+    d = _plain_names(_with_learned(d, ship), screened_all, mcfg)
     d = d.select(
         "product", "cas", "hs_code", "substance", "designer", "plain_name", "screen_method",
         "screen_score",
@@ -215,6 +238,7 @@ def _resolve_substances(
         pl.when(pl.col("designer").is_not_null()).then(pl.col("screen_explanation")).alias("screen_explanation"),
         pl.col("verdict").alias("screen_verdict"),
         "systematic_no_cas",
+        "names_nothing",
     )  # fmt: skip
     out = ship.join(d, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
     # An import record of a consignment whose export record names a listed substance carries it.

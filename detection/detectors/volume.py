@@ -19,13 +19,18 @@ from detection.detectors.common import (
 )
 from detection.prepare import Context
 
-__all__ = ["declared_quantity_exceeded", "unusual_shipment_size"]
+__all__ = ["declared_quantity_exceeded", "facility_volumes", "unusual_shipment_size"]
 
 # ------------------------------------------------------------------ declared quantity exceeded
 
 
-def _volumes(cons: pl.DataFrame) -> pl.DataFrame:
-    """Each consignment once per declared facility on either side: its year, date and role."""
+def facility_volumes(cons: pl.DataFrame) -> pl.DataFrame:
+    """Each consignment once per declared facility on either side: its year, date and role.
+
+    An exporter's consignment counts in the year of the export, an importer's in the year it
+    arrived (its import record's date, else the export's). What declared_quantity_exceeded
+    adds up, and what a page charting a facility's year against its declaration must count
+    (registry.consignments.facility_year_consignments)."""
     roles = []
     for role, fac in (("exporter", "exporter_facility_id"), ("importer", "importer_facility_id")):
         # An exporter's year is the export's; an importer's the arrival's, where recorded.
@@ -103,7 +108,7 @@ def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.
     cons = listed(ctx)
     if cons.height == 0:
         return empty()
-    vol = _volumes(cons)
+    vol = facility_volumes(cons)
     if vol.height == 0:
         return empty()
     # A facility that both imports and exports a substance: the larger flow is what it handled.

@@ -70,7 +70,7 @@ class DeclaredQuantityConfig:
         gt=0,
     )
     pace_factor: float = _t(
-        1.3,
+        1.2,
         "Within the year, alert when shipments exceed the pro-rata declared quantity by this factor.",
         gt=0,
     )
@@ -252,7 +252,7 @@ class ExportNeverArrivedConfig:
         le=1,
     )
     new_importer_days: int = _t(
-        90,
+        60,
         "An importer first seen less than this many days before the export is new, and so is a relation whose first consignment this is, which corroborates a missing import record (only where the feed began at least this long before).",
         ge=0,
     )

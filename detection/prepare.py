@@ -253,14 +253,9 @@ def _resolve_substances(
     )
 
 
-def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFrame, float]:
-    """Pair export (X) records with import (M) records: by consignment_ref, else by parties and date.
-
-    Also returns the typical transit time (days) the pairing by parties and date assumed."""
-    cols = ["id", "date", "exp_key", "imp_key", "sub_key", "consignment_ref", "quantity_kg"]
-    x = ship.filter(pl.col("flow") == "X").select(cols)
-    m = ship.filter(pl.col("flow") == "M").select(cols)
-    by_ref = (
+def _pair_by_ref(x: pl.DataFrame, m: pl.DataFrame) -> pl.DataFrame:
+    """Export and import records sharing a consignment reference, one to one."""
+    return (
         x.filter(pl.col("consignment_ref").is_not_null())
         .join(
             m.filter(pl.col("consignment_ref").is_not_null()),
@@ -274,21 +269,25 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFra
             pl.col("id").alias("x_id"), pl.col("id_m").alias("m_id"), pl.lit("ref").alias("how")
         )
     )
-    # Without a shared reference: same parties, import 0..window days after the export;
-    # the closest quantity wins, then the closest date (greedy one-to-one).
-    # The usual transit time, learned from the pairs that share a reference.
+
+
+def _typical_lag(by_ref: pl.DataFrame, x: pl.DataFrame, m: pl.DataFrame) -> float:
+    """The usual transit time (days), learned from the pairs that share a reference."""
     lags = by_ref.join(x.select(pl.col("id").alias("x_id"), "date"), on="x_id").join(
         m.select(pl.col("id").alias("m_id"), pl.col("date").alias("m_date")), on="m_id"
     )
-    typical_lag = (
-        float(lags.select((pl.col("m_date") - pl.col("date")).dt.total_days().median()).item())
-        if lags.height
-        else 14.0
-    )
-    x_left = x.join(by_ref, left_on="id", right_on="x_id", how="anti")
-    m_left = m.join(by_ref, left_on="id", right_on="m_id", how="anti")
+    if lags.height == 0:
+        return 14.0
+    return float(lags.select((pl.col("m_date") - pl.col("date")).dt.total_days().median()).item())
+
+
+def _pair_by_parties(
+    x: pl.DataFrame, m: pl.DataFrame, typical_lag: float, mcfg: MirrorGapConfig
+) -> pl.DataFrame:
+    """Records without a shared reference: same parties, import 0..window days after the
+    export; the closest quantity wins, then the closest date (greedy one to one)."""
     cand = (
-        x_left.join(m_left, on=["exp_key", "imp_key"], suffix="_m")
+        x.join(m, on=["exp_key", "imp_key"], suffix="_m")
         .with_columns((pl.col("date_m") - pl.col("date")).dt.total_days().alias("_lag"))
         .filter(pl.col("_lag") >= 0, pl.col("_lag") <= mcfg.match_window_days)
         # Two different consignment references are two consignments, however alike.
@@ -327,13 +326,26 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFra
         cand = cand.join(best.select("id"), on="id", how="anti").join(
             best.select("id_m"), on="id_m", how="anti"
         )
-    asof = pl.concat(rounds) if rounds else cand
-    asof = asof.select(
+    found = pl.concat(rounds) if rounds else cand
+    return found.select(
         pl.col("id").alias("x_id"),
         pl.col("id_m").alias("m_id"),
         pl.lit("parties and date").alias("how"),
     )
-    pairs = pl.concat([by_ref, asof])
+
+
+def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFrame, float]:
+    """Pair export (X) records with import (M) records: by consignment_ref, else by parties and date.
+
+    Also returns the typical transit time (days) the pairing by parties and date assumed."""
+    cols = ["id", "date", "exp_key", "imp_key", "sub_key", "consignment_ref", "quantity_kg"]
+    x = ship.filter(pl.col("flow") == "X").select(cols)
+    m = ship.filter(pl.col("flow") == "M").select(cols)
+    by_ref = _pair_by_ref(x, m)
+    typical_lag = _typical_lag(by_ref, x, m)
+    x_left = x.join(by_ref, left_on="id", right_on="x_id", how="anti")
+    m_left = m.join(by_ref, left_on="id", right_on="m_id", how="anti")
+    pairs = pl.concat([by_ref, _pair_by_parties(x_left, m_left, typical_lag, mcfg)])
     q = ship.select("id", "quantity_kg", "date")
     return pairs.join(
         q.rename({"id": "x_id", "quantity_kg": "x_kg", "date": "x_date"}), on="x_id"

@@ -103,6 +103,30 @@ def _crossing_records(
     )
 
 
+def _worded(ctx: Context, hits: pl.DataFrame, cfg: DeclaredQuantityConfig) -> pl.DataFrame:
+    """The findings with their key, score and sentence."""
+    as_of = ctx.as_of
+    strength = (
+        pl.when(pl.col("declared") <= 0)
+        .then(1.0)
+        .when(pl.col("over_annual"))
+        .then(((pl.col("ratio_annual") - 1.0) / 0.8).clip(0, 1))
+        .otherwise(((pl.col("ratio_pace") - cfg.pace_factor) / 0.8).clip(0, 1))
+    )
+    hits = hits.rename({"substance": "substance_cas"}).with_columns(
+        pl.concat_str([pl.col("facility_id"), pl.col("substance_cas"), pl.col("year").cast(pl.String)], separator="|").alias("key"),
+        score(cfg, strength).alias("score"),
+        pl.when(pl.col("declared") <= 0)
+        .then(pl.format("Facility {} {} {} kg of {} in {} with no declaration for that substance.", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), "year"))
+        .when(pl.col("over_annual"))
+        .then(pl.format("Facility {} {} {} kg of {} in {} against {} kg declared ({}% of the declaration).", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), "year", kg("declared"), pct(pl.col("ratio_annual"))))
+        .otherwise(pl.format("Facility {} {} {} kg of {} by {} against {} kg declared for {}: {}% of the pro-rata pace ({}% of the year elapsed).", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), pl.lit(as_of.isoformat()), kg("declared"), "year", pct(pl.col("ratio_pace")), pct(pl.col("elapsed"))))
+        .alias("summary"),
+        pl.lit(None, dtype=pl.String).alias("_relation"),
+    )  # fmt: skip
+    return hits
+
+
 def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.DataFrame:
     """A declared facility shipped more of a substance in a year than it declared (or is on pace to)."""
     cons = listed(ctx)
@@ -151,24 +175,7 @@ def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.
     hits = hits.join(links, on=["facility_id", "substance", "year"], how="left").with_columns(
         pl.col("shipment_pks").fill_null(pl.lit([], dtype=pl.List(pl.Int64)))
     )
-    strength = (
-        pl.when(pl.col("declared") <= 0)
-        .then(1.0)
-        .when(pl.col("over_annual"))
-        .then(((pl.col("ratio_annual") - 1.0) / 0.8).clip(0, 1))
-        .otherwise(((pl.col("ratio_pace") - cfg.pace_factor) / 0.8).clip(0, 1))
-    )
-    hits = hits.rename({"substance": "substance_cas"}).with_columns(
-        pl.concat_str([pl.col("facility_id"), pl.col("substance_cas"), pl.col("year").cast(pl.String)], separator="|").alias("key"),
-        score(cfg, strength).alias("score"),
-        pl.when(pl.col("declared") <= 0)
-        .then(pl.format("Facility {} {} {} kg of {} in {} with no declaration for that substance.", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), "year"))
-        .when(pl.col("over_annual"))
-        .then(pl.format("Facility {} {} {} kg of {} in {} against {} kg declared ({}% of the declaration).", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), "year", kg("declared"), pct(pl.col("ratio_annual"))))
-        .otherwise(pl.format("Facility {} {} {} kg of {} by {} against {} kg declared for {}: {}% of the pro-rata pace ({}% of the year elapsed).", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), pl.lit(as_of.isoformat()), kg("declared"), "year", pct(pl.col("ratio_pace")), pct(pl.col("elapsed"))))
-        .alias("summary"),
-        pl.lit(None, dtype=pl.String).alias("_relation"),
-    )  # fmt: skip
+    hits = _worded(ctx, hits, cfg)
     return finish(
         hits,
         "declared_quantity_exceeded",

@@ -85,12 +85,12 @@ class DeclaredQuantityConfig:
 @dataclass(frozen=True)
 class UnusualSizeConfig:
     min_robust_z: float = _t(
-        4.0,
+        3.5,
         "Robust z-score (log quantity against median/MAD of the history) that makes a shipment unusual.",
         gt=0,
     )
     min_ratio: float = _t(
-        3.0, "And the shipment must be at least this many times the usual (median) size.", ge=1
+        4.0, "And the shipment must be at least this many times the usual (median) size.", ge=1
     )
     min_history: int = _t(
         5,

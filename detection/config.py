@@ -132,8 +132,8 @@ class BurstConfig:
     )
     min_history: int = _t(4, "Shipments of history needed to know the relation's cadence.", ge=2)
     max_regularity: float = _t(
-        1.0,
-        "Most regular cadence assumed: the gamma shape of the gaps between a relation's shipments, read from their quartiles (1 = Poisson, gaps as irregular as chance; above 1 a clockwork relation makes a cluster less likely than Poisson says). Never below 1.",
+        1.5,
+        "Most regular cadence assumed: the gamma shape of the gaps between a relation's shipments, read from their quartiles (1 = Poisson, gaps as irregular as chance; 1.5 = gaps vary about 0.8 times their mean). A clockwork relation makes a cluster less likely than Poisson says; 1 restores the Poisson test. Never below 1.",
         ge=1,
     )
     min_gaps_for_regularity: int = _t(

@@ -347,7 +347,7 @@ class ValueMismatchConfig:
         gt=0,
     )
     listed_price_quantile: float = _t(
-        0.02,
+        0.005,
         "A record described as a benign product is 'priced like a listed precursor' at or above this quantile of the listed precursors' prices per kg.",
         ge=0,
         le=1,

@@ -90,7 +90,12 @@ class UnusualSizeConfig:
         gt=0,
     )
     min_ratio: float = _t(
-        4.0, "And the shipment must be at least this many times the usual (median) size.", ge=1
+        3.5, "And the shipment must be at least this many times the usual (median) size.", ge=1
+    )
+    min_ratio_to_largest: float = _t(
+        3.0,
+        "Below that robust z-score, a shipment at least this many times the largest other shipment of its relation is unusual too (a relation alternating between package sizes has a wide spread, yet nothing near such a shipment).",
+        ge=1,
     )
     min_history: int = _t(
         5,

@@ -241,8 +241,19 @@ def unusual_shipment_size(ctx: Context, cfg: UnusualSizeConfig) -> pl.DataFrame:
         | (pl.col("rel_n") < cfg.own_history)
         | ((pl.col("_lq") - pl.col("rel_med")).exp() >= cfg.min_ratio)
     )
+    # A relation alternating between package sizes (50 and 75 kg) has a wide spread, yet no
+    # shipment of it near one many times its largest other one.
+    q, rel_keys = pl.col("quantity_kg"), ["exp_key", "imp_key", "substance"]
+    largest_other = (
+        pl.when(q == q.max().over(rel_keys))
+        .then(q.top_k(2).min().over(rel_keys))
+        .otherwise(q.max().over(rel_keys))
+    )
+    beyond = (pl.col("baseline") == "relation") & (q >= cfg.min_ratio_to_largest * largest_other)
     hits = cons.filter(
-        pl.col("robust_z") >= cfg.min_robust_z, pl.col("times_median") >= cfg.min_ratio, own
+        (pl.col("robust_z") >= cfg.min_robust_z) | beyond,
+        pl.col("times_median") >= cfg.min_ratio,
+        own,
     )
     if hits.height == 0:
         return empty()

@@ -90,7 +90,7 @@ class UnusualSizeConfig:
         gt=0,
     )
     min_ratio: float = _t(
-        3.5, "And the shipment must be at least this many times the usual (median) size.", ge=1
+        4.0, "And the shipment must be at least this many times the usual (median) size.", ge=1
     )
     min_ratio_to_largest: float = _t(
         3.0,

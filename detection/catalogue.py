@@ -158,7 +158,7 @@ CATALOGUE: dict[str, DetectorWords] = {
             "quantity_kg": _e("This shipment", "kg", "The consignment's quantity."),
             "usual_kg": _e("Usual shipment", "kg", "The median of the history it is compared with."),
             "times_median": _e("Times the usual", "times", "This shipment divided by the usual one."),
-            "robust_z": _e("Distance from the usual", "number", "Robust z-score of the log quantity (median and MAD); 4 or more is rare."),
+            "robust_z": _e("Distance from the usual", "number", "Robust z-score of the log quantity (median and MAD); 3.5 or more is rare."),
             "baseline": _e("Compared with", "text", "Whose history gave the usual size.", relation="this exporter's shipments to this importer", **{"exporter and substance": "this exporter's shipments of the substance"}),
             "history": _e("Shipments of history", "count", "How many shipments the usual size rests on."),
             "peer_q": _e("Peers' high mark", "kg", "The 99th percentile of every shipment of the substance."),
@@ -168,6 +168,7 @@ CATALOGUE: dict[str, DetectorWords] = {
         {
             "min_robust_z": _e("Fires from this distance from the usual", "number"),
             "min_ratio": _e("And from this many times the usual", "times"),
+            "min_ratio_to_largest": _e("Or from this many times the relation's largest other shipment", "times"),
             "min_history": _e("Shipments of history needed", "count"),
             "min_log_spread": _e("Least spread assumed in a history", "number"),
             "peer_quantile": _e("Peers' high mark (quantile)", "share"),

@@ -70,7 +70,7 @@ class DeclaredQuantityConfig:
         gt=0,
     )
     pace_factor: float = _t(
-        1.3,
+        1.2,
         "Within the year, alert when shipments exceed the pro-rata declared quantity by this factor.",
         gt=0,
     )
@@ -85,12 +85,17 @@ class DeclaredQuantityConfig:
 @dataclass(frozen=True)
 class UnusualSizeConfig:
     min_robust_z: float = _t(
-        4.0,
+        3.5,
         "Robust z-score (log quantity against median/MAD of the history) that makes a shipment unusual.",
         gt=0,
     )
     min_ratio: float = _t(
-        3.0, "And the shipment must be at least this many times the usual (median) size.", ge=1
+        4.0, "And the shipment must be at least this many times the usual (median) size.", ge=1
+    )
+    min_ratio_to_largest: float = _t(
+        3.0,
+        "Below that robust z-score, a shipment at least this many times the largest other shipment of its relation is unusual too (a relation alternating between package sizes has a wide spread, yet nothing near such a shipment).",
+        ge=1,
     )
     min_history: int = _t(
         5,
@@ -132,8 +137,8 @@ class BurstConfig:
     )
     min_history: int = _t(4, "Shipments of history needed to know the relation's cadence.", ge=2)
     max_regularity: float = _t(
-        1.0,
-        "Most regular cadence assumed: the gamma shape of the gaps between a relation's shipments, read from their quartiles (1 = Poisson, gaps as irregular as chance; above 1 a clockwork relation makes a cluster less likely than Poisson says). Never below 1.",
+        1.5,
+        "Most regular cadence assumed: the gamma shape of the gaps between a relation's shipments, read from their quartiles (1 = Poisson, gaps as irregular as chance; 1.5 = gaps vary about 0.8 times their mean). A clockwork relation makes a cluster less likely than Poisson says; 1 restores the Poisson test. Never below 1.",
         ge=1,
     )
     min_gaps_for_regularity: int = _t(
@@ -252,7 +257,7 @@ class ExportNeverArrivedConfig:
         le=1,
     )
     new_importer_days: int = _t(
-        90,
+        60,
         "An importer first seen less than this many days before the export is new, and so is a relation whose first consignment this is, which corroborates a missing import record (only where the feed began at least this long before).",
         ge=0,
     )
@@ -332,7 +337,7 @@ class ValueMismatchConfig:
         ge=3,
     )
     min_robust_z: float = _t(
-        4.0,
+        3.5,
         "Robust z-score of the log price per kg against the peers' median and spread that makes a price unusual.",
         gt=0,
     )
@@ -347,7 +352,7 @@ class ValueMismatchConfig:
         gt=0,
     )
     listed_price_quantile: float = _t(
-        0.10,
+        0.005,
         "A record described as a benign product is 'priced like a listed precursor' at or above this quantile of the listed precursors' prices per kg.",
         ge=0,
         le=1,
@@ -435,8 +440,14 @@ class DataQualityConfig:
     )
     duplicate_window_days: int = _t(
         3,
-        "Two records of one flow from different sources with the same parties, product and quantity, dated within this many days, are one consignment reported twice.",
+        "Two records of one flow from different sources with the same parties and substance, dated within this many days, are one consignment reported twice when they carry the same consignment reference, or when their quantities agree and their references do not differ.",
         ge=0,
+    )
+    duplicate_quantity_tolerance: float = _t(
+        0.01,
+        "Two such records without a shared consignment reference are one consignment when their quantities differ by at most this share of the larger (a unit converted and rounded by one authority).",
+        ge=0,
+        le=0.2,
     )
 
 

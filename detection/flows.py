@@ -6,7 +6,11 @@ twice as long. The contract's `consignment_ref` is shared by the export and impo
 one consignment, so two flow-less records with the same reference, the same exporting and the
 same importing country are that consignment's two sides: the earlier (then the lower id) is
 taken as the export record and the other as the import record, and mirror pairing merges them.
-Everything else without a flow stays unknown (a one-sided record).
+A consignment reported by a third source (a pre-export notification beside the export
+declaration, a statistics office beside customs) has three such records: those of the first
+day are the export side, the later ones the import side, and the repeats of one side fold
+into one report (detection.quality.mark_duplicates). Three or more records of one reference all
+dated the same day, and everything else without a flow, stay unknown (one-sided records).
 """
 
 from __future__ import annotations
@@ -27,14 +31,19 @@ def infer_mirror_sides(ship: pl.DataFrame) -> pl.DataFrame:
     twins = (
         flowless.select("id", ref, "date", "exporter_country", "importer_country")
         .filter(
-            (pl.len().over(ref) == 2)
+            (pl.len().over(ref) >= 2)
             & (pl.col("exporter_country").n_unique().over(ref) == 1)
             & (pl.col("importer_country").n_unique().over(ref) == 1)
+            & ((pl.len().over(ref) == 2) | (pl.col("date").n_unique().over(ref) >= 2))
         )
         .sort([ref, "date", "id"])
         .select(
             "id",
-            pl.when(pl.int_range(pl.len()).over(ref) == 0)
+            pl.when(
+                pl.when(pl.len().over(ref) == 2)
+                .then(pl.int_range(pl.len()).over(ref) == 0)
+                .otherwise(pl.col("date") == pl.col("date").min().over(ref))
+            )
             .then(pl.lit("X"))
             .otherwise(pl.lit("M"))
             .alias("_side"),

@@ -82,13 +82,17 @@ Screener = Callable[[pl.DataFrame], pl.DataFrame]
 # A CAS index name puts the parent first and its substituents after a comma, each with its
 # locant: "4-Piperidinone, 1-(2-phenylethyl)-", "Propanamide, N-phenyl-N-4-piperidinyl-".
 _CAS_INDEX = r",\s*(\d[\d,]*-|[a-z]{1,2}-)"
+# IUPAC substitutive names mark what a common name leaves implicit: a suffix with its own
+# locant on the parent ("piperidin-4-one", "piperidin-4-amine") or an oxo prefix
+# ("4-oxopiperidine"); common names say "4-piperidone", "4-anilinopiperidine".
+_IUPAC_MARKS = r"[a-z]-\d+(?:,\d+)*-(?:one|amine|ol)\b|\d-oxo"
 
 
 def _systematic_text(product: pl.Expr) -> pl.Expr:
     """The text is a listed substance's systematic (IUPAC) name or a CAS index name."""
     systematic = sorted({s.systematic_name.casefold().strip() for s in load_watchlist()})
     text = product.fill_null("").str.to_lowercase().str.strip_chars()
-    return text.is_in(systematic) | text.str.contains(_CAS_INDEX)
+    return text.is_in(systematic) | text.str.contains(_CAS_INDEX) | text.str.contains(_IUPAC_MARKS)
 
 
 def _learned_texts(d: pl.DataFrame, ship: pl.DataFrame) -> pl.DataFrame:
@@ -117,7 +121,8 @@ def _plain_names(
     d: pl.DataFrame, screened_all: pl.DataFrame, mcfg: MaskedNameConfig
 ) -> pl.DataFrame:
     """`d` with `plain_name` (the text alone names its listed substance) and
-    `systematic_no_cas` (a systematic or CAS index name and no CAS number)."""
+    `systematic_no_cas` (a systematic or CAS index name and no CAS number) and
+    `names_nothing` (the text alone names no chemical)."""
     # The name alone: does the product text itself say which listed substance this is?
     by_name = screened_all.filter(pl.col("cas").is_null()).select(
         pl.col("product").alias("_p"),
@@ -138,6 +143,55 @@ def _plain_names(
         # A systematic or CAS index name with no CAS number says it only to a chemist
         # (masked_listed_substance weighs it against the exporter's own habit).
         (pl.col("cas").is_null() & _systematic_text(pl.col("product"))).alias("systematic_no_cas"),
+        # The text alone names no chemical the screen knows, not even by its structure (a
+        # description such as "pharmaceutical intermediate"): what it is comes from elsewhere.
+        (
+            (pl.col("_p").str.strip_chars() != "")
+            & pl.col("_nmethod").fill_null("none").is_in(["none", ""])
+            & (pl.col("verdict").fill_null("") != "unreadable")
+        ).alias("names_nothing"),
+    )
+
+
+# What substance resolution adds to each record.
+_RESOLVED: dict[str, pl.DataType] = {
+    "substance": pl.String(),
+    "designer": pl.String(),
+    "plain_name": pl.Boolean(),
+    "screen_method": pl.String(),
+    "screen_score": pl.Float64(),
+    "screen_explanation": pl.String(),
+    "screen_verdict": pl.String(),
+    "systematic_no_cas": pl.Boolean(),
+    "names_nothing": pl.Boolean(),
+}
+
+
+def _with_learned(d: pl.DataFrame, ship: pl.DataFrame) -> pl.DataFrame:
+    """`d` (distinct product, cas, hs_code with the screen's substance) with the substance
+    also read off a product text the feed ties to one listed substance, else off a listed
+    substance's own HS subheading, and `screen_method` saying so."""
+    d = d.with_columns(pl.col("product").str.to_lowercase().str.strip_chars().alias("_pl")).join(
+        _learned_texts(d, ship), on="_pl", how="left"
+    )
+    return d.with_columns(
+        pl.coalesce(
+            "substance",
+            pl.when(pl.col("designer").is_null()).then(pl.col("_learned")),
+            pl.when(pl.col("designer").is_null()).then(
+                pl.col("_hs6").replace_strict(_HS_SPECIFIC, default=None)
+            ),
+        ).alias("substance"),
+        pl.when(pl.col("substance").is_null() & pl.col("_learned").is_not_null())
+        .then(pl.lit("learned product text"))
+        .when(
+            pl.col("substance").is_null()
+            & pl.col("designer").is_null()
+            & pl.col("_hs6").is_in(list(_HS_SPECIFIC))
+        )
+        .then(pl.lit("hs subheading"))
+        .otherwise(pl.col("screen_method"))
+        .alias("screen_method"),
     )
 
 
@@ -147,16 +201,7 @@ def _resolve_substances(
     """Screen distinct (product, cas); adds substance (listed CAS), designer, plain_name, screen_*."""
     distinct = ship.select("product", "cas", "hs_code").unique()
     if distinct.height == 0:
-        return ship.with_columns(
-            pl.lit(None, dtype=pl.String).alias("substance"),
-            pl.lit(None, dtype=pl.String).alias("designer"),
-            pl.lit(None, dtype=pl.Boolean).alias("plain_name"),
-            pl.lit(None, dtype=pl.String).alias("screen_method"),
-            pl.lit(None, dtype=pl.Float64).alias("screen_score"),
-            pl.lit(None, dtype=pl.String).alias("screen_explanation"),
-            pl.lit(None, dtype=pl.String).alias("screen_verdict"),
-            pl.lit(None, dtype=pl.Boolean).alias("systematic_no_cas"),
-        )
+        return ship.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in _RESOLVED.items())
     pairs = distinct.select(pl.col("product").fill_null(""), "cas").unique()
     # One screening call over (product, cas) and (product alone): the name-only verdict
     # tells whether the text itself names the substance (see masked_listed_substance).
@@ -184,29 +229,7 @@ def _resolve_substances(
         .alias("designer"),
         pl.col("hs_code").str.replace_all(r"[^0-9]", "").str.slice(0, 6).alias("_hs6"),
     )
-    d = d.with_columns(pl.col("product").str.to_lowercase().str.strip_chars().alias("_pl")).join(
-        _learned_texts(d, ship), on="_pl", how="left"
-    )
-    d = d.with_columns(
-        pl.coalesce(
-            "substance",
-            pl.when(pl.col("designer").is_null()).then(pl.col("_learned")),
-            pl.when(pl.col("designer").is_null()).then(
-                pl.col("_hs6").replace_strict(_HS_SPECIFIC, default=None)
-            ),
-        ).alias("substance"),
-        pl.when(pl.col("substance").is_null() & pl.col("_learned").is_not_null())
-        .then(pl.lit("learned product text"))
-        .when(
-            pl.col("substance").is_null()
-            & pl.col("designer").is_null()
-            & pl.col("_hs6").is_in(list(_HS_SPECIFIC))
-        )
-        .then(pl.lit("hs subheading"))
-        .otherwise(pl.col("screen_method"))
-        .alias("screen_method"),
-    )
-    d = _plain_names(d, screened_all, mcfg)
+    d = _plain_names(_with_learned(d, ship), screened_all, mcfg)
     d = d.select(
         "product", "cas", "hs_code", "substance", "designer", "plain_name", "screen_method",
         "screen_score",
@@ -215,6 +238,7 @@ def _resolve_substances(
         pl.when(pl.col("designer").is_not_null()).then(pl.col("screen_explanation")).alias("screen_explanation"),
         pl.col("verdict").alias("screen_verdict"),
         "systematic_no_cas",
+        "names_nothing",
     )  # fmt: skip
     out = ship.join(d, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
     # An import record of a consignment whose export record names a listed substance carries it.
@@ -229,14 +253,9 @@ def _resolve_substances(
     )
 
 
-def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFrame, float]:
-    """Pair export (X) records with import (M) records: by consignment_ref, else by parties and date.
-
-    Also returns the typical transit time (days) the pairing by parties and date assumed."""
-    cols = ["id", "date", "exp_key", "imp_key", "sub_key", "consignment_ref", "quantity_kg"]
-    x = ship.filter(pl.col("flow") == "X").select(cols)
-    m = ship.filter(pl.col("flow") == "M").select(cols)
-    by_ref = (
+def _pair_by_ref(x: pl.DataFrame, m: pl.DataFrame) -> pl.DataFrame:
+    """Export and import records sharing a consignment reference, one to one."""
+    return (
         x.filter(pl.col("consignment_ref").is_not_null())
         .join(
             m.filter(pl.col("consignment_ref").is_not_null()),
@@ -250,23 +269,33 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFra
             pl.col("id").alias("x_id"), pl.col("id_m").alias("m_id"), pl.lit("ref").alias("how")
         )
     )
-    # Without a shared reference: same parties, import 0..window days after the export;
-    # the closest quantity wins, then the closest date (greedy one-to-one).
-    # The usual transit time, learned from the pairs that share a reference.
+
+
+def _typical_lag(by_ref: pl.DataFrame, x: pl.DataFrame, m: pl.DataFrame) -> float:
+    """The usual transit time (days), learned from the pairs that share a reference."""
     lags = by_ref.join(x.select(pl.col("id").alias("x_id"), "date"), on="x_id").join(
         m.select(pl.col("id").alias("m_id"), pl.col("date").alias("m_date")), on="m_id"
     )
-    typical_lag = (
-        float(lags.select((pl.col("m_date") - pl.col("date")).dt.total_days().median()).item())
-        if lags.height
-        else 14.0
-    )
-    x_left = x.join(by_ref, left_on="id", right_on="x_id", how="anti")
-    m_left = m.join(by_ref, left_on="id", right_on="m_id", how="anti")
+    if lags.height == 0:
+        return 14.0
+    return float(lags.select((pl.col("m_date") - pl.col("date")).dt.total_days().median()).item())
+
+
+def _pair_by_parties(
+    x: pl.DataFrame, m: pl.DataFrame, typical_lag: float, mcfg: MirrorGapConfig
+) -> pl.DataFrame:
+    """Records without a shared reference: same parties, import 0..window days after the
+    export; the closest quantity wins, then the closest date (greedy one to one)."""
     cand = (
-        x_left.join(m_left, on=["exp_key", "imp_key"], suffix="_m")
+        x.join(m, on=["exp_key", "imp_key"], suffix="_m")
         .with_columns((pl.col("date_m") - pl.col("date")).dt.total_days().alias("_lag"))
         .filter(pl.col("_lag") >= 0, pl.col("_lag") <= mcfg.match_window_days)
+        # Two different consignment references are two consignments, however alike.
+        .filter(
+            pl.col("consignment_ref").is_null()
+            | pl.col("consignment_ref_m").is_null()
+            | (pl.col("consignment_ref") == pl.col("consignment_ref_m"))
+        )
         .filter(
             (pl.col("sub_key") == pl.col("sub_key_m"))
             | (pl.col("sub_key") == "other")
@@ -297,13 +326,26 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFra
         cand = cand.join(best.select("id"), on="id", how="anti").join(
             best.select("id_m"), on="id_m", how="anti"
         )
-    asof = pl.concat(rounds) if rounds else cand
-    asof = asof.select(
+    found = pl.concat(rounds) if rounds else cand
+    return found.select(
         pl.col("id").alias("x_id"),
         pl.col("id_m").alias("m_id"),
         pl.lit("parties and date").alias("how"),
     )
-    pairs = pl.concat([by_ref, asof])
+
+
+def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFrame, float]:
+    """Pair export (X) records with import (M) records: by consignment_ref, else by parties and date.
+
+    Also returns the typical transit time (days) the pairing by parties and date assumed."""
+    cols = ["id", "date", "exp_key", "imp_key", "sub_key", "consignment_ref", "quantity_kg"]
+    x = ship.filter(pl.col("flow") == "X").select(cols)
+    m = ship.filter(pl.col("flow") == "M").select(cols)
+    by_ref = _pair_by_ref(x, m)
+    typical_lag = _typical_lag(by_ref, x, m)
+    x_left = x.join(by_ref, left_on="id", right_on="x_id", how="anti")
+    m_left = m.join(by_ref, left_on="id", right_on="m_id", how="anti")
+    pairs = pl.concat([by_ref, _pair_by_parties(x_left, m_left, typical_lag, mcfg)])
     q = ship.select("id", "quantity_kg", "date")
     return pairs.join(
         q.rename({"id": "x_id", "quantity_kg": "x_kg", "date": "x_date"}), on="x_id"
@@ -315,10 +357,15 @@ def _pair_mirrors(ship: pl.DataFrame, mcfg: MirrorGapConfig) -> tuple[pl.DataFra
 def _coverage(
     ship: pl.DataFrame, pairs: pl.DataFrame, as_of: dt.date, ecfg: ExportNeverArrivedConfig
 ) -> pl.DataFrame:
-    """Each importing country's share of (old enough) export records that have an import record."""
+    """Each importing country's share of (old enough) export records of listed substances that
+    have an import record: the records export_never_arrived judges. Other goods travel without
+    a pre-export notification and pair less surely; their misses are not the country's
+    record of listed chemicals."""
     horizon = as_of - dt.timedelta(days=ecfg.grace_days)
     return (
-        ship.filter(pl.col("flow") == "X", pl.col("date") <= horizon)
+        ship.filter(
+            pl.col("flow") == "X", pl.col("date") <= horizon, pl.col("substance").is_not_null()
+        )
         .select("id", "importer_country")
         .join(
             pairs.select(pl.col("x_id").alias("id"), pl.lit(True).alias("paired")),

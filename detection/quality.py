@@ -102,34 +102,46 @@ def reference_date(ship: pl.DataFrame, today: dt.date) -> tuple[dt.date, str]:
 
 def mark_duplicates(ship: pl.DataFrame, cfg: DataQualityConfig) -> pl.DataFrame:
     """`ship` with `dup_of`: the id of the record this one repeats (one consignment reported
-    by two sources: same flow, parties, product and quantity, another source, within the
-    window), else null.
+    by two sources), else null.
 
-    `ship` must carry exp_key and imp_key. Ties are broken by a stated key (date, then id):
-    the earlier report, then the lower id, is the one that counts. One sort, then each record
-    is compared with the one before it (no window functions: 1M records in well under 1 s)."""
+    Two records of one flow, the same parties and substance (`exp_key`, `imp_key`, `sub_key`:
+    entities, not spellings, and the screened substance, not the product text, which each
+    authority writes its own way), from different sources and dated within the window, are
+    one consignment when they carry the same consignment reference, or when their quantities
+    agree within the tolerance and their references do not differ (a reference on one report
+    only says nothing). Different references are different consignments.
+
+    Ties are broken by a stated key (date, then id): the earlier report, then the lower id, is
+    the one that counts. One sort, then each record is compared with the one before it (no
+    window functions: 1M records in well under 1 s)."""
     group = pl.struct(
         pl.col("flow").fill_null("?"),
         pl.col("exp_key").fill_null("?"),
         pl.col("imp_key").fill_null("?"),
-        pl.col("product").fill_null("").str.to_lowercase().str.strip_chars(),
-        pl.col("quantity_kg").round(3),
+        pl.col("sub_key").fill_null("?"),
     ).hash(seed=7)
+    ref, prev_ref = pl.col("consignment_ref"), pl.col("_pr")
+    q, prev_q = pl.col("quantity_kg"), pl.col("_pq")
+    same_ref = ref.is_not_null() & (ref == prev_ref).fill_null(False)
+    other_ref = ref.is_not_null() & prev_ref.is_not_null() & (ref != prev_ref)
+    close = ((q - prev_q).abs() <= cfg.duplicate_quantity_tolerance * pl.max_horizontal(q, prev_q)).fill_null(False)  # fmt: skip
     s = (
-        ship.select("id", "date", "source", "quantity_kg", group.alias("_g"))
+        ship.select("id", "date", "source", "quantity_kg", "consignment_ref", group.alias("_g"))
         .sort("_g", "date", "id")
         .with_columns(
             (pl.col("_g") == pl.col("_g").shift(1)).fill_null(False).alias("_same"),
             pl.col("date").shift(1).alias("_pd"),
             pl.col("source").shift(1).alias("_ps"),
             pl.col("id").shift(1).alias("_pid"),
+            pl.col("consignment_ref").shift(1).alias("_pr"),
+            pl.col("quantity_kg").shift(1).alias("_pq"),
         )
         .with_columns(
             (
                 pl.col("_same")
-                & pl.col("quantity_kg").is_not_null()
                 & ((pl.col("date") - pl.col("_pd")).dt.total_days() <= cfg.duplicate_window_days)
                 & (pl.col("source").fill_null("") != pl.col("_ps").fill_null(""))
+                & (same_ref | (close & ~other_ref))
             ).alias("_rep")
         )
         # A report repeating one that is itself a repeat is a third report: two sources per

@@ -23,7 +23,13 @@ from detection.prepare import Screener, prepare
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
 from registry.models import ScreenResult
 
-__all__ = ["Totals", "consignment_frame", "read_only_screener", "totals"]
+__all__ = [
+    "Totals",
+    "consignment_frame",
+    "facility_year_consignments",
+    "read_only_screener",
+    "totals",
+]
 
 _CONSIGNMENT_SCHEMA: dict[str, pl.DataType] = {
     "cons_id": pl.Int64(),
@@ -40,6 +46,7 @@ _CONSIGNMENT_SCHEMA: dict[str, pl.DataType] = {
     "consignment_ref": pl.String(),
     "quantity_kg": pl.Float64(),
     "import_kg": pl.Float64(),
+    "arrival_date": pl.Date(),
     "sides": pl.String(),
     "pks": pl.List(pl.Int64()),
 }
@@ -111,6 +118,31 @@ def consignment_frame(
         .alias("sides")
     )
     return cons.select([pl.col(c).cast(t) for c, t in _CONSIGNMENT_SCHEMA.items()])
+
+
+def facility_year_consignments(
+    cons: pl.DataFrame, facility_id: str, substance_cas: str | None, year: int, role: str
+) -> pl.DataFrame:
+    """The consignments of a consignment frame that declared_quantity_exceeded counts for a
+    facility, substance, year and role ("exporter" or "importer"), the way it counts them
+    (detection's facility_volumes: an importer's year is the arrival's), with `date` the day
+    that puts each in the year; by date."""
+    from detection.detectors.volume import facility_volumes
+
+    if cons.height == 0:
+        return cons
+    vol = facility_volumes(cons).filter(
+        (pl.col("facility_id") == facility_id)
+        & (pl.col("substance") == substance_cas)
+        & (pl.col("year") == year)
+        & (pl.col("role") == role)
+    )
+    return (
+        cons.drop("date")
+        .join(vol.select("cons_id", "date"), on="cons_id")
+        .select(cons.columns)
+        .sort("date", "cons_id")
+    )
 
 
 def _frame(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:

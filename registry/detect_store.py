@@ -369,18 +369,23 @@ def _known(session: Session, shipments: pl.DataFrame) -> pl.DataFrame:
     return shipments.select(pl.col(c).cast(t) for c, t in SHIPMENT_SCHEMA.items())
 
 
-def _upsert(
-    session: Session, alerts: pl.DataFrame, run_id: int, now: dt.datetime, summary: RunSummary
-) -> None:
-    for d in DETECTORS:
-        summary.per_detector.setdefault(d.name, {"new": 0, "updated": 0, "unchanged": 0})
-    if alerts.height == 0:
-        return
-    alerts = alerts.with_columns(
-        pl.concat_str(["detector", "key"], separator="|")
-        .map_elements(lambda s: hashlib.sha256(s.encode()).hexdigest(), return_dtype=pl.String)
-        .alias("fingerprint")
-    )
+@dataclass
+class _Plan:
+    """What one run changes in the alert table: rows to insert (with their records), rows to
+    refresh, rows seen again unchanged, and the record links to write."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    insert_pks: list[list[int]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    unchanged_ids: list[int] = field(default_factory=list)
+    new_links: list[dict[str, int]] = field(default_factory=list)
+
+
+def _known_alerts(
+    session: Session, fingerprints: list[str]
+) -> tuple[dict[str, tuple[Any, ...]], dict[int, set[int]]]:
+    """The stored alerts of these fingerprints (id, score, severity, summary, evidence) and
+    the records each is linked to."""
     known = {
         fp: (aid, score, severity, summary_, evidence)
         for aid, fp, score, severity, summary_, evidence in session.execute(
@@ -391,7 +396,7 @@ def _upsert(
                 AlertRow.severity,
                 AlertRow.summary,
                 AlertRow.evidence,
-            ).where(AlertRow.fingerprint.in_(alerts["fingerprint"].to_list()))
+            ).where(AlertRow.fingerprint.in_(fingerprints))
         ).all()
     }
     links_known: dict[int, set[int]] = {}
@@ -403,11 +408,19 @@ def _upsert(
             )
         ).all():
             links_known.setdefault(aid, set()).add(pk)
-    unchanged_ids: list[int] = []
-    new_links: list[dict[str, int]] = []
-    inserts: list[dict[str, Any]] = []
-    insert_pks: list[list[int]] = []
-    updates: list[dict[str, Any]] = []
+    return known, links_known
+
+
+def _plan(
+    alerts: pl.DataFrame,
+    known: dict[str, tuple[Any, ...]],
+    links_known: dict[int, set[int]],
+    now: dt.datetime,
+    run_id: int,
+    summary: RunSummary,
+) -> _Plan:
+    """Each alert of the run as an insert, a refresh of new evidence, or unchanged."""
+    plan = _Plan()
     for r in alerts.iter_rows(named=True):
         counts = summary.per_detector.setdefault(
             r["detector"], {"new": 0, "updated": 0, "unchanged": 0}
@@ -426,19 +439,14 @@ def _upsert(
         }
         old = known.get(r["fingerprint"])
         if old is None:
-            inserts.append(
+            plan.inserts.append(
                 {
-                    "fingerprint": r["fingerprint"],
-                    "status": "new",
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                    "last_detected_at": now,
-                    "detection_run_id": run_id,
-                    **fields,
+                    "fingerprint": r["fingerprint"], "status": "new", "version": 1,
+                    "created_at": now, "updated_at": now, "last_detected_at": now,
+                    "detection_run_id": run_id, **fields,
                 }
-            )
-            insert_pks.append(pks)
+            )  # fmt: skip
+            plan.insert_pks.append(pks)
             counts["new"] += 1
             continue
         aid, score, severity, summ, ev = old
@@ -450,28 +458,35 @@ def _upsert(
             and links_known.get(aid, set()) == set(pks)
         )
         if same:
-            unchanged_ids.append(aid)
+            plan.unchanged_ids.append(aid)
             counts["unchanged"] += 1
             continue
         # New evidence: refresh what detection owns; status, assignee and triage stay.
-        updates.append({"_id": aid, **{f"_{k}": v for k, v in fields.items()}})
-        new_links += [{"alert_id": aid, "shipment_pk": pk} for pk in pks]
+        plan.updates.append({"_id": aid, **{f"_{k}": v for k, v in fields.items()}})
+        plan.new_links += [{"alert_id": aid, "shipment_pk": pk} for pk in pks]
         counts["updated"] += 1
+    return plan
+
+
+def _write(session: Session, plan: _Plan, run_id: int, now: dt.datetime) -> None:
+    """Carry out a plan: inserts, refreshes (their old record links dropped), the last
+    detection time of the unchanged, and the new record links."""
     table = cast(Table, AlertRow.__table__)
-    if inserts:
+    new_links = list(plan.new_links)
+    if plan.inserts:
         # One statement per few hundred rows (RETURNING in parameter order: alert ids are
         # assigned in score order, as row by row).
         ins = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = [row[0] for row in session.execute(ins, inserts)]
-        for aid, pks in zip(ids, insert_pks, strict=True):
+        ids = [row[0] for row in session.execute(ins, plan.inserts)]
+        for aid, pks in zip(ids, plan.insert_pks, strict=True):
             new_links += [{"alert_id": int(aid), "shipment_pk": pk} for pk in pks]
-    if updates:
+    if plan.updates:
         upd = (
             update(table)
             .where(table.c.id == bindparam("_id"))
             .values(
                 {
-                    **{k[1:]: bindparam(k) for k in updates[0] if k != "_id"},
+                    **{k[1:]: bindparam(k) for k in plan.updates[0] if k != "_id"},
                     "updated_at": now,
                     "last_detected_at": now,
                     "detection_run_id": run_id,
@@ -479,22 +494,39 @@ def _upsert(
                 }
             )
         )
-        session.execute(upd, updates)
-        changed = [u["_id"] for u in updates]
+        session.execute(upd, plan.updates)
+        changed = [u["_id"] for u in plan.updates]
         for i in range(0, len(changed), 5000):
             session.execute(
                 delete(AlertShipment).where(AlertShipment.alert_id.in_(changed[i : i + 5000]))
             )
-    if unchanged_ids:
-        for i in range(0, len(unchanged_ids), 5000):
-            session.execute(
-                update(AlertRow)
-                .where(AlertRow.id.in_(unchanged_ids[i : i + 5000]))
-                .values(last_detected_at=now)
-                .execution_options(synchronize_session=False)
-            )
+    for i in range(0, len(plan.unchanged_ids), 5000):
+        session.execute(
+            update(AlertRow)
+            .where(AlertRow.id.in_(plan.unchanged_ids[i : i + 5000]))
+            .values(last_detected_at=now)
+            .execution_options(synchronize_session=False)
+        )
     if new_links:
         session.execute(insert(AlertShipment), new_links)
+
+
+def _upsert(
+    session: Session, alerts: pl.DataFrame, run_id: int, now: dt.datetime, summary: RunSummary
+) -> None:
+    """Store a run's alerts: new ones inserted, known ones refreshed when their evidence
+    changed (their triage state kept), the rest marked as seen again."""
+    for d in DETECTORS:
+        summary.per_detector.setdefault(d.name, {"new": 0, "updated": 0, "unchanged": 0})
+    if alerts.height == 0:
+        return
+    alerts = alerts.with_columns(
+        pl.concat_str(["detector", "key"], separator="|")
+        .map_elements(lambda s: hashlib.sha256(s.encode()).hexdigest(), return_dtype=pl.String)
+        .alias("fingerprint")
+    )
+    known, links_known = _known_alerts(session, alerts["fingerprint"].to_list())
+    _write(session, _plan(alerts, known, links_known, now, run_id, summary), run_id, now)
 
 
 def _record_early_warnings(session: Session, shipments: pl.DataFrame) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from detection.catalogue import Entry, format_value
 from detection.config import config_json
 from detection.prepare import Context
 from detection.schema import ALERT_SCHEMA
@@ -101,13 +102,26 @@ def relation() -> pl.Expr:
     return pl.concat_str(["exp_key", "imp_key", "substance"], separator="|", ignore_nulls=True)
 
 
+_KG = Entry("quantity", "kg")
+
+
+def _kg_words(s: pl.Series) -> pl.Series:
+    """Each quantity as the evidence catalogue writes it, without the unit ("4,050", "16.7")."""
+    return pl.Series(
+        [None if v is None else format_value(_KG, v).removesuffix(" kg") for v in s.to_list()],
+        dtype=pl.String,
+    )
+
+
 def kg(col: str | pl.Expr) -> pl.Expr:
-    """A quantity in kg for a sentence: one decimal, thousands not grouped."""
+    """A quantity in kg for a sentence, rounded for reading as detection.catalogue does it
+    (whole kg with thousands separators from 100 kg up, else one decimal); the sentence
+    writes the unit."""
     e = pl.col(col) if isinstance(col, str) else col
-    safe = e.fill_nan(None).clip(-_BIG, _BIG)
+    safe = e.cast(pl.Float64).fill_nan(None).clip(-_BIG, _BIG)
     return (
         pl.when(safe.abs() < _BIG)
-        .then(safe.round(1).cast(pl.String))
+        .then(safe.map_batches(_kg_words, return_dtype=pl.String))
         .otherwise(pl.lit("more than 1e12"))
     )
 

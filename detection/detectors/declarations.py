@@ -78,11 +78,17 @@ def _peer_stats(priced: pl.DataFrame, key: str, prefix: str) -> pl.DataFrame:
 def _priced(ctx: Context, cfg: ValueMismatchConfig) -> tuple[pl.DataFrame, float | None]:
     """Priced records judged against their peers (`robust_z`, `times_peers`, `peer_price`),
     and the low price of listed precursors (`listed_price_quantile`), if any are priced."""
-    s = ctx.shipments.filter(
-        pl.col("lead"),
-        pl.col("value_usd") > 0,
-        pl.col("quantity_kg") >= max(cfg.min_kg, 1e-9),
-    ).with_columns((pl.col("value_usd") / pl.col("quantity_kg")).alias("price"))
+    # One priced record per consignment: the lead record (the export) where it carries a
+    # value, else the other record of the consignment that does (an import record's value is
+    # CIF, a few percent above FOB: far less than what makes a price unusual).
+    s = (
+        ctx.shipments.filter(
+            pl.col("value_usd") > 0, pl.col("quantity_kg") >= max(cfg.min_kg, 1e-9)
+        )
+        .sort("cons_id", pl.col("lead").not_(), "id")
+        .unique("cons_id", keep="first", maintain_order=True)
+        .with_columns((pl.col("value_usd") / pl.col("quantity_kg")).alias("price"))
+    )
     # A consignment whose two records differ by a unit factor has a doubtful quantity, so a
     # doubtful price per kg (pounds typed as kg halve it).
     doubtful = ctx.pairs.filter(_unit_error(pl.col("m_kg") / pl.col("x_kg"), 0.02).is_not_null())

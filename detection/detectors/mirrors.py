@@ -111,10 +111,12 @@ def _repeat_tail(
 
 
 def _missing_runs(x: pl.DataFrame, missing: pl.DataFrame) -> pl.DataFrame:
-    """Per missing export: how many of its relation's exports in a row (by date) are missing
-    (`relation_missing`), of how many (`relation_n`), and `relation_p`: the chance of such a
-    run anywhere in the relation at the country's miss rate (n times rate to the run's
-    power). Imports that stop arriving for one relation are a run; chance misses are not."""
+    """Per missing export: how many of its relation's exports are missing (`relation_missing`),
+    of how many (`relation_n`), whether they are in a row (`relation_in_row`), and
+    `relation_p`: the chance of that at the country's miss rate. In a row: a run that long
+    anywhere in the relation (n times rate to the run's power: imports that stop arriving for
+    one relation); else at least that many of the relation's exports missing (binomial tail:
+    misses of one relation scattered over its history). The smaller chance is the evidence."""
     keys = ["exp_key", "imp_key", "importer_country"]
     gone = missing.select("cons_id", "coverage").with_columns(pl.lit(True).alias("_gone"))
     r = (
@@ -125,18 +127,22 @@ def _missing_runs(x: pl.DataFrame, missing: pl.DataFrame) -> pl.DataFrame:
         .with_columns(
             (pl.col("_gone") != pl.col("_gone").shift(1)).fill_null(True).cum_sum().over(keys).alias("_run"),
             pl.len().over(keys).alias("relation_n"),
+            pl.col("_gone").sum().over(keys).alias("_all"),
         )
-        .with_columns(pl.len().over([*keys, "_run"]).alias("relation_missing"))
+        .with_columns(pl.len().over([*keys, "_run"]).alias("_in_row"))
         .filter(pl.col("_gone"))
     )  # fmt: skip
-    rate = (1 - pl.col("coverage")).clip(0.005, 1.0)
+    rate = (1 - r["coverage"].to_numpy()).clip(0.005, 1.0)
+    n = r["relation_n"].to_numpy()
+    run_p = np.clip(n * rate ** r["_in_row"].to_numpy(), 0, 1)
+    all_p = np.nan_to_num(binom.sf(r["_all"].to_numpy() - 1, n, rate), nan=1.0)
+    in_row = run_p <= all_p
     return r.select(
         "cons_id",
         "relation_n",
-        "relation_missing",
-        (pl.col("relation_n") * rate.pow(pl.col("relation_missing")))
-        .clip(0, 1)
-        .alias("relation_p"),
+        pl.Series("relation_missing", np.where(in_row, r["_in_row"], r["_all"]), dtype=pl.Int64),
+        pl.Series("relation_in_row", in_row, dtype=pl.Boolean),
+        pl.Series("relation_p", np.minimum(run_p, all_p), dtype=pl.Float64),
     )
 
 
@@ -188,7 +194,8 @@ def _corroboration(
         ((pl.col("_rel_n") >= 3) & (pl.col("quantity_kg") >= cfg.unusual_quantity_ratio * pl.col("usual_kg"))).fill_null(False).alias("unusual_quantity"),
     ).with_columns(
         pl.concat_list(
-            pl.when(again_rel).then(pl.format("{} exports of this relation in a row are missing (of {})", "relation_missing", "relation_n"))
+            pl.when(again_rel & pl.col("relation_in_row")).then(pl.format("{} exports of this relation in a row are missing (of {})", "relation_missing", "relation_n"))
+            .when(again_rel).then(pl.format("{} of this relation's {} exports are missing", "relation_missing", "relation_n"))
             .when(again_imp).then(pl.format("the same importer has {} of its {} exports missing", "importer_missing", "importer_n")),
             pl.when(pl.col("undeclared_importer")).then(pl.lit("an importer linked to no declared facility")),
             pl.when(pl.col("new_importer")).then(pl.lit("an importer first seen shortly before"))

@@ -16,6 +16,11 @@ __all__ = ["designer_analogue", "masked_listed_substance"]
 
 
 _VAGUE = "a description that names no chemical (the feed uses it for other goods too)"
+# Purity, grade and packaging written after a product's name.
+_PACKAGING = (
+    r"\s+(?:\d+(?:[.,]\d+)?\s*%|tech(?:nical)?\s+grade|\d+(?:[.,]\d+)?\s*(?:kg|g|l|t)\b).*$"
+)
+_BLANK = "a description that names no chemical, though the exporter usually names the substance"
 _CHEMIST = "a name only a chemist reads, though the exporter usually names the substance openly"
 
 
@@ -51,17 +56,26 @@ def _hidden(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame:
     habit = (
         listed.filter(pl.col("lead"))
         .group_by("exp_key", "substance")
-        .agg(opened.sum().alias("plain_count"), pl.len().alias("all_count"))
+        .agg(
+            opened.sum().alias("plain_count"),
+            pl.len().alias("all_count"),
+            pl.col("plain_name").fill_null(False).sum().alias("_named"),
+        )
     )
     listed = listed.join(habit, on=["exp_key", "substance"], how="left", nulls_equal=True)
     # How common this text is for this substance in the feed: a catalogue name is shared
     # across the trade; a name few records use stands out.
+    # The name is the text without its purity, grade and packaging ("... 99% 25kg drum"),
+    # which split one name into many rare-looking texts.
+    listed = listed.with_columns(
+        pl.col("_pl").str.replace(_PACKAGING, "").str.strip_chars().alias("_name")
+    )
     users = (
-        listed.group_by("_pl", "substance")
+        listed.group_by("_name", "substance")
         .agg(pl.col("exp_key").n_unique().alias("text_users"), pl.len().alias("_text_n"))
         .with_columns((pl.col("_text_n") / pl.col("_text_n").sum().over("substance")).alias("text_share"))
     )  # fmt: skip
-    listed = listed.join(users, on=["_pl", "substance"], how="left", nulls_equal=True)
+    listed = listed.join(users, on=["_name", "substance"], how="left", nulls_equal=True)
     usually_open = (pl.col("plain_count").fill_null(0) >= cfg.min_plain_records) & (
         pl.col("plain_count") >= cfg.min_plain_share * pl.col("all_count")
     )
@@ -75,13 +89,27 @@ def _hidden(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame:
         & (pl.col("text_share") <= cfg.max_text_share)
     )  # fmt: skip
     # A substance read only off its own tariff subheading is hs_mismatch's finding.
-    vague = (
-        pl.col("generic_text")
-        & ~pl.col("plain_name").fill_null(False)
-        & (method != "hs subheading")
+    not_named = ~pl.col("plain_name").fill_null(False) & (method != "hs subheading")
+    vague = pl.col("generic_text") & not_named
+    # A text naming nothing at all, rare in the feed for the substance (a spelling the trade
+    # shares is not concealment), from an exporter whose other records name the substance by
+    # a name the screen reads (not a CAS number beside its own spelling): a departure.
+    usually_named = (pl.col("_named").fill_null(0) >= cfg.min_plain_records) & (
+        pl.col("_named") >= cfg.min_plain_share * pl.col("all_count")
     )
-    s = listed.filter(vague | by_chemist).with_columns(
-        pl.when(vague).then(pl.lit(_VAGUE)).otherwise(pl.lit(_CHEMIST)).alias("why"),
+    blank = (
+        pl.col("names_nothing").fill_null(False)
+        & not_named
+        & usually_named
+        & (pl.col("text_share") <= cfg.max_text_share)
+    )
+    s = listed.filter(vague | blank | by_chemist).with_columns(
+        pl.when(vague)
+        .then(pl.lit(_VAGUE))
+        .when(blank)
+        .then(pl.lit(_BLANK))
+        .otherwise(pl.lit(_CHEMIST))
+        .alias("why"),
         pl.when(method == "").then(pl.lit("screen")).otherwise(method).alias("screen_method"),
     )
     return s
@@ -106,6 +134,7 @@ def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame
             pl.col("cas").drop_nulls().first().alias("cas_given"),
             pl.col("plain_count").first(),
             pl.col("all_count").first(),
+            pl.col("_named").first(),
             pl.col("text_users").first(),
             pl.col("text_share").first(),
             pl.col("cons_id").n_unique().alias("count"),  # a consignment's two records count once
@@ -121,6 +150,8 @@ def masked_listed_substance(ctx: Context, cfg: MaskedNameConfig) -> pl.DataFrame
         score(cfg, (14 * pl.col("facility_id").is_null().cast(pl.Float64) + 8 * ((pl.col("total_kg") + 1).log10() / 3).clip(0, 1)) / 22).alias("score"),
         pl.when(pl.col("why") == _VAGUE)
         .then(pl.format("{} shipped {} kg of {} in {} consignments under \"{}\", a description the feed uses for other goods too (identified by {}).", "exporter", kg("total_kg"), substance_name(ctx), "count", "product", "method"))
+        .when(pl.col("why") == _BLANK)
+        .then(pl.format("{} shipped {} kg of {} in {} consignments under \"{}\", a description that names no chemical (identified by {}), though it names the substance in {} of its {} consignments of it.", "exporter", kg("total_kg"), substance_name(ctx), "count", "product", "method", "_named", "all_count"))
         .otherwise(pl.format("{} shipped {} kg of {} in {} consignments as \"{}\" with no CAS number, a name only a chemist reads (identified by {}) and rare in the feed for this substance, though it names the substance openly in {} of its {} consignments of it.", "exporter", kg("total_kg"), substance_name(ctx), "count", "product", "method", "plain_count", "all_count"))
         .alias("summary"),
         pl.lit(None, dtype=pl.String).alias("_relation"),

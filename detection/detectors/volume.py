@@ -19,13 +19,18 @@ from detection.detectors.common import (
 )
 from detection.prepare import Context
 
-__all__ = ["declared_quantity_exceeded", "unusual_shipment_size"]
+__all__ = ["declared_quantity_exceeded", "facility_volumes", "unusual_shipment_size"]
 
 # ------------------------------------------------------------------ declared quantity exceeded
 
 
-def _volumes(cons: pl.DataFrame) -> pl.DataFrame:
-    """Each consignment once per declared facility on either side: its year, date and role."""
+def facility_volumes(cons: pl.DataFrame) -> pl.DataFrame:
+    """Each consignment once per declared facility on either side: its year, date and role.
+
+    An exporter's consignment counts in the year of the export, an importer's in the year it
+    arrived (its import record's date, else the export's). What declared_quantity_exceeded
+    adds up, and what a page charting a facility's year against its declaration must count
+    (registry.consignments.facility_year_consignments)."""
     roles = []
     for role, fac in (("exporter", "exporter_facility_id"), ("importer", "importer_facility_id")):
         # An exporter's year is the export's; an importer's the arrival's, where recorded.
@@ -98,12 +103,36 @@ def _crossing_records(
     )
 
 
+def _worded(ctx: Context, hits: pl.DataFrame, cfg: DeclaredQuantityConfig) -> pl.DataFrame:
+    """The findings with their key, score and sentence."""
+    as_of = ctx.as_of
+    strength = (
+        pl.when(pl.col("declared") <= 0)
+        .then(1.0)
+        .when(pl.col("over_annual"))
+        .then(((pl.col("ratio_annual") - 1.0) / 0.8).clip(0, 1))
+        .otherwise(((pl.col("ratio_pace") - cfg.pace_factor) / 0.8).clip(0, 1))
+    )
+    hits = hits.rename({"substance": "substance_cas"}).with_columns(
+        pl.concat_str([pl.col("facility_id"), pl.col("substance_cas"), pl.col("year").cast(pl.String)], separator="|").alias("key"),
+        score(cfg, strength).alias("score"),
+        pl.when(pl.col("declared") <= 0)
+        .then(pl.format("Facility {} {} {} kg of {} in {} with no declaration for that substance.", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), "year"))
+        .when(pl.col("over_annual"))
+        .then(pl.format("Facility {} {} {} kg of {} in {} against {} kg declared ({}% of the declaration).", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), "year", kg("declared"), pct(pl.col("ratio_annual"))))
+        .otherwise(pl.format("Facility {} {} {} kg of {} by {} against {} kg declared for {}: {}% of the pro-rata pace ({}% of the year elapsed).", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), pl.lit(as_of.isoformat()), kg("declared"), "year", pct(pl.col("ratio_pace")), pct(pl.col("elapsed"))))
+        .alias("summary"),
+        pl.lit(None, dtype=pl.String).alias("_relation"),
+    )  # fmt: skip
+    return hits
+
+
 def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.DataFrame:
     """A declared facility shipped more of a substance in a year than it declared (or is on pace to)."""
     cons = listed(ctx)
     if cons.height == 0:
         return empty()
-    vol = _volumes(cons)
+    vol = facility_volumes(cons)
     if vol.height == 0:
         return empty()
     # A facility that both imports and exports a substance: the larger flow is what it handled.
@@ -146,24 +175,7 @@ def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.
     hits = hits.join(links, on=["facility_id", "substance", "year"], how="left").with_columns(
         pl.col("shipment_pks").fill_null(pl.lit([], dtype=pl.List(pl.Int64)))
     )
-    strength = (
-        pl.when(pl.col("declared") <= 0)
-        .then(1.0)
-        .when(pl.col("over_annual"))
-        .then(((pl.col("ratio_annual") - 1.0) / 0.8).clip(0, 1))
-        .otherwise(((pl.col("ratio_pace") - cfg.pace_factor) / 0.8).clip(0, 1))
-    )
-    hits = hits.rename({"substance": "substance_cas"}).with_columns(
-        pl.concat_str([pl.col("facility_id"), pl.col("substance_cas"), pl.col("year").cast(pl.String)], separator="|").alias("key"),
-        score(cfg, strength).alias("score"),
-        pl.when(pl.col("declared") <= 0)
-        .then(pl.format("Facility {} {} {} kg of {} in {} with no declaration for that substance.", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), "year"))
-        .when(pl.col("over_annual"))
-        .then(pl.format("Facility {} {} {} kg of {} in {} against {} kg declared ({}% of the declaration).", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), "year", kg("declared"), pct(pl.col("ratio_annual"))))
-        .otherwise(pl.format("Facility {} {} {} kg of {} by {} against {} kg declared for {}: {}% of the pro-rata pace ({}% of the year elapsed).", "facility_id", pl.when(pl.col("role") == "exporter").then(pl.lit("shipped")).otherwise(pl.lit("received")), kg("shipped"), substance_name(ctx), pl.lit(as_of.isoformat()), kg("declared"), "year", pct(pl.col("ratio_pace")), pct(pl.col("elapsed"))))
-        .alias("summary"),
-        pl.lit(None, dtype=pl.String).alias("_relation"),
-    )  # fmt: skip
+    hits = _worded(ctx, hits, cfg)
     return finish(
         hits,
         "declared_quantity_exceeded",
@@ -229,8 +241,19 @@ def unusual_shipment_size(ctx: Context, cfg: UnusualSizeConfig) -> pl.DataFrame:
         | (pl.col("rel_n") < cfg.own_history)
         | ((pl.col("_lq") - pl.col("rel_med")).exp() >= cfg.min_ratio)
     )
+    # A relation alternating between package sizes (50 and 75 kg) has a wide spread, yet no
+    # shipment of it near one many times its largest other one.
+    q, rel_keys = pl.col("quantity_kg"), ["exp_key", "imp_key", "substance"]
+    largest_other = (
+        pl.when(q == q.max().over(rel_keys))
+        .then(q.top_k(2).min().over(rel_keys))
+        .otherwise(q.max().over(rel_keys))
+    )
+    beyond = (pl.col("baseline") == "relation") & (q >= cfg.min_ratio_to_largest * largest_other)
     hits = cons.filter(
-        pl.col("robust_z") >= cfg.min_robust_z, pl.col("times_median") >= cfg.min_ratio, own
+        (pl.col("robust_z") >= cfg.min_robust_z) | beyond,
+        pl.col("times_median") >= cfg.min_ratio,
+        own,
     )
     if hits.height == 0:
         return empty()

@@ -261,7 +261,7 @@ def test_shared_address_summary_names_the_consignees_and_the_numbers() -> None:
     a = run("shared_address_network", rows)
     assert a.height == 1
     s = a["summary"][0]
-    assert "4 differently named consignees" in s and "Zhongshan" in s and "160.0 kg together" in s
+    assert "4 differently named consignees" in s and "Zhongshan" in s and "160 kg together" in s
 
 
 def test_value_mismatch_says_priced_like_a_listed_precursor() -> None:

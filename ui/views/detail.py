@@ -11,7 +11,7 @@ import streamlit as st
 
 from detection.catalogue import detector_label, explain_evidence, flow_word
 from registry.cases import action_states, case_index
-from registry.consignments import consignment_frame, totals
+from registry.consignments import consignment_frame, facility_year_consignments, totals
 from registry.db import session_scope
 from registry.queries import (
     alert,
@@ -92,16 +92,20 @@ def _year_consignments(
     if year is None:
         return None
     year = int(year if isinstance(year, int) else year.year)
-    cons = consignment_frame(
-        session, facility_year_shipments(session, a["facility_id"], year, user=user)
+    records = facility_year_shipments(session, a["facility_id"], year, user=user)
+    # The other records of the same consignments (an export record whose importer ingest did
+    # not link to the facility): each consignment whole, as detection formed it.
+    refs = sorted({str(r["consignment_ref"]) for r in records if r.get("consignment_ref")})
+    seen = {r["id"] for r in records}
+    for i in range(0, len(refs), 200):
+        more = consignment_records(session, refs[i : i + 200], user)
+        records += [r for r in more if r["id"] not in seen]
+        seen |= {r["id"] for r in more}
+    role = "importer" if numbers.get("role") == "importer" else "exporter"
+    cons = facility_year_consignments(
+        consignment_frame(session, records), a["facility_id"], a["substance_cas"], year, role
     )
-    side = "importer_facility_id" if numbers.get("role") == "importer" else "exporter_facility_id"
-    cons = cons.filter(
-        (pl.col(side) == a["facility_id"])
-        & (pl.col("substance") == a["substance_cas"])
-        & (pl.col("date").dt.year() == year)  # a consignment's date is its export record's
-    )
-    return year, float(declared), cons.sort("date", "cons_id")
+    return year, float(declared), cons
 
 
 def header(ctx: dict[str, Any]) -> None:
@@ -316,7 +320,8 @@ def _declared_chart(year: int, declared: float, cons: pl.DataFrame) -> None:
     cum = cons.select("date", pl.col("quantity_kg").cum_sum().alias("shipped (kg)"))
     st.caption(
         f"Declared versus shipped over {year}: {cons.height} consignments, "
-        f"{kg(cons['quantity_kg'].sum())} against {kg(declared)} declared (red line)"
+        # Whole kg as the detector's sentence gives them, to compare line by line.
+        f"{cons['quantity_kg'].sum():,.0f} kg against {declared:,.0f} kg declared (red line)"
     )
     line = (
         alt.Chart(cum)

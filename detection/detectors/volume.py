@@ -197,11 +197,10 @@ def declared_quantity_exceeded(ctx: Context, cfg: DeclaredQuantityConfig) -> pl.
 # --------------------------------------------------------------------------- unusual size
 
 
-def unusual_shipment_size(ctx: Context, cfg: UnusualSizeConfig) -> pl.DataFrame:
-    """A shipment far larger than its trade relation (or exporter) usually ships of that substance."""
-    cons = listed(ctx).filter(pl.col("quantity_kg") > 0)
-    if cons.height == 0:
-        return empty()
+def _size_baselines(cons: pl.DataFrame, cfg: UnusualSizeConfig) -> pl.DataFrame:
+    """Each consignment against its usual size: the relation's history when it has enough
+    shipments, else the exporter's for the substance (median and MAD of log sizes), with the
+    robust z, the multiple of the usual and the peers' marks."""
     cons = cons.with_columns(
         pl.col("quantity_kg").log().alias("_lq"), relation().alias("_relation")
     )
@@ -227,13 +226,21 @@ def unusual_shipment_size(ctx: Context, cfg: UnusualSizeConfig) -> pl.DataFrame:
         .alias("baseline"),
         pl.when(use_rel).then(pl.col("rel_n")).otherwise(pl.col("fac_n")).alias("history"),
     ).filter(pl.col("history") >= cfg.min_history)
-    cons = cons.with_columns(
+    return cons.with_columns(
         (
             (pl.col("_lq") - pl.col("_med")) / (1.4826 * pl.col("_mad")).clip(cfg.min_log_spread)
         ).alias("robust_z"),
         (pl.col("_lq") - pl.col("_med")).exp().alias("times_median"),
         pl.col("_med").exp().alias("usual_kg"),
     )
+
+
+def unusual_shipment_size(ctx: Context, cfg: UnusualSizeConfig) -> pl.DataFrame:
+    """A shipment far larger than its trade relation (or exporter) usually ships of that substance."""
+    cons = listed(ctx).filter(pl.col("quantity_kg") > 0)
+    if cons.height == 0:
+        return empty()
+    cons = _size_baselines(cons, cfg)
     # Judged on the exporter's history, a shipment must still be large for its own relation
     # when that relation has a few shipments: a big customer's orders are all big.
     own = (

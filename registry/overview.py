@@ -9,6 +9,7 @@ apart, as the check. Aggregated in SQL, one pass over the shipments.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -29,7 +30,14 @@ from registry.models import (
     ShipmentRecord,
 )
 
-__all__ = ["export_side", "load_snapshot", "overview_summary", "save_snapshot"]
+__all__ = [
+    "export_side",
+    "keep_snapshot",
+    "load_snapshot",
+    "overview_summary",
+    "save_snapshot",
+    "snapshot_path",
+]
 
 OPEN = ("new", "assigned", "in_review", "pending_escalation", "pending_dismissal")
 
@@ -226,6 +234,21 @@ def _untag(obj: dict[str, Any]) -> Any:
     if "__date__" in obj:
         return dt.date.fromisoformat(obj["__date__"])
     return obj
+
+
+def snapshot_path(data_dir: Path, url: str) -> Path:
+    """Where the overview's figures of the registry at `url` are kept."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return Path(data_dir) / "cache" / f"overview-{digest}.json"
+
+
+def keep_snapshot(session: Session, data_dir: Path, url: str) -> None:
+    """Compute the overview's figures now and keep them for the console (after a detection
+    run, so no console page waits for the first computation over a large registry)."""
+    from registry.queries import data_version
+
+    version = data_version(session)
+    save_snapshot(snapshot_path(data_dir, url), version, overview_summary(session))
 
 
 def save_snapshot(path: Path, version: Any, summary: dict[str, Any]) -> None:

@@ -252,3 +252,31 @@ def test_stored_rows_with_absurd_quantities_and_dates_do_not_stop_detection(
     assert by_reason["detectors that need a quantity"]["records"] == 2
     clean = run_detection(engine)  # and again: nothing stops the next run either
     assert clean.new == 0
+
+
+def test_cli_detect_keeps_the_overview_figures_for_the_console(
+    sample, tmp_path, monkeypatch
+) -> None:
+    """After `pwatch detect` the console's overview has its figures on disk, for this data, so
+    its first page does not wait for them."""
+    from registry.overview import load_snapshot, overview_summary, snapshot_path
+    from registry.queries import data_version
+    from ui.cli import app
+
+    monkeypatch.setenv("PWATCH_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "o.db"
+    eng = _fresh(path)
+    load_facilities(eng, sample)
+    load_shipments(eng, sample.registry_shipments)
+    url = f"sqlite:///{path}"
+    kept_at = snapshot_path(tmp_path / "data", url)
+    assert not kept_at.exists()
+    r = CliRunner().invoke(app, ["--db", url, "detect"])
+    assert r.exit_code == 0 and "overview figures kept" in r.stderr
+    kept = load_snapshot(kept_at)
+    assert kept is not None
+    with session_scope(eng) as s:
+        assert tuple(kept[0]) == tuple(data_version(s))
+        fresh = overview_summary(s)
+    assert kept[1]["alerts"] == fresh["alerts"] and sum(a["alerts"] for a in fresh["alerts"]) > 0
+    assert kept[1]["facilities"] == fresh["facilities"] > 0

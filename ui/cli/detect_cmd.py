@@ -119,6 +119,29 @@ def _detect(engine_name: str, master: str, shipments: Path | None, conf: list[st
     typer.echo(f"detecting{where}...", err=True)
     s = run_detection(engine, progress=progress, runner=runner, shipments=ships)
     _report(s)
+    _keep_overview(engine)
+
+
+def _keep_overview(engine: Any) -> None:
+    """The console's overview figures computed now and kept on disk, so its first page after
+    this run does not wait for them; a failure only costs that wait."""
+    import time
+
+    from registry.db import session_scope
+    from registry.overview import keep_snapshot
+    from registry.settings import get_settings
+
+    t0 = time.perf_counter()
+    settings = get_settings(state.db)
+    try:
+        with session_scope(engine) as session:
+            keep_snapshot(session, settings.data_dir, settings.database_url)
+    except OSError as exc:
+        typer.echo(f"  the overview's figures were not kept ({exc.strerror})", err=True)
+        return
+    typer.echo(
+        f"  overview figures kept for the console ({time.perf_counter() - t0:.1f} s)", err=True
+    )
 
 
 def _report(s: Any) -> None:

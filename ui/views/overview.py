@@ -3,7 +3,6 @@ moved, what was caught and where it went; refreshed whenever the data changes.""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,13 @@ import streamlit as st
 
 from detection.catalogue import detector_label
 from registry.db import session_scope
-from registry.overview import load_snapshot, overview_summary, partial_years, save_snapshot
+from registry.overview import (
+    load_snapshot,
+    overview_summary,
+    partial_years,
+    save_snapshot,
+    snapshot_path,
+)
 from registry.queries import data_version
 from registry.words import country_name, status_word
 from ui.console import engine, settings
@@ -29,8 +34,7 @@ def _store() -> dict[str, Any]:
 
 
 def _snapshot_path(url: str) -> Path:
-    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return Path(settings().data_dir) / "cache" / f"overview-{digest}.json"
+    return snapshot_path(Path(settings().data_dir), url)
 
 
 def _compute(store: dict[str, Any], url: str, version: tuple[Any, ...]) -> None:

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from detection.schema import SHIPMENT_SCHEMA
+from registry.access import batch_scope
 from registry.db import session_scope
 from registry.detect_store import load_shipments
+from registry.models import IngestBatch, User
 
 __all__ = ["EXPORT_FORMATS", "export_shipments", "read_exported_shipments"]
 
@@ -26,14 +28,20 @@ def export_shipments(
     fmt: str = "parquet",
     *,
     csv_cell: Callable[[Any], Any] | None = None,
-) -> int:
+    user: User | None = None,
+) -> tuple[int, int]:
     """Write every stored shipment record (SHIPMENT_SCHEMA: the columns and types detection
-    reads, `id` the registry key alerts link to) to `path`; return the number of records.
+    reads, `id` the registry key alerts link to) to `path`; with `user`, only the records of
+    the batches that account may see. Returns (records written, records left out).
     `csv_cell` rewrites each text cell of a CSV (the command line's formula neutraliser)."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}: use parquet or csv")
     with session_scope(engine) as session:
         frame = load_shipments(session)
+        total = frame.height
+        if user is not None:
+            seen = session.scalars(select(IngestBatch.id).where(batch_scope(user))).all()
+            frame = frame.filter(pl.col("batch_id").is_in(list(seen)))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     # Written beside and renamed: a reader never sees half a file.
@@ -47,7 +55,7 @@ def export_shipments(
             )
         frame.write_csv(tmp, date_format="%Y-%m-%d")
     tmp.replace(path)
-    return frame.height
+    return frame.height, total - frame.height
 
 
 def read_exported_shipments(path: Path) -> pl.DataFrame:

@@ -89,3 +89,44 @@ def test_detect_from_an_export_finds_what_detect_from_the_database_found(
     export_shipments(loaded, feed)
     again = run_detection(loaded, shipments=read_exported_shipments(feed))
     assert (again.new, again.updated, again.shipments) == (0, 0, first.shipments)
+
+
+def test_an_account_exports_only_the_records_it_may_see(
+    engine: Engine, sample, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Need-to-know holds for the export: an analyst sees up to protected, so the records of a
+    highly protected batch are left out of its file (and it is told); a supervisor gets all."""
+    from sqlalchemy import update
+
+    from registry.models import IngestBatch
+    from registry.users import add_user
+
+    load_facilities(engine, sample)
+    ships = sample.registry_shipments
+    half = ships.height // 2
+    store_shipments(engine, ships.slice(0, half))
+    secret = store_shipments(engine, ships.slice(half))
+    with session_scope(engine) as s:
+        s.execute(
+            update(IngestBatch)
+            .where(IngestBatch.id == secret)
+            .values(classification="highly_protected")
+        )
+        add_user(s, "alma", "analyst", "a-long-passphrase-1")
+        add_user(s, "sven", "supervisor", "a-long-passphrase-2")
+    url = engine.url.render_as_string(hide_password=False)
+    got = {}
+    for user, password in (("alma", "a-long-passphrase-1"), ("sven", "a-long-passphrase-2")):
+        monkeypatch.setenv("PWATCH_PASSWORD", password)
+        out = tmp_path / f"{user}.parquet"
+        r = CliRunner().invoke(
+            app, ["--db", url, "--user", user, "export", "shipments", "--out", str(out)]
+        )
+        assert r.exit_code == 0, r.output
+        got[user] = (pl.read_parquet(out), r.stderr)
+    analyst, said = got["alma"]
+    assert sorted(analyst["shipment_id"].to_list()) == sorted(
+        ships.slice(0, half)["shipment_id"].to_list()
+    )
+    assert f"{ships.height - half:,} records of batches classified above" in said
+    assert got["sven"][0].height == ships.height and "left out" not in got["sven"][1]

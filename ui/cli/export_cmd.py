@@ -41,7 +41,17 @@ def register(app: typer.Typer) -> None:
                 from registry.service import require_role
 
                 require_role(state.actor, "ingest")
-            n = export_shipments(
-                engine, out, fmt, csv_cell=neutralise_formula if fmt == "csv" else None
+            n, hidden = export_shipments(
+                engine,
+                out,
+                fmt,
+                csv_cell=neutralise_formula if fmt == "csv" else None,
+                user=state.actor,
             )
             typer.echo(f"exported {n:,} shipment records to {out} ({fmt})", err=True)
+            if hidden:
+                typer.echo(
+                    f"{hidden:,} records of batches classified above what {state.actor.username} "
+                    "may see were left out (a detection run on this file would not see them)",
+                    err=True,
+                )

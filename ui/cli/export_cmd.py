@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
                 user=state.actor,
             )
             typer.echo(f"exported {n:,} shipment records to {out} ({fmt})", err=True)
-            if hidden:
+            if hidden and state.actor is not None:
                 typer.echo(
                     f"{hidden:,} records of batches classified above what {state.actor.username} "
                     "may see were left out (a detection run on this file would not see them)",

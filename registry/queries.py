@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from registry.db import session_scope
 from registry.models import (
+    SEVERITIES,
     AlertRow,
     AlertShipment,
     ChallengeRequest,
@@ -72,7 +73,7 @@ ALERT_COLUMNS = [
     "created_at",
 ]
 OPEN_STATUSES = ("new", "assigned", "in_review", "pending_escalation", "pending_dismissal")
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES, start=1)}  # low 1 ... critical 4
 SHIPMENT_COLUMNS = (
     "id",
     "source",

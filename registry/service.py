@@ -20,6 +20,7 @@ from registry.models import (
     User,
     utcnow,
 )
+from registry.models import STATUSES as ALERT_STATUSES
 
 __all__ = [
     "ACTIONS",
@@ -91,17 +92,7 @@ _FROM: dict[str, frozenset[str]] = {
     "claim": frozenset({"new"}),
     "assign": frozenset({"new", "assigned", "in_review"}),
     "start_review": frozenset({"assigned"}),
-    "note": frozenset(
-        {
-            "new",
-            "assigned",
-            "in_review",
-            "pending_escalation",
-            "pending_dismissal",
-            "escalated",
-            "dismissed",
-        }
-    ),
+    "note": frozenset(ALERT_STATUSES),  # a note may be added whatever the status
     "escalate": frozenset({"in_review"}),
     "dismiss": frozenset({"in_review"}),
     "approve": frozenset({"pending_escalation", "pending_dismissal"}),

@@ -78,7 +78,7 @@ def _records(parties: pl.DataFrame) -> pl.DataFrame:
 def _predict(recs: pl.DataFrame, cfg: EntityConfig) -> pl.DataFrame:
     """Scored candidate pairs (unique_id_l, unique_id_r, match_probability, gammas)."""
     import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import DuckDBAPI, SettingsCreator, block_on
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     settings = SettingsCreator(
@@ -100,7 +100,23 @@ def _predict(recs: pl.DataFrame, cfg: EntityConfig) -> pl.DataFrame:
         probability_two_random_records_match=_PRIOR,
         retain_intermediate_calculation_columns=False,
     )
-    db = DuckDBAPI()
+    import duckdb
+
+    # Splink's own DuckDB database, closed when the pairs are read: DuckDB keeps the memory
+    # it used (several hundred MB on a million records' parties) until it is closed.
+    con = duckdb.connect(":memory:")
+    try:
+        return _scored_pairs(con, DuckDBAPI(connection=con), recs, settings, cfg)
+    finally:
+        con.close()
+
+
+def _scored_pairs(
+    con: Any, db: Any, recs: pl.DataFrame, settings: Any, cfg: EntityConfig
+) -> pl.DataFrame:
+    """Splink's predictions over `recs` in the DuckDB database `con`, as polars."""
+    from splink import Linker
+
     table = db.register(
         recs.select("unique_id", "country", "name", "address", "facility_id", "name3", "word1")
         .with_columns(pl.col("unique_id").cast(pl.Int64))

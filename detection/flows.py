@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from detection.frames import attach
+
 __all__ = ["infer_mirror_sides"]
 
 
@@ -52,7 +54,7 @@ def infer_mirror_sides(ship: pl.DataFrame) -> pl.DataFrame:
     if twins.height == 0:
         return ship
     return (
-        ship.join(twins, on="id", how="left", maintain_order="left")
+        attach(ship, twins, "id")
         .with_columns(pl.coalesce("flow", "_side").alias("flow"))
         .drop("_side")
     )

@@ -21,6 +21,7 @@ from detection.config import (
 )
 from detection.entities import ENTITY_SCHEMA, resolve_entities
 from detection.flows import infer_mirror_sides
+from detection.frames import attach
 from detection.parties import normalise_address, normalise_party
 from detection.quality import (
     UNJUDGED_SCHEMA,
@@ -240,7 +241,7 @@ def _resolve_substances(
         "systematic_no_cas",
         "names_nothing",
     )  # fmt: skip
-    out = ship.join(d, on=["product", "cas", "hs_code"], how="left", nulls_equal=True)
+    out = attach(ship, d, ["product", "cas", "hs_code"], nulls_equal=True)
     # An import record of a consignment whose export record names a listed substance carries it.
     ref_sub = (
         pl.col("substance").drop_nulls().first().over("consignment_ref")
@@ -286,8 +287,20 @@ def _pair_by_parties(
 ) -> pl.DataFrame:
     """Records without a shared reference: same parties, import 0..window days after the
     export; the closest quantity wins, then the closest date (greedy one to one)."""
+    # Each import is looked for in the export's window only: both sides fall in buckets as
+    # long as the window, an export's window spans its own bucket and the next, so the join
+    # meets only those (a relation's whole history squared would be ten times as many rows).
+    w = max(mcfg.match_window_days, 1)
+    day = pl.col("date").cast(pl.Int32)
     cand = (
-        x.join(m, on=["exp_key", "imp_key"], suffix="_m")
+        x.with_columns(pl.concat_list(day // w, day // w + 1).alias("_b"))
+        .explode("_b")
+        .join(
+            m.with_columns((day // w).alias("_b")),
+            on=["exp_key", "imp_key", "_b"],
+            suffix="_m",
+        )
+        .drop("_b")
         .with_columns((pl.col("date_m") - pl.col("date")).dt.total_days().alias("_lag"))
         .filter(pl.col("_lag") >= 0, pl.col("_lag") <= mcfg.match_window_days)
         # Two different consignment references are two consignments, however alike.
@@ -394,19 +407,14 @@ def _entity_keys(ship: pl.DataFrame, cfg: EntityConfig) -> tuple[pl.DataFrame, p
     )
     ent = resolve_entities(parties, cfg)
     for r in roles:
+        lookup = ent.select(
+            pl.col("norm").alias(f"{r}_norm"),
+            pl.col("country").alias(f"{r}_country"),
+            pl.col("entity").alias(f"{r}_entity"),
+            pl.col("entity_facility_id").alias("_efac"),
+        )
         ship = (
-            ship.join(
-                ent.select(
-                    pl.col("norm").alias(f"{r}_norm"),
-                    pl.col("country").alias(f"{r}_country"),
-                    pl.col("entity").alias(f"{r}_entity"),
-                    pl.col("entity_facility_id").alias("_efac"),
-                ),
-                on=[f"{r}_norm", f"{r}_country"],
-                how="left",
-                nulls_equal=True,
-                maintain_order="left",
-            )
+            attach(ship, lookup, [f"{r}_norm", f"{r}_country"], nulls_equal=True)
             .with_columns(
                 pl.coalesce(f"{r}_facility_id", "_efac").alias(f"{r}_facility_id"),
                 pl.coalesce(f"{r}_entity", f"{r}_norm").alias(f"{r}_entity"),
@@ -520,12 +528,10 @@ def prepare(
     # One row per consignment: the export record stands for a paired import record, and the
     # first report for a second source's report of the same consignment.
     paired_m = pairs.select(pl.col("m_id").alias("id"), pl.col("x_id").alias("_x"))
-    ship = ship.join(paired_m, on="id", how="left").with_columns(
-        pl.coalesce("_x", "id").alias("cons_id")
-    )
+    ship = attach(ship, paired_m, "id").with_columns(pl.coalesce("_x", "id").alias("cons_id"))
     canon = ship.select(pl.col("id").alias("dup_of"), pl.col("cons_id").alias("_c"))
     ship = (
-        ship.join(canon, on="dup_of", how="left", maintain_order="left")
+        attach(ship, canon, "dup_of")
         .with_columns(pl.coalesce("_c", "cons_id").alias("cons_id"))
         .drop("_x", "_c")
         .with_columns((pl.col("id") == pl.col("cons_id")).alias("lead"))

@@ -14,6 +14,7 @@ import datetime as dt
 import polars as pl
 
 from detection.config import DataQualityConfig
+from detection.frames import attach
 
 __all__ = [
     "UNJUDGED_SCHEMA",
@@ -154,4 +155,4 @@ def mark_duplicates(ship: pl.DataFrame, cfg: DataQualityConfig) -> pl.DataFrame:
         )
         .select("id", "dup_of")
     )
-    return ship.join(s, on="id", how="left", maintain_order="left")
+    return attach(ship, s, "id")

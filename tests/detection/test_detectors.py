@@ -528,3 +528,20 @@ def test_evidence_does_not_depend_on_row_order() -> None:
     assert cps and all(c == sorted(c) and len(c) == 5 for c in cps)
     for other in runs[1:]:
         assert other.to_dicts() == first.to_dicts()
+
+
+# ----------------------------------------------------------------- mirror pairing window
+
+
+@pytest.mark.parametrize("lag", [0, 1, 59, 60, 61, 119])
+def test_an_import_pairs_with_its_export_up_to_the_window_and_not_after(lag: int) -> None:
+    """Pairing by parties and date looks only at imports 0..match_window_days (60) after the
+    export, wherever the two dates fall in the calendar (the candidates are found by date
+    buckets; a lag across a bucket boundary must pair exactly as one within a bucket)."""
+    for start in (0, 17, 59, 60, 299):
+        rows = [ship(1, start, 10.0), ship(2, start + lag, 10.0, flow="M")]
+        ctx = prepare(
+            frame(rows), decls(), as_of=D0 + dt.timedelta(days=900), screener=fake_screener
+        )
+        paired = ctx.pairs.select("x_id", "m_id").rows()
+        assert paired == ([(1, 2)] if lag <= 60 else []), (start, lag)

@@ -156,6 +156,8 @@ def test_cli_detect_and_alerts_on_sample(sample, tmp_path) -> None:
     assert alerts_frame(eng, status="dismissed").height == 0
     r = runner.invoke(app, ["--db", url, "alerts", "--status", "bogus"])
     assert r.exit_code == 1 and "unknown status 'bogus'" in r.stderr and "in_review" in r.stderr
+    # The statuses in the order of an alert's life, as the console's queue lists them.
+    assert "use one of new, assigned, in_review, pending_escalation," in r.stderr
 
 
 def _orm_read(session, stmt, schema):  # type: ignore[no-untyped-def]
@@ -280,3 +282,40 @@ def test_cli_detect_keeps_the_overview_figures_for_the_console(
         fresh = overview_summary(s)
     assert kept[1]["alerts"] == fresh["alerts"] and sum(a["alerts"] for a in fresh["alerts"]) > 0
     assert kept[1]["facilities"] == fresh["facilities"] > 0
+
+
+def test_cli_detect_succeeds_when_the_overview_figures_cannot_be_kept(
+    sample, tmp_path, monkeypatch
+) -> None:
+    """The alerts are stored before the overview's figures are kept: a data folder that cannot
+    be written, or a database error while computing the figures, is a one-line warning and
+    the run still succeeds (the console then computes the figures when it opens)."""
+    from sqlalchemy.exc import OperationalError
+
+    import registry.overview
+    from ui.cli import app
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the data folder should be")
+    monkeypatch.setenv("PWATCH_DATA_DIR", str(blocked))
+    path = tmp_path / "o.db"
+    eng = _fresh(path)
+    load_facilities(eng, sample)
+    load_shipments(eng, sample.registry_shipments)
+    url = f"sqlite:///{path}"
+    r = CliRunner().invoke(app, ["--db", url, "detect"])
+    assert r.exit_code == 0, r.stderr
+    assert "the overview's figures were not kept" in r.stderr
+    stored = alerts_frame(eng).height
+    assert stored > 0
+
+    def broken(*_: object) -> None:
+        raise OperationalError("SELECT ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(registry.overview, "keep_snapshot", broken)
+    monkeypatch.setenv("PWATCH_DATA_DIR", str(tmp_path / "data"))
+    r = CliRunner().invoke(app, ["--db", url, "detect"])
+    assert r.exit_code == 0, r.stderr
+    warning = [line for line in r.stderr.splitlines() if "were not kept" in line]
+    assert len(warning) == 1 and "database is locked" in warning[0]
+    assert alerts_frame(eng).height == stored

@@ -127,6 +127,9 @@ def _keep_overview(engine: Any) -> None:
     this run does not wait for them; a failure only costs that wait."""
     import time
 
+    from polars.exceptions import PolarsError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from registry.db import session_scope
     from registry.overview import keep_snapshot
     from registry.settings import get_settings
@@ -138,6 +141,11 @@ def _keep_overview(engine: Any) -> None:
             keep_snapshot(session, settings.data_dir, settings.database_url)
     except OSError as exc:
         typer.echo(f"  the overview's figures were not kept ({exc.strerror})", err=True)
+        return
+    except (SQLAlchemyError, PolarsError) as exc:
+        # The alerts are stored: the console computes the figures itself when it first opens.
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        typer.echo(f"  the overview's figures were not kept ({why})", err=True)
         return
     typer.echo(
         f"  overview figures kept for the console ({time.perf_counter() - t0:.1f} s)", err=True

@@ -227,12 +227,14 @@ def export_never_arrived(ctx: Context, cfg: ExportNeverArrivedConfig) -> pl.Data
         pl.col("corroborated_by").list.len().alias("corroborations")
     )
     lone = pl.col("corroborations") == 0
+    cons = cons.with_columns(
+        (pl.lit(ctx.as_of) - pl.col("date")).dt.total_days().alias("days_since")
+    )
     hits = cons.with_columns(relation().alias("_relation")).rename({"substance": "substance_cas"}).with_columns(
         pl.concat_str([pl.lit("consignment"), pl.col("cons_key")], separator="|").alias("key"),
         (cfg.lone_score + cfg.corroboration_points * pl.col("corroborations")).alias("score"),
         pl.when(lone).then(pl.lit("low" if cfg.raise_lone else _NOTE_LONE)).alias("_max_severity"),
-        ((pl.lit(ctx.as_of) - pl.col("date")).dt.total_days()).alias("days_since"),
-        pl.format("{} exported {} kg of {} to {} ({}) on {} and no import record exists after {} days, though {} reports {}% of its imports; {}.", "exporter", kg("quantity_kg"), substance_name(ctx), "importer", "importer_country", "date", (pl.lit(ctx.as_of) - pl.col("date")).dt.total_days(), "importer_country", (pl.col("coverage") * 100).round(1), pl.when(lone).then(pl.lit("nothing else corroborates it")).otherwise(pl.lit("corroborated by ") + pl.col("corroborated_by").list.join(", "))).alias("summary"),
+        pl.format("{} exported {} kg of {} to {} ({}) on {} and no import record exists after {} days, though {} reports {}% of its imports; {}.", "exporter", kg("quantity_kg"), substance_name(ctx), "importer", "importer_country", "date", "days_since", "importer_country", (pl.col("coverage") * 100).round(1), pl.when(lone).then(pl.lit("nothing else corroborates it")).otherwise(pl.lit("corroborated by ") + pl.col("corroborated_by").list.join(", "))).alias("summary"),
         pl.col("pks").alias("shipment_pks"),
         pl.col("exporter_facility_id").alias("facility_id"),
         pl.col("importer_country").alias("country"),

@@ -7,6 +7,7 @@ distinct (product, cas) pairs only, never per record.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -34,7 +35,7 @@ from detection.screening import screen_frame
 from detection.screening.watchlist import Substance, load_watchlist
 from detection.surveillance import SURVEILLANCE, SURVEILLANCE_IDS
 
-__all__ = ["Context", "Screener", "default_screener", "prepare"]
+__all__ = ["Context", "Progress", "Screener", "default_screener", "prepare"]
 
 # Since HS 2022 these subheadings hold one listed precursor each (DOMAIN.md).
 _HS_SPECIFIC = {"293337": "39742-60-4", "293336": "21409-26-7"}
@@ -78,6 +79,8 @@ def default_screener(pairs: pl.DataFrame, extra: Sequence[Substance] = ()) -> pl
 
 
 Screener = Callable[[pl.DataFrame], pl.DataFrame]
+# progress(step, count, seconds): a long step has ended (see `prepare`).
+Progress = Callable[[str, int, float], None]
 
 
 # A CAS index name puts the parent first and its substituents after a comma, each with its
@@ -481,9 +484,21 @@ def prepare(
     entity: EntityConfig | None = None,
     screener: Screener | None = None,
     today: dt.date | None = None,
+    progress: Progress | None = None,
 ) -> Context:
     """Guard implausible values, resolve substances and entities, fold records reported
-    twice, pair mirror records and merge them into consignments."""
+    twice, pair mirror records and merge them into consignments. `progress(step, count,
+    seconds)` hears of each long step as it ends: "screen" (distinct product descriptions),
+    "entities" (parties after clustering), "pairs" (export records paired with their import
+    record), "consignments"."""
+    mark = [time.perf_counter()]
+
+    def done(step: str, count: int) -> None:
+        now = time.perf_counter()
+        if progress:
+            progress(step, count, now - mark[0])
+        mark[0] = now
+
     mirror = mirror or MirrorGapConfig()
     never = never or ExportNeverArrivedConfig()
     masked = masked or MaskedNameConfig()
@@ -512,7 +527,9 @@ def prepare(
     else:
         as_of_note = f"reference date {as_of.isoformat()}: given"
     ship = _resolve_substances(ship, masked, screener or default_screener)
+    done("screen", ship.select("product", "cas").n_unique())
     ship, entities = _entity_keys(ship, entity or EntityConfig())
+    done("entities", entities.select("entity", "country").n_unique())
     # What no detector reads once entities are known: a million records' raw exporter
     # addresses, their keys and the value in its own currency (value_usd is what is judged).
     ship = ship.drop("exporter_address", "exporter_addr", "value", "currency")
@@ -525,6 +542,7 @@ def prepare(
     originals = ship.filter(pl.col("dup_of").is_null())
     pairs, typical_lag = _pair_mirrors(originals, mirror)
     coverage = _coverage(originals, pairs, as_of, never)
+    done("pairs", pairs.height)
     # One row per consignment: the export record stands for a paired import record, and the
     # first report for a second source's report of the same consignment.
     paired_m = pairs.select(pl.col("m_id").alias("id"), pl.col("x_id").alias("_x"))
@@ -537,6 +555,7 @@ def prepare(
         .with_columns((pl.col("id") == pl.col("cons_id")).alias("lead"))
     )
     cons = _consignments(ship)
+    done("consignments", cons.height)
     names = {s.cas: s.name for s in [*load_watchlist(), *SURVEILLANCE]}
     return Context(
         ship, cons, pairs, coverage, decl, as_of, names, typical_lag=typical_lag,

@@ -17,7 +17,7 @@ from detection.config import (
     with_overrides,
 )
 from detection.detectors import DETECTORS, Detector
-from detection.prepare import Context, Screener, prepare
+from detection.prepare import Context, Progress, Screener, prepare
 from detection.quality import UNJUDGED_SCHEMA, unjudged_row
 from detection.schema import ALERT_SCHEMA, SEVERITIES
 from detection.scoring import apply_outlier_signal, relation_outlier_scores
@@ -185,9 +185,10 @@ def prepare_for(
     *,
     as_of: dt.date | None = None,
     screener: Screener | None = None,
+    progress: Progress | None = None,
 ) -> Context:
     """The prepared context with the thresholds in force (pairing window, grace, masking,
-    plausibility, entity linkage)."""
+    plausibility, entity linkage); `progress` hears of each long step (`prepare`)."""
     cfgs = configs(overrides)
     return prepare(
         shipments,
@@ -199,4 +200,5 @@ def prepare_for(
         quality=cfgs["data_quality"],
         entity=cfgs["entities"],
         screener=screener,
+        progress=progress,
     )

@@ -335,7 +335,9 @@ def run_detection(
         )
         session.add(run)
         session.flush()
-        ctx = prepare_for(ships, decls, overrides, as_of=as_of, screener=screener)
+        ctx = prepare_for(
+            ships, decls, overrides, as_of=as_of, screener=screener, progress=progress
+        )
         lap("prepare")
         notes: list[pl.DataFrame] = []
         alerts = (runner or run_detectors)(ctx, overrides, progress=progress, notes=notes)

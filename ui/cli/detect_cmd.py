@@ -98,6 +98,16 @@ def register(app: typer.Typer) -> None:
             emit_frame(frame, fmt, title=f"{frame.height} alerts")
 
 
+# What the count of each step before the detectors is (a detector's count is its findings).
+_STEP_WORDS = {
+    "load": "records loaded",
+    "screen": "distinct product descriptions screened or taken from the cache",
+    "entities": "parties after grouping their spellings into entities",
+    "pairs": "export records paired with their import record",
+    "consignments": "consignments (each reported record counted once)",
+}
+
+
 def _detect(engine_name: str, master: str, shipments: Path | None, conf: list[str]) -> None:
     """`pwatch detect`: read, run the detectors on the engine chosen, store, report."""
     from registry.db import open_registry
@@ -112,8 +122,8 @@ def _detect(engine_name: str, master: str, shipments: Path | None, conf: list[st
         ships = read_exported_shipments(shipments)
 
     def progress(step: str, count: int, seconds: float) -> None:
-        what = "records loaded" if step == "load" else "findings"
-        typer.echo(f"  {step}: {count} {what} ({seconds:.1f} s)", err=True)
+        what = _STEP_WORDS.get(step, "findings")
+        typer.echo(f"  {step}: {count:,} {what} ({seconds:.1f} s)", err=True)
 
     where = f" on Spark ({master})" if runner is not None else ""
     typer.echo(f"detecting{where}...", err=True)
@@ -155,9 +165,9 @@ def _keep_overview(engine: Any) -> None:
 def _report(s: Any) -> None:
     """The run's summary on standard error: counts, time per phase, per detector, not judged."""
     typer.echo(
-        f"detection run {s.run_id}: {s.shipments} shipment records, {s.new} new and "
-        f"{s.updated} updated alerts, {s.early_warnings} early-warning names, "
-        f"{s.screened_new} product texts newly screened, "
+        f"detection run {s.run_id}: {s.shipments:,} shipment records, {s.new:,} new and "
+        f"{s.updated:,} updated alerts, {s.early_warnings:,} early-warning names, "
+        f"{s.screened_new:,} product texts newly screened, "
         f"{s.seconds:.1f} s",
         err=True,
     )
@@ -168,7 +178,7 @@ def _report(s: Any) -> None:
         )
     typer.echo(f"{'detector':<28} {'new':>5} {'updated':>8} {'unchanged':>10}", err=True)
     for name, c in s.per_detector.items():
-        typer.echo(f"{name:<28} {c['new']:>5} {c['updated']:>8} {c['unchanged']:>10}", err=True)
+        typer.echo(f"{name:<28} {c['new']:>5,} {c['updated']:>8,} {c['unchanged']:>10,}", err=True)
     typer.echo(f"  {s.as_of_note}", err=True)
     for line in not_judged_lines(s.unjudged):
         typer.echo(line, err=True)

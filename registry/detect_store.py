@@ -24,6 +24,7 @@ from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from detection.detectors import DETECTORS
+from detection.frames import attach
 from detection.prepare import default_screener
 from detection.run import configs, prepare_for, run_detectors, unjudged
 from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
@@ -163,9 +164,9 @@ def load_shipments(session: Session) -> pl.DataFrame:
                 "facility_id": f"{role}_facility_id",
             }
         )
-        recs = recs.join(named, on=f"{role}_party_id", how="left", maintain_order="left")
+        recs = attach(recs, named, f"{role}_party_id")
         address = addresses.rename({"address_id": f"{role}_address_id", "text": f"{role}_address"})
-        recs = recs.join(address, on=f"{role}_address_id", how="left", maintain_order="left")
+        recs = attach(recs, address, f"{role}_address_id")
     # Columns the stored records do not carry (yet) are read as empty.
     return recs.select(
         pl.col(c) if c in recs.columns else pl.lit(None, dtype=t).alias(c)

@@ -445,10 +445,15 @@ def flow_word(flow: str | None) -> str:
 
 
 def _big(n: float) -> str:
+    """Two significant digits, in words from a thousand up (never "3.7e+02")."""
     for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
         if n >= size:
-            return f"{n / size:.2g} {word}"
-    return f"{n:.2g}"
+            return f"{_two_digits(n / size)} {word}"
+    return _two_digits(n)
+
+
+def _two_digits(x: float) -> str:
+    return f"{x:.2g}" if x < 100 else f"{float(f'{x:.2g}'):.0f}"
 
 
 def format_value(entry: Entry, value: Any, names: Mapping[str, str] | None = None) -> str:

@@ -201,6 +201,7 @@ CATALOGUE: dict[str, DetectorWords] = {
             "max_run_count": _e("Most shipments in one stretch tested", "count"),
             "min_ratio": _e("Fires from this many times the expected shipments", "times"),
             "min_outside_ratio": _e("Time outside a stretch needed, in stretch lengths", "times"),
+            "min_baseline": _e("Shipments outside a stretch needed", "count"),
         },
     ),
     "split_series": _detector(

@@ -146,6 +146,11 @@ class BurstConfig:
         "The relation's active time outside a run must last at least this many times the run, so the rate it is judged against rests on enough history.",
         gt=0,
     )
+    min_baseline: int = _t(
+        3,
+        "Shipments outside a run needed to know the relation's rate against it (a rate from two shipments is a guess).",
+        ge=1,
+    )
     max_tail_probability: float = _t(
         3e-4,
         "Alert when so many shipments in the run are less likely than this under the relation's cadence outside the run (its rate and regularity), after multiplying by the number of scales.",

@@ -238,7 +238,8 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
     The rate outside runs from the first shipment to the last plus one median gap (the
     reference date if sooner): a relation that stopped trading is not taken to have gone on
     shipping nothing, which would make its whole active life look like a burst. The time
-    outside must last min_outside_ratio times the run, so a rate rests on enough of it."""
+    outside must last min_outside_ratio times the run and hold min_baseline shipments, so a
+    rate rests on enough of it; a run must hold min_ratio times what that rate expects."""
     c = cons.join(cad.select("_relation"), on="_relation").sort("_relation", "date")
     c = c.with_columns(pl.int_range(pl.len()).over("_relation").alias("_i"))
     ends = c.select("_relation", pl.col("_i").alias("_j"), pl.col("date").alias("date"))
@@ -261,7 +262,7 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
         .with_columns(pl.max_horizontal(days, cfg.window_days).cast(pl.Int64).alias("_w"))
         .filter(
             pl.col("_w") <= cfg.window_days * 2 ** (cfg.scales - 1),
-            others >= 2,
+            others >= cfg.min_baseline,
             outside >= cfg.min_outside_ratio * pl.col("_w"),
         )
         .with_columns(

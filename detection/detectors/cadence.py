@@ -242,7 +242,7 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
     rate rests on enough of it; a run must hold min_ratio times what that rate expects."""
     c = cons.join(cad.select("_relation"), on="_relation").sort("_relation", "date")
     c = c.with_columns(pl.int_range(pl.len()).over("_relation").alias("_i"))
-    ends = c.select("_relation", pl.col("_i").alias("_j"), pl.col("date").alias("date"))
+    ends = c.select("_relation", pl.col("_i").alias("_j"), "date")
     last = c.group_by("_relation").agg(pl.col("date").max().alias("_last"))
     counts = pl.DataFrame({"count": list(range(cfg.min_count, cfg.max_run_count + 1))})
     active_end = pl.min_horizontal(

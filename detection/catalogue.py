@@ -178,20 +178,31 @@ CATALOGUE: dict[str, DetectorWords] = {
     ),
     "shipment_burst": _detector(
         "Burst of shipments",
-        "A trade relation shipped far more often in a short window than its normal cadence explains.",
+        "A trade relation shipped far more often over a stretch of time than its cadence outside that stretch explains.",
         {
-            "count": _e("Shipments in the burst", "count", "Consignments in the window."),
+            "count": _e("Shipments in the burst", "count", "Consignments from the first to the last date: the least likely run of the relation's shipments there."),
             "total_kg": _e("Quantity in the burst", "kg", "Each consignment counted once."),
             "first_date": _e("From", "date"),
             "last_date": _e("To", "date"),
-            "cadence_days": _e("Normal cadence", "days", "One shipment every so many days, outside the window."),
-            "expected_in_window": _e("Expected in the window", "number", "Shipments the normal cadence predicts for the window."),
-            "p": _e("Chance of so many", "probability", "Probability of at least this many shipments in the window at the normal cadence."),
+            "window_days": _e("Days judged", "days", "From the first to the last date, or the shortest stretch tested if longer."),
+            "expected_in_window": _e("Expected in those days", "number", "Shipments the relation's cadence outside the burst predicts for the days judged."),
+            "cadence_days": _e("Normal cadence", "days", "One shipment every so many days, outside the burst."),
+            "baseline_shipments": _e("Shipments outside the burst", "count", "The relation's shipments the normal cadence rests on: all but the burst's own."),
+            "baseline_days": _e("Days outside the burst", "days", "From the relation's first shipment to its last plus one usual gap (or the reference date), less the days judged."),
+            "p": _e("Chance of so many", "probability", "Probability of at least this many shipments in the days judged at the normal cadence, times the scales tested."),
             "regularity": _e("Regularity of the cadence", "number", "1 = as irregular as chance; higher = clockwork."),
             "history": _e("Shipments of history", "count"),
-            "window_days": _e("Window", "days", "Length of the window the burst was found in."),
         },
-        {**_CADENCE_THRESHOLDS, "scales": _e("Window lengths tested (each twice the last)", "count")},
+        {
+            **_CADENCE_THRESHOLDS,
+            "window_days": _e("Shortest stretch tested", "days"),
+            "min_count": _e("Fewest shipments in a burst", "count"),
+            "scales": _e("Doublings of the stretch tested (longest: shortest times 2^(scales-1))", "count"),
+            "max_run_count": _e("Most shipments in one stretch tested", "count"),
+            "min_ratio": _e("Fires from this many times the expected shipments", "times"),
+            "min_outside_ratio": _e("Time outside a stretch needed, in stretch lengths", "times"),
+            "min_baseline": _e("Shipments outside a stretch needed", "count"),
+        },
     ),
     "split_series": _detector(
         "Order split into a series",
@@ -445,10 +456,15 @@ def flow_word(flow: str | None) -> str:
 
 
 def _big(n: float) -> str:
+    """Two significant digits, in words from a thousand up (never "3.7e+02")."""
     for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
         if n >= size:
-            return f"{n / size:.2g} {word}"
-    return f"{n:.2g}"
+            return f"{_two_digits(n / size)} {word}"
+    return _two_digits(n)
+
+
+def _two_digits(x: float) -> str:
+    return f"{x:.2g}" if x < 100 else f"{float(f'{x:.2g}'):.0f}"
 
 
 def format_value(entry: Entry, value: Any, names: Mapping[str, str] | None = None) -> str:

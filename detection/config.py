@@ -121,17 +121,39 @@ class UnusualSizeConfig:
 
 @dataclass(frozen=True)
 class BurstConfig:
-    window_days: int = _t(21, "Length of the shortest sliding window in days.", ge=1)
+    window_days: int = _t(
+        21,
+        "Shortest stretch tested in days: a run of shipments within fewer days is judged over this many.",
+        ge=1,
+    )
     scales: int = _t(
-        3,
-        "Window lengths tested: window_days, then twice as long each time (21, 42, 84 days), so a burst lasting weeks or months is seen; each tail probability is multiplied by this number (Bonferroni).",
+        5,
+        "Longest stretch tested: window_days times 2 to the power scales - 1 (21 days and 5 scales: runs of up to 336 days), so a burst lasting weeks or months is seen; each tail probability is multiplied by this number (Bonferroni over the doublings of the length).",
         ge=1,
         le=6,
     )
-    min_count: int = _t(4, "Fewest shipments in the window that can make a burst.", ge=2)
+    min_count: int = _t(4, "Fewest shipments in a run that can make a burst.", ge=2)
+    max_run_count: int = _t(
+        30, "Most shipments in one run tested (a longer burst is found as its densest part).", ge=2
+    )
+    min_ratio: float = _t(
+        4.0,
+        "A run must hold at least this many times the shipments its relation's cadence outside the run predicts (a slow drift in a relation's rate is not a burst).",
+        ge=1,
+    )
+    min_outside_ratio: float = _t(
+        2.0,
+        "The relation's active time outside a run must last at least this many times the run, so the rate it is judged against rests on enough history.",
+        gt=0,
+    )
+    min_baseline: int = _t(
+        3,
+        "Shipments outside a run needed to know the relation's rate against it (a rate from two shipments is a guess).",
+        ge=1,
+    )
     max_tail_probability: float = _t(
         3e-4,
-        "Alert when so many shipments in the window are less likely than this under the relation's normal cadence (its rate and regularity), after multiplying by the number of window lengths tested.",
+        "Alert when so many shipments in the run are less likely than this under the relation's cadence outside the run (its rate and regularity), after multiplying by the number of scales.",
         gt=0,
         le=1,
     )

@@ -12,6 +12,7 @@ from scipy.stats import gamma
 
 from detection.config import BurstConfig, SplitSeriesConfig
 from detection.detectors.common import (
+    chance,
     empty,
     finish,
     kg,
@@ -117,12 +118,16 @@ def _windows(cons: pl.DataFrame, days: int) -> pl.DataFrame:
     )
 
 
-def _episodes(flagged: pl.DataFrame, cons: pl.DataFrame) -> pl.DataFrame:
-    """Merge overlapping flagged windows (each `_w` days long, ending at `date`) into
-    episodes and collect their shipments."""
+_EPISODE_COLUMNS = ("_relation", "_lo", "date", "p", "cadence_days", "expected", "_w")
+
+
+def _episodes(flagged: pl.DataFrame, cons: pl.DataFrame, best_only: bool = False) -> pl.DataFrame:
+    """Merge overlapping flagged windows (each from `_lo` to `date`) into episodes and collect
+    their shipments; an episode's numbers are those of its least likely window. `best_only`:
+    the shipments of that window alone (the most likely cluster of a scan), not of them all."""
+    best = pl.col("p").arg_min()
     ep = (
-        flagged.with_columns((pl.col("date") - pl.duration(days=pl.col("_w") - 1)).alias("_lo"))
-        .sort("_relation", "_lo", "date")
+        flagged.sort("_relation", "_lo", "date")
         .with_columns(pl.col("date").cum_max().shift(1).over("_relation").alias("_prev_hi"))
         .with_columns(
             (pl.col("_prev_hi").is_null() | (pl.col("_lo") > pl.col("_prev_hi")))
@@ -132,12 +137,16 @@ def _episodes(flagged: pl.DataFrame, cons: pl.DataFrame) -> pl.DataFrame:
         )
         .group_by("_relation", "_ep")
         .agg(
-            pl.col("_lo").min(),
-            pl.col("date").max().alias("_hi"),
+            pl.col("_lo").get(best) if best_only else pl.col("_lo").min(),
+            pl.col("date").get(best).alias("_hi")
+            if best_only
+            else pl.col("date").max().alias("_hi"),
             pl.col("p").min().alias("p"),
-            pl.col("cadence_days").max().alias("cadence_days"),
-            pl.col("expected").min().alias("expected_in_window"),
-            pl.col("_w").max().alias("window_days"),
+            pl.col("cadence_days").get(best),
+            pl.col("expected").get(best).alias("expected_in_window"),
+            pl.col("_w").get(best).alias("window_days"),
+            # Any further column (the burst's run and baseline) from the least likely window.
+            *[pl.col(c).get(best) for c in flagged.columns if c not in _EPISODE_COLUMNS],
         )
     )
     members = (
@@ -159,18 +168,11 @@ def _episodes(flagged: pl.DataFrame, cons: pl.DataFrame) -> pl.DataFrame:
     return ep.join(members, on=["_relation", "_ep"])
 
 
-def _window_tails(
-    ctx: Context,
-    windows: list[int],
-    min_history: int,
-    max_regularity: float,
-    min_gaps: int,
-    candidate: pl.Expr,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
-    """Listed shipments per relation, each relation's cadence, and its rolling windows of
-    each length in `windows` (`_w` days) that meet `candidate`, with the tail probability `p`
-    of their counts given that cadence: its rate outside the window and its regularity (gamma
-    renewal; Poisson when the regularity is 1 or unknown). None: nothing listed."""
+def _relations(
+    ctx: Context, min_history: int, max_regularity: float, min_gaps: int
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """Listed shipments per relation (`_relation`) and the cadence of each relation with
+    `min_history` of them, with its regularity. None: nothing listed."""
     cons = listed(ctx).with_columns(relation().alias("_relation"))
     if cons.height == 0:
         return None
@@ -189,6 +191,31 @@ def _window_tails(
             dtype=pl.Float64,
         )
     ).drop("_gap_q1", "_gap_q2", "_gap_q3", "_gaps")
+    return cons, cad
+
+
+def _with_tail(w: pl.DataFrame, count: str) -> pl.DataFrame:
+    """Add `p`: the renewal tail of `count` shipments where `expected` were expected."""
+    p = _renewal_tail(w[count].to_numpy(), w["expected"].to_numpy(), w["regularity"].to_numpy())
+    return w.with_columns(pl.Series("p", p, dtype=pl.Float64))
+
+
+def _window_tails(
+    ctx: Context,
+    windows: list[int],
+    min_history: int,
+    max_regularity: float,
+    min_gaps: int,
+    candidate: pl.Expr,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
+    """Listed shipments per relation, each relation's cadence, and its rolling windows of
+    each length in `windows` (`_w` days) that meet `candidate`, with the tail probability `p`
+    of their counts given that cadence: its rate outside the window and its regularity (gamma
+    renewal; Poisson when the regularity is 1 or unknown). None: nothing listed."""
+    found = _relations(ctx, min_history, max_regularity, min_gaps)
+    if found is None:
+        return None
+    cons, cad = found
     parts = []
     for days in windows:
         w = _expected(_windows(cons, days).join(cad, on="_relation"), days, ctx.as_of)
@@ -197,43 +224,81 @@ def _window_tails(
             .filter(candidate)
             .with_columns(pl.lit(days, dtype=pl.Int64).alias("_w"))
         )
-    w = pl.concat(parts)
     # The tail only where the counts could matter: it is the costly step.
-    w = w.with_columns(
-        pl.Series(
-            "p",
-            _renewal_tail(
-                w["w_count"].to_numpy(), w["expected"].to_numpy(), w["regularity"].to_numpy()
-            ),
-            dtype=pl.Float64,
-        )
+    return cons, cad, _with_tail(pl.concat(parts), "w_count")
+
+
+def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.date) -> pl.DataFrame:
+    """Every run of a relation's consecutive shipments i..j (min_count to max_run_count of
+    them, at most window_days * 2**(scales - 1) days), with the shipments `expected` over its
+    days (`_w`, at least window_days) at the relation's rate outside the run (a scan
+    statistic): the whole run is left out of its baseline, so a long burst's own shipments
+    never raise the rate it is judged against.
+
+    The rate outside runs from the first shipment to the last plus one median gap (the
+    reference date if sooner): a relation that stopped trading is not taken to have gone on
+    shipping nothing, which would make its whole active life look like a burst. The time
+    outside must last min_outside_ratio times the run and hold min_baseline shipments, so a
+    rate rests on enough of it; a run must hold min_ratio times what that rate expects."""
+    c = cons.join(cad.select("_relation"), on="_relation").sort("_relation", "date")
+    c = c.with_columns(pl.int_range(pl.len()).over("_relation").alias("_i"))
+    ends = c.select("_relation", pl.col("_i").alias("_j"), "date")
+    last = c.group_by("_relation").agg(pl.col("date").max().alias("_last"))
+    counts = pl.DataFrame({"count": list(range(cfg.min_count, cfg.max_run_count + 1))})
+    active_end = pl.min_horizontal(
+        pl.lit(as_of), pl.col("_last") + pl.duration(days=pl.col("median_gap_days").fill_null(0))
     )
-    return cons, cad, w
+    span = (active_end - pl.col("first_seen")).dt.total_days() + 1
+    days = (pl.col("date") - pl.col("_lo")).dt.total_days() + 1
+    others = pl.col("history") - pl.col("count")
+    outside = span - pl.col("_w")
+    runs = (
+        c.select("_relation", "_i", pl.col("date").alias("_lo"))
+        .join(counts, how="cross")
+        .with_columns((pl.col("_i") + pl.col("count") - 1).alias("_j"))
+        .join(ends, on=["_relation", "_j"])
+        .join(cad, on="_relation")
+        .join(last, on="_relation")
+        .with_columns(pl.max_horizontal(days, cfg.window_days).cast(pl.Int64).alias("_w"))
+        .filter(
+            pl.col("_w") <= cfg.window_days * 2 ** (cfg.scales - 1),
+            others >= cfg.min_baseline,
+            outside >= cfg.min_outside_ratio * pl.col("_w"),
+        )
+        .with_columns(
+            (others / outside * pl.col("_w")).clip(0.02).alias("expected"),
+            (outside / others).alias("cadence_days"),
+            others.alias("baseline_shipments"),
+            outside.alias("baseline_days"),
+        )
+        .filter(pl.col("count") >= cfg.min_ratio * pl.col("expected"))
+    )
+    # The tail only for the runs left: it is the costly step.
+    return _with_tail(runs, "count")
 
 
 def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
-    """A relation shipped far more often in a short window than its normal cadence explains."""
-    windows = [cfg.window_days * 2**k for k in range(cfg.scales)]
-    found = _window_tails(
-        ctx, windows, cfg.min_history, cfg.max_regularity, cfg.min_gaps_for_regularity,
-        pl.col("w_count") >= cfg.min_count,
-    )  # fmt: skip
+    """A relation shipped far more often over a stretch of time than its cadence outside that stretch explains."""
+    found = _relations(ctx, cfg.min_history, cfg.max_regularity, cfg.min_gaps_for_regularity)
     if found is None:
         return empty()
-    cons, cad, w = found
-    # Several window lengths tested: each p counts that many times (Bonferroni).
-    w = w.with_columns((pl.col("p") * len(windows)).clip(0, 1).alias("p"))
-    flagged = w.filter(pl.col("p") <= cfg.max_tail_probability)
+    cons, cad = found
+    runs = _runs(cons, cad, cfg, ctx.as_of)
+    # Runs of every length were tested: each p counts once per doubling of the length up to
+    # the longest run (Bonferroni over scales).
+    flagged = runs.with_columns((pl.col("p") * cfg.scales).clip(0, 1)).filter(
+        pl.col("p") <= cfg.max_tail_probability
+    )
     if flagged.height == 0:
         return empty()
     ep = _episodes(
-        flagged.select("_relation", "date", "p", "cadence_days", "expected", "_w"), cons
-    ).join(cad, on="_relation")
+        flagged.select(*_EPISODE_COLUMNS, "baseline_shipments", "baseline_days"), cons, best_only=True
+    ).join(cad, on="_relation")  # fmt: skip
     strength = ((-pl.col("p").log10() - (-math.log10(cfg.max_tail_probability))) / 6).clip(0, 1)
     ep = ep.rename({"substance": "substance_cas"}).with_columns(
         pl.concat_str([pl.col("_relation"), pl.col("first_date").cast(pl.String)], separator="|").alias("key"),
         score(cfg, strength).alias("score"),
-        pl.format("{} sent {} shipments of {} ({} kg) to {} between {} and {}; its normal cadence is one every {} days.", "exporter", "count", substance_name(ctx), kg("total_kg"), "importer", "first_date", "last_date", pct(pl.col("cadence_days") / 100)).alias("summary"),
+        pl.format("{} sent {} shipments of {} ({} kg) to {} between {} and {}. Outside that time it shipped {} times in {} days, one every {} days, so {} were expected in {} days (chance of so many: {}).", "exporter", "count", substance_name(ctx), kg("total_kg"), "importer", "first_date", "last_date", "baseline_shipments", "baseline_days", pct(pl.col("cadence_days") / 100), pl.col("expected_in_window").round(1), "window_days", chance("p")).alias("summary"),
         pl.col("exporter_facility_id").alias("facility_id"),
         pl.col("exporter_country").alias("country"),
     )  # fmt: skip
@@ -246,9 +311,11 @@ def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
             "total_kg",
             "first_date",
             "last_date",
-            "cadence_days",
-            "expected_in_window",
             "window_days",
+            "expected_in_window",
+            "cadence_days",
+            "baseline_shipments",
+            "baseline_days",
             "p",
             "regularity",
             "history",
@@ -271,8 +338,11 @@ def split_series(ctx: Context, cfg: SplitSeriesConfig) -> pl.DataFrame:
     flagged = w.filter(pl.col("p") <= cfg.max_tail_probability)
     if flagged.height == 0:
         return empty()
+    flagged = flagged.with_columns(
+        (pl.col("date") - pl.duration(days=pl.col("_w") - 1)).alias("_lo")
+    )
     ep = _episodes(
-        flagged.select("_relation", "date", "p", "cadence_days", "expected", "_w"), cons
+        flagged.select("_relation", "_lo", "date", "p", "cadence_days", "expected", "_w"), cons
     ).join(cad, on="_relation")
     ep = ep.with_columns((pl.col("total_kg") / pl.col("usual_kg")).alias("times_usual")).filter(
         pl.col("largest_kg") <= cfg.max_piece_ratio * pl.col("usual_kg")

@@ -14,6 +14,7 @@ from detection.schema import ALERT_SCHEMA
 
 __all__ = [
     "INTERNAL",
+    "chance",
     "empty",
     "finish",
     "kg",
@@ -134,4 +135,18 @@ def pct(ratio: pl.Expr) -> pl.Expr:
         pl.when(x.abs() <= 1e6)
         .then(x.cast(pl.Int64, strict=False).cast(pl.String))
         .otherwise(pl.lit("more than 1000000"))
+    )
+
+
+_CHANCE = Entry("chance", "probability")
+
+
+def chance(col: str) -> pl.Expr:
+    """A probability for a sentence as detection.catalogue words it ("about 1 in 52,000")."""
+    return pl.col(col).map_batches(
+        lambda s: pl.Series(
+            [None if v is None else format_value(_CHANCE, v) for v in s.to_list()],
+            dtype=pl.String,
+        ),
+        return_dtype=pl.String,
     )

@@ -90,6 +90,8 @@ KG, SHARE, P = Entry("q", "kg"), Entry("s", "share"), Entry("p", "probability")
         (SHARE, 0.004, "0.4%"),
         (P, 7.6e-11, "about 1 in 13 billion"),
         (P, 0.0004, "about 1 in 2.5 thousand"),
+        (P, 2.72e-12, "about 1 in 370 billion"),
+        (P, 0.0055, "about 1 in 180"),
         (P, 0.2, "20%"),
         (Entry("t", "times"), 3.24, "3.2 times"),
         (Entry("d", "days"), 12.4, "12 days"),

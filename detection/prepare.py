@@ -427,6 +427,21 @@ def _entity_keys(ship: pl.DataFrame, cfg: EntityConfig) -> tuple[pl.DataFrame, p
     return ship, ent
 
 
+def _consignment_ids(ship: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """`ship` with `cons_id`, one per consignment: the export record stands for a paired
+    import record, and the first report for a second source's report of the same
+    consignment; `lead` marks the record that stands for its consignment."""
+    paired_m = pairs.select(pl.col("m_id").alias("id"), pl.col("x_id").alias("_x"))
+    ship = attach(ship, paired_m, "id").with_columns(pl.coalesce("_x", "id").alias("cons_id"))
+    canon = ship.select(pl.col("id").alias("dup_of"), pl.col("cons_id").alias("_c"))
+    return (
+        attach(ship, canon, "dup_of")
+        .with_columns(pl.coalesce("_c", "cons_id").alias("cons_id"))
+        .drop("_x", "_c")
+        .with_columns((pl.col("id") == pl.col("cons_id")).alias("lead"))
+    )
+
+
 def _consignments(ship: pl.DataFrame) -> pl.DataFrame:
     """One row per consignment (`cons_id`): the export record's fields first, the arrival
     date from the import record, every record's id in `pks`."""
@@ -543,17 +558,7 @@ def prepare(
     pairs, typical_lag = _pair_mirrors(originals, mirror)
     coverage = _coverage(originals, pairs, as_of, never)
     done("pairs", pairs.height)
-    # One row per consignment: the export record stands for a paired import record, and the
-    # first report for a second source's report of the same consignment.
-    paired_m = pairs.select(pl.col("m_id").alias("id"), pl.col("x_id").alias("_x"))
-    ship = attach(ship, paired_m, "id").with_columns(pl.coalesce("_x", "id").alias("cons_id"))
-    canon = ship.select(pl.col("id").alias("dup_of"), pl.col("cons_id").alias("_c"))
-    ship = (
-        attach(ship, canon, "dup_of")
-        .with_columns(pl.coalesce("_c", "cons_id").alias("cons_id"))
-        .drop("_x", "_c")
-        .with_columns((pl.col("id") == pl.col("cons_id")).alias("lead"))
-    )
+    ship = _consignment_ids(ship, pairs)
     cons = _consignments(ship)
     done("consignments", cons.height)
     names = {s.cas: s.name for s in [*load_watchlist(), *SURVEILLANCE]}

@@ -64,21 +64,34 @@ def _records(parties: pl.DataFrame) -> pl.DataFrame:
         .sort("country", "norm", nulls_last=True)
         .with_row_index("unique_id")
     )
-    # Compared as one run of Latin letters (pinyin for Chinese, business words in English).
-    ascii_map = {n: compact_key(n, business=False) or n for n in recs["norm"].unique().to_list()}
+    # Compared as one run of Latin letters (pinyin for Chinese, business words in English),
+    # without the conjunctions one authority writes and another leaves out ("Drugs and
+    # Intermediates", "Drugs Intermediates").
+    ascii_map = {n: _name_key(n) for n in recs["norm"].unique().to_list()}
     return recs.with_columns(
         pl.col("norm").replace_strict(ascii_map, return_dtype=pl.String).alias("name"),
         pl.col("country").fill_null("?"),
     ).with_columns(
         pl.col("name").str.slice(0, 3).alias("name3"),
         pl.col("name").str.slice(-4).alias("word1"),  # the end: typos early in a name
+        pl.col("name").str.len_chars().cast(pl.Int64).alias("name_len"),
     )
+
+
+_JOINERS = frozenset({"and", "und", "et", "&"})
+
+
+def _name_key(norm: str) -> str:
+    """The name splink compares: the compact key (detection.parties) without conjunctions."""
+    kept = " ".join(t for t in norm.split() if t not in _JOINERS)
+    return compact_key(kept or norm, business=False) or norm
 
 
 def _predict(recs: pl.DataFrame, cfg: EntityConfig) -> pl.DataFrame:
     """Scored candidate pairs (unique_id_l, unique_id_r, match_probability, gammas)."""
     import splink.comparison_library as cl
     from splink import DuckDBAPI, SettingsCreator, block_on
+    from splink.blocking_rule_library import CustomRule
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     settings = SettingsCreator(
@@ -94,7 +107,12 @@ def _predict(recs: pl.DataFrame, cfg: EntityConfig) -> pl.DataFrame:
         ],
         blocking_rules_to_generate_predictions=[
             block_on("country", "name3"),
-            block_on("country", "word1"),
+            # A typo early in a name keeps its length within a letter or two; unbounded, every
+            # name ending in one business word ("...chemie") meets every other in its country,
+            # and the comparisons grow with the square of a country's parties.
+            CustomRule(
+                "l.country = r.country and l.word1 = r.word1 and abs(l.name_len - r.name_len) <= 2"
+            ),
             block_on("country", "address"),
         ],
         probability_two_random_records_match=_PRIOR,
@@ -118,7 +136,9 @@ def _scored_pairs(
     from splink import Linker
 
     table = db.register(
-        recs.select("unique_id", "country", "name", "address", "facility_id", "name3", "word1")
+        recs.select(
+            "unique_id", "country", "name", "address", "facility_id", "name3", "word1", "name_len"
+        )
         .with_columns(pl.col("unique_id").cast(pl.Int64))
         .to_arrow()
     )

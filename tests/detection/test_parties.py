@@ -83,6 +83,23 @@ def test_spelling_variants_become_one_entity_with_their_aliases_and_scores() -> 
     assert by["hebei chem trading"]["entity"] == "hebei chem trading"
 
 
+def test_a_name_written_with_and_without_its_and_is_one_entity_despite_an_early_typo() -> None:
+    """One authority writes "Drugs and Intermediates", another "Drugs Intermediates" with the
+    first letters mistyped: one company (the conjunction is not compared; the block on a
+    name's ending finds the pair whose first letters differ)."""
+    e = resolve_entities(
+        _parties([
+            ("korcor drugs and intermediates pvt", "IND", "plot 94 midc ind", None, 9),
+            ("krcor drugs intermediates pvt", "IND", "plot 94 midc ind", None, 2),
+            ("sarvam drugs and intermediates pvt", "IND", "plot 7 gidc", None, 4),
+        ])
+    )  # fmt: skip
+    by = {r["norm"]: r["entity"] for r in e.iter_rows(named=True)}
+    assert by["krcor drugs intermediates pvt"] == "korcor drugs and intermediates pvt"
+    # Another company of the same trade, its name ending the same way, stays apart.
+    assert by["sarvam drugs and intermediates pvt"] == "sarvam drugs and intermediates pvt"
+
+
 def test_two_declared_facilities_are_never_one_entity() -> None:
     e = resolve_entities(
         _parties([("twin chemical", "IND", "1 mg road", "T1", 5), ("twin chemicals", "IND", "1 mg road", "T2", 5)])

@@ -124,15 +124,14 @@ def _predict(recs: pl.DataFrame, cfg: EntityConfig) -> pl.DataFrame:
     # it used (several hundred MB on a million records' parties) until it is closed.
     con = duckdb.connect(":memory:")
     try:
-        return _scored_pairs(con, DuckDBAPI(connection=con), recs, settings, cfg)
+        return _scored_pairs(DuckDBAPI(connection=con), recs, settings, cfg)
     finally:
         con.close()
 
 
-def _scored_pairs(
-    con: Any, db: Any, recs: pl.DataFrame, settings: Any, cfg: EntityConfig
-) -> pl.DataFrame:
-    """Splink's predictions over `recs` in the DuckDB database `con`, as polars."""
+def _scored_pairs(db: Any, recs: pl.DataFrame, settings: Any, cfg: EntityConfig) -> pl.DataFrame:
+    """Splink's predictions over `recs` in the database behind `db` (splink's DuckDBAPI), as
+    polars."""
     from splink import Linker
 
     table = db.register(

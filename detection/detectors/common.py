@@ -3,6 +3,7 @@ words without letting one absurd value (infinite, astronomically large) stop the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -104,14 +105,20 @@ def relation() -> pl.Expr:
 
 
 _KG = Entry("quantity", "kg")
+_CHANCE = Entry("chance", "probability")
 
 
-def _kg_words(s: pl.Series) -> pl.Series:
-    """Each quantity as the evidence catalogue writes it, without the unit ("4,050", "16.7")."""
-    return pl.Series(
-        [None if v is None else format_value(_KG, v).removesuffix(" kg") for v in s.to_list()],
-        dtype=pl.String,
-    )
+def _in_words(entry: Entry, drop: str = "") -> Callable[[pl.Series], pl.Series]:
+    """A batch function writing each value as the evidence catalogue does for `entry`, with
+    the suffix `drop` (a unit the sentence writes itself) left off."""
+
+    def words(s: pl.Series) -> pl.Series:
+        return pl.Series(
+            [None if v is None else format_value(entry, v).removesuffix(drop) for v in s.to_list()],
+            dtype=pl.String,
+        )
+
+    return words
 
 
 def kg(col: str | pl.Expr) -> pl.Expr:
@@ -122,7 +129,7 @@ def kg(col: str | pl.Expr) -> pl.Expr:
     safe = e.cast(pl.Float64).fill_nan(None).clip(-_BIG, _BIG)
     return (
         pl.when(safe.abs() < _BIG)
-        .then(safe.map_batches(_kg_words, return_dtype=pl.String))
+        .then(safe.map_batches(_in_words(_KG, " kg"), return_dtype=pl.String))
         .otherwise(pl.lit("more than 1e12"))
     )
 
@@ -138,15 +145,6 @@ def pct(ratio: pl.Expr) -> pl.Expr:
     )
 
 
-_CHANCE = Entry("chance", "probability")
-
-
 def chance(col: str) -> pl.Expr:
     """A probability for a sentence as detection.catalogue words it ("about 1 in 52,000")."""
-    return pl.col(col).map_batches(
-        lambda s: pl.Series(
-            [None if v is None else format_value(_CHANCE, v) for v in s.to_list()],
-            dtype=pl.String,
-        ),
-        return_dtype=pl.String,
-    )
+    return pl.col(col).map_batches(_in_words(_CHANCE), return_dtype=pl.String)

@@ -42,6 +42,7 @@ def _cadence(cons: pl.DataFrame) -> pl.DataFrame:
         pl.col("_gap").count().alias("_gaps"),
         pl.col("quantity_kg").median().alias("usual_kg"),
         pl.col("date").min().alias("first_seen"),
+        pl.col("date").max().alias("last_seen"),
     )
 
 
@@ -243,10 +244,10 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
     c = cons.join(cad.select("_relation"), on="_relation").sort("_relation", "date")
     c = c.with_columns(pl.int_range(pl.len()).over("_relation").alias("_i"))
     ends = c.select("_relation", pl.col("_i").alias("_j"), "date")
-    last = c.group_by("_relation").agg(pl.col("date").max().alias("_last"))
     counts = pl.DataFrame({"count": list(range(cfg.min_count, cfg.max_run_count + 1))})
     active_end = pl.min_horizontal(
-        pl.lit(as_of), pl.col("_last") + pl.duration(days=pl.col("median_gap_days").fill_null(0))
+        pl.lit(as_of),
+        pl.col("last_seen") + pl.duration(days=pl.col("median_gap_days").fill_null(0)),
     )
     span = (active_end - pl.col("first_seen")).dt.total_days() + 1
     days = (pl.col("date") - pl.col("_lo")).dt.total_days() + 1
@@ -258,7 +259,6 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
         .with_columns((pl.col("_i") + pl.col("count") - 1).alias("_j"))
         .join(ends, on=["_relation", "_j"])
         .join(cad, on="_relation")
-        .join(last, on="_relation")
         .with_columns(pl.max_horizontal(days, cfg.window_days).cast(pl.Int64).alias("_w"))
         .filter(
             pl.col("_w") <= cfg.window_days * 2 ** (cfg.scales - 1),

@@ -508,10 +508,10 @@ def prepare(
     record), "consignments"."""
     mark = [time.perf_counter()]
 
-    def done(step: str, count: int) -> None:
+    def done(step: str, count: Callable[[], int]) -> None:
         now = time.perf_counter()
         if progress:
-            progress(step, count, now - mark[0])
+            progress(step, count(), now - mark[0])
         mark[0] = now
 
     mirror = mirror or MirrorGapConfig()
@@ -542,9 +542,9 @@ def prepare(
     else:
         as_of_note = f"reference date {as_of.isoformat()}: given"
     ship = _resolve_substances(ship, masked, screener or default_screener)
-    done("screen", ship.select("product", "cas").n_unique())
+    done("screen", lambda: ship.select("product", "cas").n_unique())
     ship, entities = _entity_keys(ship, entity or EntityConfig())
-    done("entities", entities.select("entity", "country").n_unique())
+    done("entities", lambda: entities.select("entity", "country").n_unique())
     # What no detector reads once entities are known: a million records' raw exporter
     # addresses, their keys and the value in its own currency (value_usd is what is judged).
     ship = ship.drop("exporter_address", "exporter_addr", "value", "currency")
@@ -557,10 +557,10 @@ def prepare(
     originals = ship.filter(pl.col("dup_of").is_null())
     pairs, typical_lag = _pair_mirrors(originals, mirror)
     coverage = _coverage(originals, pairs, as_of, never)
-    done("pairs", pairs.height)
+    done("pairs", lambda: pairs.height)
     ship = _consignment_ids(ship, pairs)
     cons = _consignments(ship)
-    done("consignments", cons.height)
+    done("consignments", lambda: cons.height)
     names = {s.cas: s.name for s in [*load_watchlist(), *SURVEILLANCE]}
     return Context(
         ship, cons, pairs, coverage, decl, as_of, names, typical_lag=typical_lag,

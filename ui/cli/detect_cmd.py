@@ -149,12 +149,9 @@ def _keep_overview(engine: Any) -> None:
     try:
         with session_scope(engine) as session:
             keep_snapshot(session, settings.data_dir, settings.database_url)
-    except OSError as exc:
-        typer.echo(f"  the overview's figures were not kept ({exc.strerror})", err=True)
-        return
-    except (SQLAlchemyError, PolarsError) as exc:
+    except (OSError, SQLAlchemyError, PolarsError) as exc:
         # The alerts are stored: the console computes the figures itself when it first opens.
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
         typer.echo(f"  the overview's figures were not kept ({why})", err=True)
         return
     typer.echo(

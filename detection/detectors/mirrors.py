@@ -111,12 +111,15 @@ def _repeat_tail(
 
 
 def _missing_runs(x: pl.DataFrame, missing: pl.DataFrame) -> pl.DataFrame:
-    """Per missing export: how many of its relation's exports are missing (`relation_missing`),
-    of how many (`relation_n`), whether they are in a row (`relation_in_row`), and
-    `relation_p`: the chance of that at the country's miss rate. In a row: a run that long
-    anywhere in the relation (n times rate to the run's power: imports that stop arriving for
-    one relation); else at least that many of the relation's exports missing (binomial tail:
-    misses of one relation scattered over its history). The smaller chance is the evidence."""
+    """Per missing export: how its relation's misses stand against the importing country's
+    own miss rate, three ways, the least likely by chance being the evidence (`relation_p`,
+    `relation_how`, `relation_missing` misses of `relation_n` exports):
+    - "row": a run that long anywhere in the relation (n times rate to the run's power:
+      imports that stop arriving for one relation);
+    - "close": two misses within `relation_span` consecutive exports (a scan over the
+      relation: n times rate times the chance of another miss that close; misses that cluster
+      in time are stronger evidence than as many spread over years);
+    - "spread": at least that many of the relation's exports missing (binomial tail)."""
     keys = ["exp_key", "imp_key", "importer_country"]
     gone = missing.select("cons_id", "coverage").with_columns(pl.lit(True).alias("_gone"))
     r = (
@@ -128,21 +131,36 @@ def _missing_runs(x: pl.DataFrame, missing: pl.DataFrame) -> pl.DataFrame:
             (pl.col("_gone") != pl.col("_gone").shift(1)).fill_null(True).cum_sum().over(keys).alias("_run"),
             pl.len().over(keys).alias("relation_n"),
             pl.col("_gone").sum().over(keys).alias("_all"),
+            pl.int_range(pl.len()).over(keys).alias("_i"),
         )
         .with_columns(pl.len().over([*keys, "_run"]).alias("_in_row"))
         .filter(pl.col("_gone"))
+        .with_columns(
+            pl.min_horizontal(
+                pl.col("_i") - pl.col("_i").shift(1).over(keys),
+                pl.col("_i").shift(-1).over(keys) - pl.col("_i"),
+            ).alias("_gap")
+        )
     )  # fmt: skip
     rate = (1 - r["coverage"].to_numpy()).clip(0.005, 1.0)
     n = r["relation_n"].to_numpy()
-    run_p = np.clip(n * rate ** r["_in_row"].to_numpy(), 0, 1)
-    all_p = np.nan_to_num(binom.sf(r["_all"].to_numpy() - 1, n, rate), nan=1.0)
-    in_row = run_p <= all_p
+    gap = r["_gap"].fill_null(0).to_numpy()
+    chances = np.stack(
+        [
+            np.clip(n * rate ** r["_in_row"].to_numpy(), 0, 1),
+            np.where(gap > 0, np.clip(n * rate * (1 - (1 - rate) ** gap), 0, 1), 1.0),
+            np.nan_to_num(binom.sf(r["_all"].to_numpy() - 1, n, rate), nan=1.0),
+        ]
+    )
+    how = chances.argmin(axis=0)
+    missing_n = np.choose(how, [r["_in_row"].to_numpy(), np.full(len(n), 2), r["_all"].to_numpy()])
     return r.select(
         "cons_id",
         "relation_n",
-        pl.Series("relation_missing", np.where(in_row, r["_in_row"], r["_all"]), dtype=pl.Int64),
-        pl.Series("relation_in_row", in_row, dtype=pl.Boolean),
-        pl.Series("relation_p", np.minimum(run_p, all_p), dtype=pl.Float64),
+        pl.Series("relation_missing", missing_n, dtype=pl.Int64),
+        pl.Series("relation_how", np.array(["row", "close", "spread"])[how], dtype=pl.String),
+        (pl.col("_gap") + 1).alias("relation_span"),
+        pl.Series("relation_p", chances.min(axis=0), dtype=pl.Float64),
     )
 
 
@@ -188,13 +206,15 @@ def _corroboration(
     )
     return m.with_columns(
         (again_imp | again_rel).alias("same_importer_again"),
+        again_rel.fill_null(False).alias("relation_again"),
         pl.col("importer_facility_id").is_null().alias("undeclared_importer"),
         (((pl.col("date") - pl.col("_first_seen")).dt.total_days() < cfg.new_importer_days) & known_since("_first_seen")).alias("new_importer"),
         ((pl.col("date") == pl.col("_rel_first")) & known_since("_rel_first")).alias("new_relation"),
         ((pl.col("_rel_n") >= 3) & (pl.col("quantity_kg") >= cfg.unusual_quantity_ratio * pl.col("usual_kg"))).fill_null(False).alias("unusual_quantity"),
     ).with_columns(
         pl.concat_list(
-            pl.when(again_rel & pl.col("relation_in_row")).then(pl.format("{} exports of this relation in a row are missing (of {})", "relation_missing", "relation_n"))
+            pl.when(again_rel & (pl.col("relation_how") == "row")).then(pl.format("{} exports of this relation in a row are missing (of {})", "relation_missing", "relation_n"))
+            .when(again_rel & (pl.col("relation_how") == "close")).then(pl.format("2 of {} consecutive exports of this relation are missing (of {})", "relation_span", "relation_n"))
             .when(again_rel).then(pl.format("{} of this relation's {} exports are missing", "relation_missing", "relation_n"))
             .when(again_imp).then(pl.format("the same importer has {} of its {} exports missing", "importer_missing", "importer_n")),
             pl.when(pl.col("undeclared_importer")).then(pl.lit("an importer linked to no declared facility")),
@@ -207,7 +227,8 @@ def _corroboration(
 
 def export_never_arrived(ctx: Context, cfg: ExportNeverArrivedConfig) -> pl.DataFrame:
     """An export to a country that reports its imports has no matching import record; a lone
-    one is weak evidence (low severity), corroboration raises it."""
+    one is weak evidence (low severity), corroboration raises it. The misses of one relation
+    that corroborate each other are one alert, not one per consignment."""
     cov = ctx.coverage.filter(
         pl.col("exports") >= cfg.min_reporting_records,
         pl.col("coverage") >= cfg.min_reporting_coverage,
@@ -223,14 +244,28 @@ def export_never_arrived(ctx: Context, cfg: ExportNeverArrivedConfig) -> pl.Data
     )
     if cons.height == 0:
         return empty()
-    cons = _corroboration(ctx, cons, cfg).with_columns(
-        pl.col("corroborated_by").list.len().alias("corroborations")
+    cons = (
+        _corroboration(ctx, cons, cfg)
+        .with_columns(
+            pl.col("corroborated_by").list.len().alias("corroborations"),
+            (pl.lit(ctx.as_of) - pl.col("date")).dt.total_days().alias("days_since"),
+            relation().alias("_relation"),
+        )
+        .rename({"substance": "substance_cas"})
     )
+    return pl.concat(
+        [
+            _missing_one(ctx, cons.filter(~pl.col("relation_again")), cfg),
+            _missing_of_relation(ctx, cons.filter(pl.col("relation_again")), cfg),
+        ]
+    )
+
+
+def _missing_one(ctx: Context, cons: pl.DataFrame, cfg: ExportNeverArrivedConfig) -> pl.DataFrame:
+    """One alert per missing import record (what corroborates it is not its relation's other
+    misses)."""
     lone = pl.col("corroborations") == 0
-    cons = cons.with_columns(
-        (pl.lit(ctx.as_of) - pl.col("date")).dt.total_days().alias("days_since")
-    )
-    hits = cons.with_columns(relation().alias("_relation")).rename({"substance": "substance_cas"}).with_columns(
+    hits = cons.with_columns(
         pl.concat_str([pl.lit("consignment"), pl.col("cons_key")], separator="|").alias("key"),
         (cfg.lone_score + cfg.corroboration_points * pl.col("corroborations")).alias("score"),
         pl.when(lone).then(pl.lit("low" if cfg.raise_lone else _NOTE_LONE)).alias("_max_severity"),
@@ -244,7 +279,52 @@ def export_never_arrived(ctx: Context, cfg: ExportNeverArrivedConfig) -> pl.Data
         "export_never_arrived",
         cfg,
         ["quantity_kg", "date", "days_since", "coverage", "exports", "corroborated_by",
-         "importer_missing", "importer_p", "relation_missing", "relation_p", "usual_kg"],
+         "importer_missing", "importer_p", "relation_missing", "relation_how", "relation_span", "relation_p", "usual_kg"],
+    )  # fmt: skip
+
+
+def _missing_of_relation(
+    ctx: Context, cons: pl.DataFrame, cfg: ExportNeverArrivedConfig
+) -> pl.DataFrame:
+    """One alert per relation whose missing import records are more than its country's miss
+    rate explains: every missing consignment in it, scored by its best-corroborated one."""
+    if cons.height == 0:
+        return empty()
+    first = ["exporter", "importer", "importer_country", "substance_cas", "exporter_facility_id",
+             "coverage", "exports", "importer_missing", "importer_p", "relation_missing",
+             "relation_n", "relation_how", "relation_span", "relation_p", "usual_kg"]  # fmt: skip
+    rel = (
+        cons.sort("date", "cons_id")
+        .group_by("_relation", maintain_order=True)
+        .agg(
+            pl.col(first).first(),
+            pl.len().alias("consignments"),
+            pl.col("quantity_kg").sum(),
+            pl.col("date").min().alias("first_date"),
+            pl.col("date").max().alias("last_date"),
+            pl.col("days_since").min(),
+            pl.col("corroborations").max(),
+            pl.col("corroborated_by")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique(maintain_order=True),
+            pl.col("pks").list.explode(keep_nulls=False, empty_as_null=False).alias("shipment_pks"),
+        )
+    )
+    hits = rel.with_columns(
+        pl.concat_str([pl.lit("relation"), pl.col("_relation")], separator="|").alias("key"),
+        (cfg.lone_score + cfg.corroboration_points * pl.col("corroborations")).alias("score"),
+        pl.lit(None, dtype=pl.String).alias("_max_severity"),
+        pl.format("{} exported {} consignments of {} to {} ({}), {} kg together, between {} and {}, and none has an import record (the latest exported {} days ago), though {} reports {}% of its imports; corroborated by {}.", "exporter", "consignments", substance_name(ctx), "importer", "importer_country", kg("quantity_kg"), "first_date", "last_date", "days_since", "importer_country", (pl.col("coverage") * 100).round(1), pl.col("corroborated_by").list.join(", ")).alias("summary"),
+        pl.col("exporter_facility_id").alias("facility_id"),
+        pl.col("importer_country").alias("country"),
+    )  # fmt: skip
+    return finish(
+        hits,
+        "export_never_arrived",
+        cfg,
+        ["consignments", "quantity_kg", "first_date", "last_date", "days_since", "coverage",
+         "exports", "corroborated_by", "importer_missing", "importer_p", "relation_missing",
+         "relation_n", "relation_how", "relation_span", "relation_p", "usual_kg"],
     )  # fmt: skip
 
 

@@ -285,6 +285,47 @@ def _with_notes(
     return alerts, pl.concat(notes)
 
 
+def _relation_missing(*lost: int) -> list[dict[str, Any]]:
+    """60 consignments of one relation, every 10 days, among 300 of another exporter to the
+    same country that all arrive (so the country's miss rate is its own, not this relation's);
+    the import records of `lost` never come."""
+    from tests.detection.test_detectors import ACETONE, _mirrored
+
+    rows = [r for r in _mirrored(60) if not (r["flow"] == "M" and (r["id"] // 2 - 1) in lost)]
+    other = {"exporter": "Gamma Chem Co., Ltd.", "exporter_norm": "GAMMA CHEM",
+             "exporter_facility_id": "F3"}  # fmt: skip
+    for k in range(300):
+        ref = {"consignment_ref": f"G{k}", **other}
+        rows += [
+            ship(1000 + 2 * k, 2 * k, 10.0, **ref),
+            ship(1001 + 2 * k, 2 * k + 5, 10.0, flow="M", **ref),
+        ]
+    return [*rows, {**ACETONE, "id": 999, "shipment_id": "S999"}]
+
+
+def test_misses_close_in_time_corroborate_each_other_and_make_one_alert() -> None:
+    # Two misses within three consecutive exports of a 60-export relation: at the country's
+    # miss rate (2 in 360) about a 0.4% chance anywhere in the relation.
+    alerts, notes = _with_notes("export_never_arrived", _relation_missing(30, 32))
+    assert alerts.height == 1, alerts["summary"].to_list()
+    a = alerts.row(0, named=True)
+    assert a["key"].startswith("relation|")
+    assert sorted(a["shipment_pks"]) == [61, 65]  # both export records, one alert
+    assert "2 consignments" in a["summary"]
+    assert "2 of 3 consecutive exports of this relation are missing (of 60)" in a["summary"]
+    numbers = json.loads(a["evidence"])["numbers"]
+    assert numbers["relation_how"] == "close" and numbers["relation_p"] < 0.01
+    assert notes.filter(pl.col("kind") == "not raised").height == 0
+
+
+def test_the_same_two_misses_years_apart_are_chance_and_stay_counted() -> None:
+    # Two misses 45 exports apart: a 7% chance somewhere in 60 exports at that rate, and
+    # two of 60 missing anywhere 4.5%: chance, counted in the report, not raised.
+    alerts, notes = _with_notes("export_never_arrived", _relation_missing(5, 50))
+    assert alerts.height == 0
+    assert notes.filter(pl.col("kind") == "not raised")["records"].to_list() == [2]
+
+
 UNIT_ROWS = [
     ship(1, 5, 100.0, consignment_ref="R1"),
     ship(2, 12, 220.46, flow="M", consignment_ref="R1"),

@@ -17,7 +17,6 @@ from detection.detectors.common import (
     finish,
     kg,
     listed,
-    pct,
     relation,
     score,
     substance_name,
@@ -298,7 +297,7 @@ def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:
     ep = ep.rename({"substance": "substance_cas"}).with_columns(
         pl.concat_str([pl.col("_relation"), pl.col("first_date").cast(pl.String)], separator="|").alias("key"),
         score(cfg, strength).alias("score"),
-        pl.format("{} sent {} shipments of {} ({} kg) to {} between {} and {}. Outside that time it shipped {} times in {} days, one every {} days, so {} were expected in {} days (chance of so many: {}).", "exporter", "count", substance_name(ctx), kg("total_kg"), "importer", "first_date", "last_date", "baseline_shipments", "baseline_days", pct(pl.col("cadence_days") / 100), pl.col("expected_in_window").round(1), "window_days", chance("p")).alias("summary"),
+        pl.format("{} sent {} shipments of {} ({} kg) to {} between {} and {}. Outside that time it shipped {} times in {} days, one every {} days, so {} were expected in {} days (chance of so many: {}).", "exporter", "count", substance_name(ctx), kg("total_kg"), "importer", "first_date", "last_date", "baseline_shipments", "baseline_days", pl.col("cadence_days").round(0).cast(pl.Int64, strict=False), pl.col("expected_in_window").round(1), "window_days", chance("p")).alias("summary"),
         pl.col("exporter_facility_id").alias("facility_id"),
         pl.col("exporter_country").alias("country"),
     )  # fmt: skip

@@ -61,6 +61,7 @@ def test_the_sentence_gives_the_numbers_of_the_evidence() -> None:
         f"sent {n['count']} shipments",
         f"between {n['first_date']} and {n['last_date']}",
         f"shipped {n['baseline_shipments']} times in {n['baseline_days']} days",
+        f"one every {round(n['cadence_days'])} days",
         f"{round(n['expected_in_window'], 1)} were expected in {n['window_days']} days",
         "(chance of so many: about 1 in ",
     ):

@@ -503,7 +503,8 @@ def prepare(
 ) -> Context:
     """Guard implausible values, resolve substances and entities, fold records reported
     twice, pair mirror records and merge them into consignments. `progress(step, count,
-    seconds)` hears of each long step as it ends: "screen" (distinct product descriptions),
+    seconds)` hears of each long step as it ends: "checks" (records read and checked for
+    plausible values), "screen" (distinct product descriptions),
     "entities" (parties after clustering), "pairs" (export records paired with their import
     record), "consignments"."""
     mark = [time.perf_counter()]
@@ -541,6 +542,7 @@ def prepare(
         as_of, as_of_note = reference_date(ship, today)
     else:
         as_of_note = f"reference date {as_of.isoformat()}: given"
+    done("checks", lambda: ship.height)
     ship = _resolve_substances(ship, masked, screener or default_screener)
     done("screen", lambda: ship.select("product", "cas").n_unique())
     ship, entities = _entity_keys(ship, entity or EntityConfig())

@@ -277,7 +277,7 @@ def test_cli_detect_keeps_the_overview_figures_for_the_console(
     assert r.exit_code == 0 and "overview figures kept" in r.stderr
     # Each long step says it is done, with its count for people ("2,936", not "2936").
     steps = [line.strip().split(":")[0] for line in r.stderr.splitlines() if line.startswith("  ")]
-    assert steps[:5] == ["load", "screen", "entities", "pairs", "consignments"], r.stderr
+    assert steps[:6] == ["load", "checks", "screen", "entities", "pairs", "consignments"], r.stderr
     loaded = sample.registry_shipments.height
     assert f"load: {loaded:,} records loaded" in r.stderr and loaded >= 1000
     kept = load_snapshot(kept_at)

@@ -101,6 +101,7 @@ def register(app: typer.Typer) -> None:
 # What the count of each step before the detectors is (a detector's count is its findings).
 _STEP_WORDS = {
     "load": "records loaded",
+    "checks": "records with names normalised and quantities and dates checked",
     "screen": "distinct product descriptions screened or taken from the cache",
     "entities": "parties after grouping their spellings into entities",
     "pairs": "export records paired with their import record",

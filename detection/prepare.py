@@ -522,7 +522,9 @@ def prepare(
     today = today or dt.date.today()
     # In id order: what "first" means in a group (a party's spelling, an evidence list's
     # order) must not depend on the order the database returned the rows in.
-    ship = _conform(shipments, SHIPMENT_SCHEMA).sort("id", maintain_order=True)
+    ship = _conform(shipments, SHIPMENT_SCHEMA)
+    if not ship["id"].is_sorted():  # the registry reads in id order; a sort copies every column
+        ship = ship.sort("id", maintain_order=True)
     decl = _conform(declarations, DECLARATION_SCHEMA)
     ship = ship.with_columns(
         pl.col("flow")

@@ -76,7 +76,7 @@ def guard_implausible(
                 dated,
             )
         )
-    ship = ship.filter(~bad_d)
+        ship = ship.filter(~bad_d)  # a copy of every column: only when some must go
     heavy = ship.filter(bad_q)
     if heavy.height:
         notes.append(

@@ -81,10 +81,11 @@ def _priced(ctx: Context, cfg: ValueMismatchConfig) -> tuple[pl.DataFrame, float
     # One priced record per consignment: the lead record (the export) where it carries a
     # value, else the other record of the consignment that does (an import record's value is
     # CIF, a few percent above FOB: far less than what makes a price unusual).
+    cols = ["id", "cons_id", "lead", "value_usd", "quantity_kg", "substance", "designer",
+            "product", "hs_code", "exp_key", "exporter", "exporter_facility_id", "exporter_country"]  # fmt: skip
     s = (
-        ctx.shipments.filter(
-            pl.col("value_usd") > 0, pl.col("quantity_kg") >= max(cfg.min_kg, 1e-9)
-        )
+        ctx.shipments.select(cols)
+        .filter(pl.col("value_usd") > 0, pl.col("quantity_kg") >= max(cfg.min_kg, 1e-9))
         .sort("cons_id", pl.col("lead").not_(), "id")
         .unique("cons_id", keep="first", maintain_order=True)
         .with_columns((pl.col("value_usd") / pl.col("quantity_kg")).alias("price"))

@@ -445,34 +445,19 @@ def _consignment_ids(ship: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
 def _consignments(ship: pl.DataFrame) -> pl.DataFrame:
     """One row per consignment (`cons_id`): the export record's fields first, the arrival
     date from the import record, every record's id in `pks`."""
+    fields = [
+        "exp_key", "imp_key", "exporter", "importer", "exporter_norm", "importer_norm",
+        "exporter_entity", "importer_entity", "exporter_country", "importer_country",
+        "exporter_facility_id", "importer_facility_id", "importer_addr", "importer_address",
+        "substance", "designer", "consignment_ref", "product", "value_usd",
+    ]  # fmt: skip
     return (
-        ship.sort(["flow", "id"], descending=[True, False], nulls_last=True)  # X before M
+        ship.select("cons_id", "flow", "id", "date", "quantity_kg", "batch_id", "source", *fields)
+        .sort(["flow", "id"], descending=[True, False], nulls_last=True)  # X before M
         .group_by("cons_id")
         .agg(
             pl.col("date").first(),
-            pl.col(
-                "exp_key",
-                "imp_key",
-                "exporter",
-                "importer",
-                "exporter_norm",
-                "importer_norm",
-                "exporter_entity",
-                "importer_entity",
-                "exporter_country",
-                "importer_country",
-                "exporter_facility_id",
-                "importer_facility_id",
-                "importer_addr",
-                "importer_address",
-                "substance",
-                "designer",
-                "consignment_ref",
-                "product",
-                "value_usd",
-            )
-            .drop_nulls()
-            .first(),
+            pl.col(fields).drop_nulls().first(),
             pl.col("quantity_kg").first(),
             # When the importer recorded it: a December export may arrive in January.
             pl.col("date").filter(pl.col("flow") == "M").min().alias("arrival_date"),
@@ -558,7 +543,12 @@ def prepare(
         pl.coalesce("substance", "designer", pl.lit("other")).alias("sub_key"),
     )
     ship = mark_duplicates(ship, quality)
-    originals = ship.filter(pl.col("dup_of").is_null())
+    # What pairing and coverage read, of the records that are not a second report (a filter of
+    # every column would copy the whole feed).
+    originals = ship.select(
+        "id", "flow", "date", "exp_key", "imp_key", "sub_key", "consignment_ref",
+        "quantity_kg", "substance", "importer_country", "dup_of",
+    ).filter(pl.col("dup_of").is_null())  # fmt: skip
     pairs, typical_lag = _pair_mirrors(originals, mirror)
     coverage = _coverage(originals, pairs, as_of, never)
     done("pairs", lambda: pairs.height)

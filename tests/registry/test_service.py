@@ -276,3 +276,11 @@ def test_alerts_are_assigned_only_to_enabled_triagers(
         _act(engine, alert_id, sup, "assign", assignee=assignee)
     with session_scope(engine) as s:
         assert s.get(AlertRow, alert_id).assignee is None  # type: ignore[union-attr]
+
+
+def test_every_transition_starts_from_a_status_of_the_vocabulary() -> None:
+    from registry.models import STATUSES
+    from registry.service import _FROM
+
+    assert set().union(*_FROM.values()) <= set(STATUSES)
+    assert _FROM["note"] == frozenset(STATUSES)

@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
 
             if status is not None and not status.strip():
                 fail("--status needs a value, e.g. --status new.")
-            from registry.service import STATUSES
+            from registry.models import STATUSES
 
             if status is not None and status.strip() not in STATUSES:
                 fail(f"unknown status {status.strip()!r}: use one of {', '.join(STATUSES)}.")

@@ -240,7 +240,8 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
     shipping nothing, which would make its whole active life look like a burst. The time
     outside must last min_outside_ratio times the run and hold min_baseline shipments, so a
     rate rests on enough of it; a run must hold min_ratio times what that rate expects."""
-    c = cons.join(cad.select("_relation"), on="_relation").sort("_relation", "date")
+    c = cons.select("_relation", "date").join(cad.select("_relation"), on="_relation")
+    c = c.sort("_relation", "date")
     c = c.with_columns(pl.int_range(pl.len()).over("_relation").alias("_i"))
     ends = c.select("_relation", pl.col("_i").alias("_j"), "date")
     counts = pl.DataFrame({"count": list(range(cfg.min_count, cfg.max_run_count + 1))})
@@ -257,10 +258,11 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
         .join(counts, how="cross")
         .with_columns((pl.col("_i") + pl.col("count") - 1).alias("_j"))
         .join(ends, on=["_relation", "_j"])
-        .join(cad, on="_relation")
         .with_columns(pl.max_horizontal(days, cfg.window_days).cast(pl.Int64).alias("_w"))
+        # Runs too long in days go before the relation's figures join them (most do).
+        .filter(pl.col("_w") <= cfg.window_days * 2 ** (cfg.scales - 1))
+        .join(cad, on="_relation")
         .filter(
-            pl.col("_w") <= cfg.window_days * 2 ** (cfg.scales - 1),
             others >= cfg.min_baseline,
             outside >= cfg.min_outside_ratio * pl.col("_w"),
         )

@@ -472,6 +472,27 @@ def _consignments(ship: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _normalised(shipments: pl.DataFrame) -> pl.DataFrame:
+    """The records in the detection schema and in id order, flows as X/M, every party's name
+    and address normalised by one normaliser (whatever normaliser stored the record's norm)."""
+    # In id order: what "first" means in a group (a party's spelling, an evidence list's
+    # order) must not depend on the order the database returned the rows in.
+    ship = _conform(shipments, SHIPMENT_SCHEMA)
+    if not ship["id"].is_sorted():  # the registry reads in id order; a sort copies every column
+        ship = ship.sort("id", maintain_order=True)
+    return ship.with_columns(
+        pl.col("flow")
+        .str.to_uppercase()
+        .str.strip_chars()
+        .replace({"EXPORT": "X", "IMPORT": "M", "E": "X", "I": "M"}),
+        *(
+            pl.coalesce(normalise_party(role), f"{role}_norm").alias(f"{role}_norm")
+            for role in ("exporter", "importer")
+        ),
+        *(normalise_address(f"{r}_address").alias(f"{r}_addr") for r in ("exporter", "importer")),
+    )
+
+
 def prepare(
     shipments: pl.DataFrame,
     declarations: pl.DataFrame,
@@ -505,24 +526,8 @@ def prepare(
     masked = masked or MaskedNameConfig()
     quality = quality or DataQualityConfig()
     today = today or dt.date.today()
-    # In id order: what "first" means in a group (a party's spelling, an evidence list's
-    # order) must not depend on the order the database returned the rows in.
-    ship = _conform(shipments, SHIPMENT_SCHEMA)
-    if not ship["id"].is_sorted():  # the registry reads in id order; a sort copies every column
-        ship = ship.sort("id", maintain_order=True)
+    ship = _normalised(shipments)
     decl = _conform(declarations, DECLARATION_SCHEMA)
-    ship = ship.with_columns(
-        pl.col("flow")
-        .str.to_uppercase()
-        .str.strip_chars()
-        .replace({"EXPORT": "X", "IMPORT": "M", "E": "X", "I": "M"}),
-        # One normaliser for every name, whatever normaliser stored the record's norm.
-        *(
-            pl.coalesce(normalise_party(role), f"{role}_norm").alias(f"{role}_norm")
-            for role in ("exporter", "importer")
-        ),
-        *(normalise_address(f"{r}_address").alias(f"{r}_addr") for r in ("exporter", "importer")),
-    )
     ship, unjudged = guard_implausible(ship, quality, today)
     ship = infer_mirror_sides(ship)  # a feed without flow: a consignment's two records count once
     if as_of is None:

@@ -230,14 +230,19 @@ def _feed(tmp: Path, kind: str) -> Path:
 
 
 def _temp_files_of(pid: int, tmpdir: Path) -> list[str]:
-    """Open files of process `pid` inside tmpdir (a nameless spool shows as '#123 (deleted)')."""
+    """The working copies process `pid` holds open inside tmpdir: a nameless spool shows as
+    '#123 (deleted)', a named one starts with 'pwatch-'. Not Python's own probe of a new
+    temporary folder (an 8-letter file it writes and removes at once, before any copy): a kill
+    at that instant leaves it behind, and it is not a working copy."""
     found = []
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
             target = os.readlink(fd)
         except OSError:
             continue
-        if target.startswith(str(tmpdir)):
+        if target.startswith(str(tmpdir)) and (
+            target.endswith("(deleted)") or Path(target).name.startswith("pwatch-")
+        ):
             found.append(target)
     return found
 

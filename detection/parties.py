@@ -29,6 +29,7 @@ __all__ = [
     "business_key",
     "compact_key",
     "company_key",
+    "name_tokens",
     "normalise_address",
     "normalise_party",
 ]
@@ -209,12 +210,18 @@ def compact_key(norm: str, business: bool = True) -> str:
     `business`, business words are spelled one way too ("Beta Pharma" reads
     "betapharmaceutical"); without, only the Chinese ones are put in English (a typo in a
     business word, "Chemm", then stays a small difference)."""
+    return "".join(name_tokens(norm, business))
+
+
+def name_tokens(norm: str, business: bool = True) -> list[str]:
+    """The words of `compact_key` before they are joined (Chinese script read syllable by
+    syllable, its business words in English: "上海诚博化工" gives shang, hai, cheng, bo, chemical)."""
     s = norm
     if _CJK_RE.search(s):
         for zh, en in _CJK_BUSINESS.items():
             s = s.replace(zh, en)
     s = clean_name_ascii(s) or s
-    return "".join((business_key(s) if business else s).split())
+    return (business_key(s) if business else s).split()
 
 
 def business_key(norm: str) -> str:

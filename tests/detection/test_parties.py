@@ -100,6 +100,23 @@ def test_a_name_written_with_and_without_its_and_is_one_entity_despite_an_early_
     assert by["sarvam drugs and intermediates pvt"] == "sarvam drugs and intermediates pvt"
 
 
+def test_typos_are_found_among_hundreds_of_names_of_one_city_and_trade() -> None:
+    """300 companies of one city and trade ("wuhan ... fine chemical"): too many to compare
+    each with each, so a name meets its neighbours in sorted order; a typo late in the name, a
+    swap of two letters and a typo in the city still find the company's own spelling."""
+    syllables = ["bo", "da", "feng", "hao", "hua", "jin", "long", "ming", "tai", "xin"]
+    others = [f"wuhan {a}{b}{c} fine chemical" for a in syllables for b in syllables
+              for c in syllables][:300]  # fmt: skip
+    rows = [(n, "CHN", f"no {i} road {i}", None, 3) for i, n in enumerate(others)]
+    spellings = ["wuhan ankang fine chemical", "wuhan ankng fine chemical",
+                 "wuhan ankagn fine chemical", "wuahn ankang fine chemical"]  # fmt: skip
+    rows += [(n, "CHN", None, None, 5 if i == 0 else 1) for i, n in enumerate(spellings)]
+    e = resolve_entities(_parties(rows))
+    by = {r["norm"]: r["entity"] for r in e.iter_rows(named=True)}
+    assert {by[n] for n in spellings} == {"wuhan ankang fine chemical"}
+    assert sum(by[n] == "wuhan ankang fine chemical" for n in others) == 0
+
+
 def test_two_declared_facilities_are_never_one_entity() -> None:
     e = resolve_entities(
         _parties([("twin chemical", "IND", "1 mg road", "T1", 5), ("twin chemicals", "IND", "1 mg road", "T2", 5)])

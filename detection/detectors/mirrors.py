@@ -267,19 +267,16 @@ def _missing_one(ctx: Context, cons: pl.DataFrame, cfg: ExportNeverArrivedConfig
     lone = pl.col("corroborations") == 0
     hits = cons.with_columns(
         pl.concat_str([pl.lit("consignment"), pl.col("cons_key")], separator="|").alias("key"),
-        (cfg.lone_score + cfg.corroboration_points * pl.col("corroborations")).alias("score"),
         pl.when(lone).then(pl.lit("low" if cfg.raise_lone else _NOTE_LONE)).alias("_max_severity"),
         pl.format("{} exported {} kg of {} to {} ({}) on {} and no import record exists after {} days, though {} reports {}% of its imports; {}.", "exporter", kg("quantity_kg"), substance_name(ctx), "importer", "importer_country", "date", "days_since", "importer_country", (pl.col("coverage") * 100).round(1), pl.when(lone).then(pl.lit("nothing else corroborates it")).otherwise(pl.lit("corroborated by ") + pl.col("corroborated_by").list.join(", "))).alias("summary"),
         pl.col("pks").alias("shipment_pks"),
-        pl.col("exporter_facility_id").alias("facility_id"),
-        pl.col("importer_country").alias("country"),
     )  # fmt: skip
-    return finish(
+    return _never_alerts(
         hits,
-        "export_never_arrived",
         cfg,
         ["quantity_kg", "date", "days_since", "coverage", "exports", "corroborated_by",
-         "importer_missing", "importer_p", "relation_missing", "relation_how", "relation_span", "relation_p", "usual_kg"],
+         "importer_missing", "importer_p", "relation_missing", "relation_how", "relation_span",
+         "relation_p", "usual_kg"],
     )  # fmt: skip
 
 
@@ -312,20 +309,29 @@ def _missing_of_relation(
     )
     hits = rel.with_columns(
         pl.concat_str([pl.lit("relation"), pl.col("_relation")], separator="|").alias("key"),
-        (cfg.lone_score + cfg.corroboration_points * pl.col("corroborations")).alias("score"),
         pl.lit(None, dtype=pl.String).alias("_max_severity"),
         pl.format("{} exported {} consignments of {} to {} ({}), {} kg together, between {} and {}, and none has an import record (the latest exported {} days ago), though {} reports {}% of its imports; corroborated by {}.", "exporter", "consignments", substance_name(ctx), "importer", "importer_country", kg("quantity_kg"), "first_date", "last_date", "days_since", "importer_country", (pl.col("coverage") * 100).round(1), pl.col("corroborated_by").list.join(", ")).alias("summary"),
-        pl.col("exporter_facility_id").alias("facility_id"),
-        pl.col("importer_country").alias("country"),
     )  # fmt: skip
-    return finish(
+    return _never_alerts(
         hits,
-        "export_never_arrived",
         cfg,
         ["consignments", "quantity_kg", "first_date", "last_date", "days_since", "coverage",
          "exports", "corroborated_by", "importer_missing", "importer_p", "relation_missing",
          "relation_n", "relation_how", "relation_span", "relation_p", "usual_kg"],
     )  # fmt: skip
+
+
+def _never_alerts(
+    hits: pl.DataFrame, cfg: ExportNeverArrivedConfig, numbers: list[str]
+) -> pl.DataFrame:
+    """export_never_arrived's alert rows, one consignment or one relation each: the score from
+    the corroborations, the exporter's facility, the importing country, the evidence `numbers`."""
+    hits = hits.with_columns(
+        (cfg.lone_score + cfg.corroboration_points * pl.col("corroborations")).alias("score"),
+        pl.col("exporter_facility_id").alias("facility_id"),
+        pl.col("importer_country").alias("country"),
+    )
+    return finish(hits, "export_never_arrived", cfg, numbers)
 
 
 def diverted_consignment(ctx: Context, cfg: DivertedConsignmentConfig) -> pl.DataFrame:

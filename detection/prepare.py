@@ -494,7 +494,7 @@ def _normalised(shipments: pl.DataFrame) -> pl.DataFrame:
 
 
 def prepare(
-    shipments: pl.DataFrame,
+    shipments: pl.DataFrame | Callable[[], pl.DataFrame],
     declarations: pl.DataFrame,
     *,
     as_of: dt.date | None = None,
@@ -512,7 +512,11 @@ def prepare(
     seconds)` hears of each long step as it ends: "checks" (records read and checked for
     plausible values), "screen" (distinct product descriptions),
     "entities" (parties after clustering), "pairs" (export records paired with their import
-    record), "consignments"."""
+    record), "consignments".
+
+    `shipments` may be a function that reads the records: prepare then holds the only
+    reference to them as read, and they are let go once its own frame has replaced them
+    (a caller's frame would stay in memory to the end of the run)."""
     mark = [time.perf_counter()]
 
     def done(step: str, count: Callable[[], int]) -> None:
@@ -526,7 +530,8 @@ def prepare(
     masked = masked or MaskedNameConfig()
     quality = quality or DataQualityConfig()
     today = today or dt.date.today()
-    ship = _normalised(shipments)
+    ship = _normalised(shipments() if callable(shipments) else shipments)
+    del shipments
     decl = _conform(declarations, DECLARATION_SCHEMA)
     ship, unjudged = guard_implausible(ship, quality, today)
     ship = infer_mirror_sides(ship)  # a feed without flow: a consignment's two records count once

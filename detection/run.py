@@ -179,7 +179,7 @@ def detect(
 
 
 def prepare_for(
-    shipments: pl.DataFrame,
+    shipments: pl.DataFrame | Callable[[], pl.DataFrame],
     declarations: pl.DataFrame,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     *,
@@ -188,7 +188,8 @@ def prepare_for(
     progress: Progress | None = None,
 ) -> Context:
     """The prepared context with the thresholds in force (pairing window, grace, masking,
-    plausibility, entity linkage); `progress` hears of each long step (`prepare`)."""
+    plausibility, entity linkage); `progress` hears of each long step (`prepare`).
+    `shipments` may be a function that reads them (see `prepare`)."""
     cfgs = configs(overrides)
     return prepare(
         shipments,

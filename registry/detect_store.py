@@ -338,29 +338,31 @@ def run_detection(
         overrides = _overrides(session)
         cfgs = configs(overrides)  # raises ValueError on a bad stored override
         thresholds = _thresholds(cfgs)
-        ships = load_shipments(session) if shipments is None else _known(session, shipments)
         decls = load_declarations(session)
-        lap("read")
-        if progress:
-            progress("load", ships.height, time.perf_counter() - t0)
-        screener = _CachedScreener(session)
-        run = DetectionRun(
-            started_at=now,
-            mode=str(getattr(runner, "mode", "full")),
-            shipments_seen=ships.height,
-            config=dict(thresholds),
-            max_batch_id=int(ships["batch_id"].max()) if ships.height else None,  # type: ignore[arg-type]
-        )
+        run = DetectionRun(started_at=now, mode=str(getattr(runner, "mode", "full")))
+        run.config = dict(thresholds)
         session.add(run)
         session.flush()
-        ctx = prepare_for(
-            ships, decls, overrides, as_of=as_of, screener=screener, progress=progress
-        )
+
+        def read() -> pl.DataFrame:
+            # Prepare holds the only reference to the records as read, and lets go of them
+            # once it has its own columns (a million records: about 0.3 GB for the rest of
+            # the run).
+            ships = load_shipments(session) if shipments is None else _known(session, shipments)
+            run.shipments_seen = ships.height
+            run.max_batch_id = int(ships["batch_id"].max()) if ships.height else None  # type: ignore[arg-type]
+            lap("read")
+            if progress:
+                progress("load", ships.height, time.perf_counter() - t0)
+            return ships
+
+        screener = _CachedScreener(session)
+        ctx = prepare_for(read, decls, overrides, as_of=as_of, screener=screener, progress=progress)
         lap("prepare")
         notes: list[pl.DataFrame] = []
         alerts = (runner or run_detectors)(ctx, overrides, progress=progress, notes=notes)
         lap("detect")
-        summary = RunSummary(run.id, ships.height, 0.0, screened_new=screener.new_rows)
+        summary = RunSummary(run.id, run.shipments_seen, 0.0, screened_new=screener.new_rows)
         summary.unjudged = pl.concat([unjudged(ctx), *notes]).to_dicts()
         summary.as_of_note = ctx.as_of_note
         _upsert(session, alerts, run.id, now, summary)

@@ -240,11 +240,17 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
     shipping nothing, which would make its whole active life look like a burst. The time
     outside must last min_outside_ratio times the run and hold min_baseline shipments, so a
     rate rests on enough of it; a run must hold min_ratio times what that rate expects."""
-    c = cons.select("_relation", "date").join(cad.select("_relation"), on="_relation")
-    c = c.sort("_relation", "date")
-    c = c.with_columns(pl.int_range(pl.len()).over("_relation").alias("_i"))
-    ends = c.select("_relation", pl.col("_i").alias("_j"), "date")
-    counts = pl.DataFrame({"count": list(range(cfg.min_count, cfg.max_run_count + 1))})
+    # Runs are enumerated by a relation's number, one length at a time: the run of `count`
+    # shipments from shipment i ends at shipment i + count - 1 of the same relation, and runs
+    # too long in days are dropped before the next length is looked at (all lengths at once,
+    # each shipment times each length with the relation's name, were most of the memory).
+    cad = cad.sort("_relation").with_row_index("_r")
+    c = (
+        cons.select("_relation", "date")
+        .join(cad.select("_relation", "_r"), on="_relation")
+        .select("_r", pl.col("date").alias("_lo"))
+        .sort("_r", "_lo")
+    )
     active_end = pl.min_horizontal(
         pl.lit(as_of),
         pl.col("last_seen") + pl.duration(days=pl.col("median_gap_days").fill_null(0)),
@@ -253,15 +259,22 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
     days = (pl.col("date") - pl.col("_lo")).dt.total_days() + 1
     others = pl.col("history") - pl.col("count")
     outside = span - pl.col("_w")
+    longest = cfg.window_days * 2 ** (cfg.scales - 1)
+    found = []
+    for count in range(cfg.min_count, cfg.max_run_count + 1):
+        ahead = count - 1
+        found.append(
+            c.with_columns(
+                pl.col("_lo").shift(-ahead).alias("date"),
+                pl.lit(count, dtype=pl.Int64).alias("count"),
+            )
+            .filter(pl.col("_r").shift(-ahead) == pl.col("_r"))
+            .with_columns(pl.max_horizontal(days, cfg.window_days).cast(pl.Int64).alias("_w"))
+            .filter(pl.col("_w") <= longest)
+        )
     runs = (
-        c.select("_relation", "_i", pl.col("date").alias("_lo"))
-        .join(counts, how="cross")
-        .with_columns((pl.col("_i") + pl.col("count") - 1).alias("_j"))
-        .join(ends, on=["_relation", "_j"])
-        .with_columns(pl.max_horizontal(days, cfg.window_days).cast(pl.Int64).alias("_w"))
-        # Runs too long in days go before the relation's figures join them (most do).
-        .filter(pl.col("_w") <= cfg.window_days * 2 ** (cfg.scales - 1))
-        .join(cad, on="_relation")
+        pl.concat(found)
+        .join(cad, on="_r")
         .filter(
             others >= cfg.min_baseline,
             outside >= cfg.min_outside_ratio * pl.col("_w"),
@@ -275,7 +288,7 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
         .filter(pl.col("count") >= cfg.min_ratio * pl.col("expected"))
     )
     # The tail only for the runs left: it is the costly step.
-    return _with_tail(runs, "count")
+    return _with_tail(runs.drop("_r"), "count")
 
 
 def shipment_burst(ctx: Context, cfg: BurstConfig) -> pl.DataFrame:

@@ -75,32 +75,57 @@ def _pack_for(median: np.ndarray) -> np.ndarray:
     return np.array([0.5, 1.0, 5.0, 25.0, 50.0, 200.0, 1000.0])[idx]
 
 
+def _country_codes(p: Parties) -> np.ndarray:
+    """Each party's country as a number (equal numbers, same country)."""
+    names = {c: n for n, c in enumerate(dict.fromkeys(p.country))}
+    return np.array([names[c] for c in p.country], dtype=np.int64)
+
+
+def _by_substance(p: Parties, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """The parties of `ids` declaring each substance, in the order of `ids`."""
+    found: dict[str, list[int]] = {}
+    for j in ids:
+        for s in dict.fromkeys(p.subs[j]):
+            found.setdefault(s, []).append(int(j))
+    return {s: np.array(js, dtype=np.int64) for s, js in found.items()}
+
+
+def _abroad(by_sub: dict[str, np.ndarray], s: str, country: np.ndarray, i: int) -> np.ndarray:
+    """The parties declaring `s` in another country than party `i`'s."""
+    cand = by_sub.get(s, np.array([], dtype=np.int64))
+    return cand[country[cand] != country[i]]
+
+
 def build_relations(
     rng: np.random.Generator, p: Parties, *, trader_reexports: bool, price_spread: float
 ) -> pl.DataFrame:
     """Every relation of the background with its cadence, size, packaging and price."""
     rows: list[tuple[int, int, str]] = []
+    country = _country_codes(p)
     producers = p.of_role("producer")
     traders = p.of_role("trader") if trader_reexports else np.array([], dtype=np.int64)
+    # Who declares each substance, in the order of the parties: a buyer's sellers are those
+    # of another country (looked up per substance, not by a pass over every producer).
+    producing, trading = _by_substance(p, producers), _by_substance(p, traders)
     for i in p.of_role("processor", "consumer", "trader"):
         if p.role[i] == "trader" and not trader_reexports:
             continue
         for s in p.subs[i]:
-            sellers = [j for j in producers if s in p.subs[j] and p.country[j] != p.country[i]]
+            sellers = _abroad(producing, s, country, i)
             if p.role[i] != "trader":
-                sellers += [j for j in traders if s in p.subs[j] and p.country[j] != p.country[i]]
-            if not sellers:
+                sellers = np.concatenate([sellers, _abroad(trading, s, country, i)])
+            if sellers.size == 0:
                 continue
-            k = min(len(sellers), 1 + int(rng.random() < 0.4) + int(rng.random() < 0.1))
+            k = min(sellers.size, 1 + int(rng.random() < 0.4) + int(rng.random() < 0.1))
             for j in rng.choice(sellers, k, replace=False):
                 rows.append((int(j), int(i), s))
     # Processors that sell some of what they buy on to a consumer or trader abroad.
+    buying = _by_substance(p, p.of_role("consumer", "trader"))
     for i in p.of_role("processor") if trader_reexports else []:
         if rng.random() < 0.25 and p.subs[i]:
             s = p.subs[i][int(rng.integers(0, len(p.subs[i])))]
-            buyers = [j for j in p.of_role("consumer", "trader")
-                      if s in p.subs[j] and p.country[j] != p.country[i]]  # fmt: skip
-            if buyers:
+            buyers = _abroad(buying, s, country, i)
+            if buyers.size:
                 rows.append((int(i), int(rng.choice(buyers)), s))
     n_listed = len(rows)
     everyone = np.arange(len(p.role))

@@ -279,6 +279,9 @@ def _legal_phrases() -> list[str]:
 
 
 _LEGAL_RE = re.compile(r"(?<!\w)(" + "|".join(re.escape(p) for p in _legal_phrases()) + r")(?!\w)")
+# Every word of a legal form, and the joining words: a run of words that holds another word
+# cannot be legal forms alone, so it needs no look with the regex above.
+_LEGAL_WORDS = frozenset(w for p in _legal_phrases() for w in p.split()) | _LEGAL_JOINERS
 
 
 _EDGE_JOINERS = frozenset({"de", "and", "y", "et", "und", "z", "en"})
@@ -315,7 +318,10 @@ def company_key(name: str) -> str:
     if len(stripped) > 1 and stripped[0] in _PREFIX_FORMS:
         stripped.pop(0)
     # The longest run of legal forms at the end, one word kept ("AG" alone stays "ag").
-    cut = next((j for j in range(1, len(stripped)) if _only_legal(stripped[j:])), len(stripped))
+    first = len(stripped)  # where the last run of words that could be legal forms begins
+    while first > 1 and stripped[first - 1] in _LEGAL_WORDS:
+        first -= 1
+    cut = next((j for j in range(first, len(stripped)) if _only_legal(stripped[j:])), len(stripped))
     stripped = stripped[:cut]
     if len(stripped) > 1 and stripped[0] == "the":  # "The Acme Company" -> "acme"
         stripped.pop(0)

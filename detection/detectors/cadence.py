@@ -264,7 +264,8 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
     for count in range(cfg.min_count, cfg.max_run_count + 1):
         ahead = count - 1
         found.append(
-            c.with_columns(
+            c.lazy()
+            .with_columns(
                 pl.col("_lo").shift(-ahead).alias("date"),
                 pl.lit(count, dtype=pl.Int64).alias("count"),
             )
@@ -274,6 +275,7 @@ def _runs(cons: pl.DataFrame, cad: pl.DataFrame, cfg: BurstConfig, as_of: dt.dat
         )
     runs = (
         pl.concat(found)
+        .collect()  # one plan for every length: no fixed cost per length on a small feed
         .join(cad, on="_r")
         .filter(
             others >= cfg.min_baseline,

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,23 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from peak import peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def _peak_mb() -> float:
-    """This process's own peak resident memory (MB). Not `ru_maxrss`: a child started by
-    a larger parent reports the parent's size there (Linux keeps the maximum across fork
-    and exec), so a benchmark that generates its data first would measure itself."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child_frames(folder: Path) -> None:
@@ -59,7 +45,7 @@ def child_frames(folder: Path) -> None:
     alerts = detect(ships, decl)
     secs = time.perf_counter() - t0
     ev = evaluate(alerts, ships, key)
-    print(json.dumps({"seconds": secs, "peak_mb": _peak_mb(), **_figures(ev)}))
+    print(json.dumps({"seconds": secs, "peak_mb": peak_mb(), **_figures(ev)}))
 
 
 def child_reference(folder: Path) -> None:
@@ -97,7 +83,7 @@ def child_reference(folder: Path) -> None:
     ).sort("score", descending=True)
     secs = time.perf_counter() - t0
     ev = evaluate(alerts, ships, key)
-    print(json.dumps({"seconds": secs, "peak_mb": _peak_mb(), **_figures(ev)}))
+    print(json.dumps({"seconds": secs, "peak_mb": peak_mb(), **_figures(ev)}))
 
 
 def _figures(ev) -> dict:  # type: ignore[no-untyped-def]

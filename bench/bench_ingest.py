@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from peak import peak_mb
 
 _COUNTRIES = [
     ("China", "CN", "CHN"),
@@ -159,20 +159,6 @@ def _spoil(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     )
 
 
-def _peak_mb() -> float:
-    """This process's own peak resident memory (MB). Not `ru_maxrss`: a child started by
-    a larger parent reports the parent's size there (Linux keeps the maximum across fork
-    and exec), so a benchmark that generates its data first would measure itself."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _child(mode: str, url: str, path: str, fac: str) -> None:
     """Runs in a fresh process: one measurement, printed as JSON."""
     t0 = time.perf_counter()
@@ -203,7 +189,7 @@ def _child(mode: str, url: str, path: str, fac: str) -> None:
         engine.dispose()
     out["seconds"] = time.perf_counter() - t0
     out["cpu_seconds"] = time.process_time() - c0  # this process only (not the DB server)
-    out["maxrss_mb"] = _peak_mb()
+    out["maxrss_mb"] = peak_mb()
     print(json.dumps(out))
 
 

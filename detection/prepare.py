@@ -531,7 +531,6 @@ def prepare(
     quality = quality or DataQualityConfig()
     today = today or dt.date.today()
     ship = _normalised(shipments() if callable(shipments) else shipments)
-    del shipments
     decl = _conform(declarations, DECLARATION_SCHEMA)
     ship, unjudged = guard_implausible(ship, quality, today)
     ship = infer_mirror_sides(ship)  # a feed without flow: a consignment's two records count once

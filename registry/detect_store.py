@@ -339,8 +339,8 @@ def run_detection(
         cfgs = configs(overrides)  # raises ValueError on a bad stored override
         thresholds = _thresholds(cfgs)
         decls = load_declarations(session)
-        run = DetectionRun(started_at=now, mode=str(getattr(runner, "mode", "full")))
-        run.config = dict(thresholds)
+        mode = str(getattr(runner, "mode", "full"))
+        run = DetectionRun(started_at=now, mode=mode, config=dict(thresholds))
         session.add(run)
         session.flush()
 

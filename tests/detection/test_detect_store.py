@@ -176,14 +176,13 @@ def test_fast_read_gives_the_orm_frame(engine: Engine, sample, monkeypatch) -> N
     chunks joined."""
     import datetime as dt
 
-    from registry import detect_store
-
-    monkeypatch.setattr(detect_store, "_READ_CHUNK", 97)
-
     from detection.schema import DECLARATION_SCHEMA, SHIPMENT_SCHEMA
+    from registry import detect_store
     from registry.detect_store import load_declarations
     from registry.detect_store import load_shipments as read_shipments
     from registry.models import Declaration, Facility, Shipment
+
+    monkeypatch.setattr(detect_store, "_READ_CHUNK", 97)
 
     with session_scope(engine) as s:
         assert read_shipments(s).height == 0  # nothing loaded: an empty frame, same dtypes
